@@ -1,0 +1,186 @@
+import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import * as v from 'valibot';
+import { ConfigError, errnoCode } from '../errors.js';
+import { didYouMean, locateKey } from './locate.js';
+import { ConfigSchema, PhaseSchema, REMOVED_KEYS, type PhaseConfig, type RawConfig } from './schema.js';
+
+export const DEFAULT_CONFIG_NAME = 'agent-runner.toml';
+
+export interface ResolvedPaths {
+  workDir: string;
+  logDir: string;
+  promptFiles: string[];
+  stopFile?: string;
+  narrativeFile: string;
+  doneSentinel: string;
+}
+
+export interface Config extends Omit<RawConfig, 'phases'> {
+  /** Absolute path of the file this config came from. */
+  path: string;
+  dir: string;
+  project: string;
+  paths: ResolvedPaths;
+  phases: { list: string[]; overrides: Record<string, PhaseConfig & { promptFiles?: string[] }> };
+}
+
+type AnySchema = v.GenericSchema & { type: string; entries?: Record<string, AnySchema>; wrapped?: AnySchema; pipe?: AnySchema[] };
+
+/** The object entries behind optional()/pipe() wrappers, or undefined for non-object schemas. */
+function objectEntries(schema: AnySchema): Record<string, AnySchema> | undefined {
+  if (schema.type === 'object' && schema.entries) return schema.entries;
+  if (schema.wrapped) return objectEntries(schema.wrapped);
+  if (schema.pipe?.[0] && schema.pipe[0] !== schema) return objectEntries(schema.pipe[0]);
+  return undefined;
+}
+
+export function loadConfig(configPath: string): Config {
+  const path = resolve(configPath);
+  let source: string;
+  try {
+    if (statSync(path).isDirectory()) throw new ConfigError(path, undefined, `is a directory; expected a TOML file such as ${DEFAULT_CONFIG_NAME}`);
+    source = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = errnoCode(err);
+    const why = code === 'ENOENT' ? 'config file not found (run `agent-runner init` to create one)' : `cannot read config file (${code ?? String(err)})`;
+    throw new ConfigError(path, undefined, why);
+  }
+  return parseConfig(source, path);
+}
+
+export function parseConfig(source: string, path: string): Config {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(source) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const first = err.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+      throw new ConfigError(path, undefined, `invalid TOML: ${first} (column ${err.column})`, err.line);
+    }
+    throw new ConfigError(path, undefined, `invalid TOML: ${String(err)}`);
+  }
+
+  const fail = (keyPath: string[], detail: string): never => {
+    throw new ConfigError(path, keyPath.join('.'), detail, locateKey(source, keyPath));
+  };
+
+  checkUnknownKeys(doc, ConfigSchema as unknown as AnySchema, [], fail);
+
+  const parsed = v.safeParse(ConfigSchema, doc);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const keyPath = (issue.path ?? []).map((p) => String(p.key));
+    if (keyPath.length === 0) fail(['agent'], 'missing required table [agent] with a `command` array');
+    if (issue.input === undefined) fail(keyPath, 'missing required field');
+    fail(keyPath, issue.message);
+  }
+  const raw = parsed.output as RawConfig;
+
+  // ---- cross-field rules ----
+  if (raw.prompt.file !== undefined && raw.prompt.files !== undefined) fail(['prompt', 'files'], 'set either prompt.file or prompt.files, not both');
+  if (raw.prompt.file === undefined && raw.prompt.files === undefined) fail(['prompt', 'file'], 'missing required field: set prompt.file or prompt.files');
+  if (raw.agent.prompt_delivery === 'stdin' && raw.agent.prompt_arg_template.some((a) => a.includes('{prompt}')))
+    fail(['agent', 'prompt_arg_template'], 'stdin delivery: remove {prompt} from the template (the prompt is written to the agent\'s stdin)');
+  if (raw.agent.prompt_delivery === 'argv' && !raw.agent.prompt_arg_template.some((a) => a.includes('{prompt}')))
+    fail(['agent', 'prompt_arg_template'], 'argv delivery needs an element containing {prompt}, e.g. ["-p", "{prompt}"], or set prompt_delivery = "stdin"');
+  const hh = raw.monitor.host_health;
+  if (hh.disk_warning_pct >= hh.disk_critical_pct)
+    fail(['monitor', 'host_health', 'disk_warning_pct'], `expected a value below disk_critical_pct (${hh.disk_critical_pct}), got ${hh.disk_warning_pct}`);
+
+  const phases = parsePhases(raw.phases ?? {}, fail);
+
+  // ---- paths ----
+  const dir = dirname(path);
+  const workDirRaw = expandHome(raw.runtime.work_dir.replaceAll('{project}', ''));
+  const workDir = resolve(dir, workDirRaw);
+  const project = raw.runtime.project ?? (basename(workDir) || 'default');
+  const p = (s: string) => resolve(dir, expandHome(s.replaceAll('{project}', project)));
+  const logDir = p(raw.runtime.log_dir);
+  const promptFiles = (raw.prompt.files ?? [raw.prompt.file!]).map(p);
+  for (const [name, o] of Object.entries(phases.overrides)) {
+    const files = o.prompt?.files ?? (o.prompt?.file ? [o.prompt.file] : undefined);
+    if (files) phases.overrides[name] = { ...o, promptFiles: files.map(p) };
+  }
+  const sentinel = raw.runtime.done_sentinel;
+  const paths: ResolvedPaths = {
+    workDir,
+    logDir,
+    promptFiles,
+    narrativeFile: raw.runtime.narrative_file ? p(raw.runtime.narrative_file) : resolve(logDir, 'narrative.md'),
+    doneSentinel: isAbsolute(expandHome(sentinel)) ? expandHome(sentinel) : resolve(logDir, sentinel),
+    ...(raw.runtime.stop_file ? { stopFile: p(raw.runtime.stop_file) } : {}),
+  };
+
+  return { ...raw, path, dir, project, paths, phases };
+}
+
+function parsePhases(
+  table: Record<string, unknown>,
+  fail: (k: string[], d: string) => never,
+): Config['phases'] {
+  const list = table['list'];
+  if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x === '')))
+    fail(['phases', 'list'], 'expected an array of phase names');
+  const names = (list as string[] | undefined) ?? [];
+  const overrides: Config['phases']['overrides'] = {};
+  for (const [key, value] of Object.entries(table)) {
+    if (key === 'list') continue;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      const hint = didYouMean(key, ['list']);
+      fail(['phases', key], hint ? `unknown key (did you mean "${hint}"?)` : 'unknown key; expected `list` or a [phases.<name>] table');
+    }
+    if (!names.includes(key)) fail(['phases', key], `phase "${key}" is declared but not in phases.list (${JSON.stringify(names)})`);
+    checkUnknownKeys(value as Record<string, unknown>, PhaseSchema as unknown as AnySchema, ['phases', key], fail);
+    const r = v.safeParse(PhaseSchema, value);
+    if (!r.success) {
+      const issue = r.issues[0];
+      fail(['phases', key, ...(issue.path ?? []).map((p) => String(p.key))], issue.message);
+    }
+    overrides[key] = r.output as PhaseConfig;
+  }
+  return { list: names, overrides };
+}
+
+function checkUnknownKeys(
+  value: Record<string, unknown>,
+  schema: AnySchema,
+  at: string[],
+  fail: (k: string[], d: string) => never,
+): void {
+  const entries = objectEntries(schema);
+  if (!entries) return;
+  for (const key of Object.keys(value)) {
+    const keyPath = [...at, key];
+    const removed = REMOVED_KEYS[keyPath.join('.')];
+    if (removed) fail(keyPath, removed);
+    const sub = entries[key];
+    if (!sub) {
+      const hint = didYouMean(key, Object.keys(entries));
+      const where = at.length ? `[${at.join('.')}]` : 'the top level';
+      fail(keyPath, hint ? `unknown key (did you mean "${hint}"?)` : `unknown key; ${where} accepts ${Object.keys(entries).join(', ')}`);
+    }
+    const child = value[key];
+    if (child && typeof child === 'object' && !Array.isArray(child) && objectEntries(sub)) {
+      checkUnknownKeys(child as Record<string, unknown>, sub, keyPath, fail);
+    }
+  }
+}
+
+export function expandHome(p: string): string {
+  if (p === '~') return process.env['HOME'] ?? homedir();
+  if (p.startsWith('~/')) return resolve(process.env['HOME'] ?? homedir(), p.slice(2));
+  return p;
+}
+
+/** The effective round timeout for a phase. */
+export function timeoutFor(cfg: Config, phase: string | undefined): number {
+  return (phase && cfg.phases.overrides[phase]?.round_timeout_s) || cfg.runtime.round_timeout_s;
+}
+
+export function promptFilesFor(cfg: Config, phase: string | undefined): string[] {
+  return (phase && cfg.phases.overrides[phase]?.promptFiles) || cfg.paths.promptFiles;
+}

@@ -1,0 +1,187 @@
+import * as v from 'valibot';
+import { DETECTOR_NAMES } from '../monitor/detector-names.js';
+
+/**
+ * The agent-runner.toml schema. Field names and defaults follow the Python tool we succeed, so an
+ * existing file works unchanged; fields marked "new" are ours (docs/configuration.md lists them).
+ * The Config type is derived from this schema, never declared twice.
+ */
+
+const describe = (x: unknown): string => {
+  if (Array.isArray(x)) return 'an array';
+  if (x === null) return 'null';
+  if (typeof x === 'string') return `the string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)}`;
+  if (typeof x === 'object') return 'a table';
+  return `${typeof x} ${String(x)}`;
+};
+const got = (what: string) => (issue: { input: unknown }) => `expected ${what}, got ${describe(issue.input)}`;
+
+const int = (min: number, max?: number) => {
+  const what = max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+  return v.pipe(
+    v.number(got(what)),
+    v.integer(got(what)),
+    v.minValue(min, got(what)),
+    v.maxValue(max ?? Number.MAX_SAFE_INTEGER, got(what)),
+  );
+};
+const num = (min: number, max: number, what: string) =>
+  v.pipe(v.number(got(what)), v.minValue(min, got(what)), v.maxValue(max, got(what)));
+const bool = () => v.boolean(got('true or false'));
+const str = () => v.string(got('a string'));
+const nonEmptyStr = () => v.pipe(v.string(got('a non-empty string')), v.minLength(1, got('a non-empty string')));
+const strArray = (what = 'an array of strings') => v.array(v.string(got(what)), got(what));
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  v.picklist(values, got(`one of ${values.map((x) => `"${x}"`).join(', ')}`));
+const regex = () =>
+  v.pipe(
+    v.string(got('a regular expression string')),
+    v.check((s) => {
+      try {
+        new RegExp(s);
+        return true;
+      } catch {
+        return false;
+      }
+    }, got('a valid regular expression')),
+  );
+const envValue = () =>
+  v.pipe(
+    v.union([v.string(), v.number(), v.boolean()], got('a string value')),
+    v.transform((x) => String(x)),
+  );
+
+export const DEFAULT_AUTH_FAIL_PATTERN =
+  '\\b(oauth|unauthorized|401|api[_ ]key|auth(entication)?[_ -]?(failed|error|expired)|session.*expired)\\b';
+export const DEFAULT_NETWORK_FAIL_PATTERN =
+  '\\b(connection refused|econnrefused|econnreset|dns|name or service not known|connect(ion)? timed out|nodename nor servname|network unreachable|50[023] (service unavailable|bad gateway|gateway timeout)|connection reset)\\b';
+
+const AgentSchema = v.object({
+  command: v.pipe(
+    v.array(v.string(got('an array of strings')), got('an array of strings, e.g. ["claude", "-p"]')),
+    v.minLength(1, got('a non-empty array of strings')),
+  ),
+  prompt_arg_template: v.optional(strArray(), []),
+  name: v.optional(str()),
+  env: v.optional(v.record(v.string(), envValue(), got('a table of NAME = "value"')), {}),
+  prompt_delivery: v.optional(oneOf(['argv', 'stdin']), 'argv'),
+});
+
+const RuntimeSchema = v.object({
+  work_dir: v.optional(nonEmptyStr(), '.'),
+  log_dir: v.optional(nonEmptyStr(), '~/.agent-runner/{project}/logs'),
+  /** new: overrides the project name derived from work_dir's basename. */
+  project: v.optional(
+    v.pipe(str(), v.regex(/^[A-Za-z0-9._-]+$/, got('a name of letters, digits, ".", "_" or "-"'))),
+  ),
+  round_timeout_s: v.optional(int(1), 1800),
+  restart_delay_s: v.optional(int(0), 3),
+  disable_pre_round_hooks: v.optional(bool(), false),
+  round_log_retention: v.optional(int(1), 100),
+  narrative_file: v.optional(nonEmptyStr()),
+  transient_error_action: v.optional(oneOf(['back_off', 'skip', 'stop']), 'back_off'),
+  max_rounds: v.optional(int(1)),
+  stop_file: v.optional(nonEmptyStr()),
+  substrate_fingerprint_paths: v.optional(strArray('an array of glob strings'), []),
+  fresh_eyes_every_n: v.optional(int(1)),
+  dry_run: v.optional(bool(), false),
+  max_grace_after_result_s: v.optional(int(0), 0),
+  grace_kill_ignore_patterns: v.optional(v.array(regex(), got('an array of regular expressions')), []),
+  // ---- new ----
+  /** TERM → this many seconds → KILL, for every kill of an agent tree. */
+  kill_grace_s: v.optional(num(0.1, 600, 'a number of seconds from 0.1 to 600'), 5),
+  /** Kill the round after this long without output; 0 = off. */
+  idle_timeout_s: v.optional(int(0), 0),
+  /** Per-round log cap: past it the middle is elided, keeping head and tail. */
+  round_log_max_bytes: v.optional(int(4096), 50 * 1024 * 1024),
+  /** On SIGTERM, how long serve lets the current round finish before interrupting it. */
+  stop_drain_s: v.optional(int(0), 60),
+  crash_loop_threshold: v.optional(int(1), 5),
+  crash_loop_fast_s: v.optional(int(1), 60),
+  auth_failure_halt_after: v.optional(int(1), 1),
+  backoff_max_s: v.optional(int(1), 1800),
+  usage_limit_buffer_s: v.optional(int(0), 60),
+  usage_limit_jitter_s: v.optional(int(0), 30),
+  usage_limit_max_wait_s: v.optional(int(60), 8 * 3600),
+  max_wall_s: v.optional(int(1)),
+  max_cost_usd: v.optional(num(0, Number.MAX_SAFE_INTEGER, 'a number of dollars >= 0')),
+  done_sentinel: v.optional(nonEmptyStr(), '.agent-done'),
+});
+
+const PromptSchema = v.object({
+  file: v.optional(nonEmptyStr()),
+  files: v.optional(v.pipe(strArray('an array of prompt file paths'), v.minLength(1, got('a non-empty array of paths')))),
+  inject_context: v.optional(bool(), true),
+  context_injection_mode: v.optional(oneOf(['prepend', 'file', 'none']), 'prepend'),
+  concat_separator: v.optional(str(), '\n\n'),
+  strip_yaml_frontmatter: v.optional(bool(), true),
+  /** new: the startup check refuses an assembled prompt shorter than this (upstream: 500). */
+  min_bytes: v.optional(int(1), 500),
+});
+
+const VcsSchema = v.object({
+  stash_idempotency_s: v.optional(int(1), 5),
+  dirty_action: v.optional(oneOf(['stash', 'ignore', 'auto_commit']), 'stash'),
+  /** new: what to do with a dirty tree after a failed or killed round; defaults to dirty_action. */
+  dirty_action_on_failure: v.optional(oneOf(['stash', 'ignore', 'auto_commit'])),
+});
+
+const HostHealthSchema = v.object({
+  mem_avail_min_mb: v.optional(int(0), 200),
+  disk_warning_pct: v.optional(num(0, 100, 'a percentage from 0 to 100'), 90),
+  disk_critical_pct: v.optional(num(0, 100, 'a percentage from 0 to 100'), 95),
+});
+
+const MonitorSchema = v.object({
+  auth_fail_patterns: v.optional(v.array(regex(), got('an array of regular expressions')), [DEFAULT_AUTH_FAIL_PATTERN]),
+  auth_fail_hint: v.optional(str(), ''),
+  auto_stop_on: v.optional(
+    v.array(oneOf(DETECTOR_NAMES), got('an array of detector names')),
+    ['oauth_fail', 'disk_critical'],
+  ),
+  remote_failure_tolerance_s: v.optional(int(0, 3600), 90),
+  anomaly_repetitive_window: v.optional(int(0), 0),
+  anomaly_repetitive_threshold: v.optional(int(0), 0),
+  round_progress_interval_s: v.optional(int(0), 0),
+  supervisor_stale_threshold_s: v.optional(int(0)),
+  host_health: v.optional(HostHealthSchema, {}),
+  // ---- new ----
+  network_fail_patterns: v.optional(v.array(regex(), got('an array of regular expressions')), [DEFAULT_NETWORK_FAIL_PATTERN]),
+  interval_s: v.optional(int(1)),
+  /** The fraction of the last `window` rounds that must match before oauth_fail/network_fail/timeout_rate fire. */
+  window: v.optional(int(1), 10),
+  rate_threshold: v.optional(num(0, 1, 'a fraction from 0 to 1'), 0.2),
+  orphan_chain_threshold: v.optional(int(1), 3),
+});
+
+const PhaseSchema = v.object({
+  round_timeout_s: v.optional(int(1)),
+  disable_pre_round_hooks: v.optional(bool()),
+  prompt: v.optional(
+    v.object({
+      file: v.optional(nonEmptyStr()),
+      files: v.optional(v.pipe(strArray('an array of prompt file paths'), v.minLength(1, got('a non-empty array')))),
+    }),
+  ),
+});
+
+export const ConfigSchema = v.object({
+  agent: AgentSchema,
+  runtime: v.optional(RuntimeSchema, {}),
+  prompt: v.optional(PromptSchema, {}),
+  vcs: v.optional(VcsSchema, {}),
+  monitor: v.optional(MonitorSchema, {}),
+  phases: v.optional(v.record(v.string(), v.unknown()), {}),
+  plugins: v.optional(v.record(v.string(), v.unknown()), {}),
+});
+
+export { PhaseSchema };
+export type RawConfig = v.InferOutput<typeof ConfigSchema>;
+export type PhaseConfig = v.InferOutput<typeof PhaseSchema>;
+
+/** Keys upstream removed: a clear migration hint instead of "unknown key". */
+export const REMOVED_KEYS: Record<string, string> = {
+  'runtime.round_timeout_per_phase': 'removed: use [phases.<name>] round_timeout_s',
+  'runtime.rate_limit_action': 'removed: use runtime.transient_error_action',
+  'vcs.orphan_action': 'removed: use vcs.dirty_action',
+};

@@ -1,0 +1,59 @@
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redactor } from '../util/redact.js';
+import { isoNow, utcMonth } from '../util/time.js';
+import { EVENT_KINDS, type EventKind } from './kinds.js';
+import { toJsonLine } from './json-line.js';
+
+/** No single event may approach the page size; oversized strings are cut, never the line. */
+const MAX_STRING = 2000;
+
+export type EventPayload = Record<string, unknown>;
+
+export interface EventSink {
+  emit(kind: EventKind, payload?: EventPayload): void;
+}
+
+/**
+ * Appends one JSON line per event to `events-YYYY-MM.jsonl` (UTC month). Each line is one write()
+ * on an O_APPEND descriptor, so concurrent writers (round, serve, monitor) never interleave.
+ */
+export class EventWriter implements EventSink {
+  constructor(
+    readonly logDir: string,
+    private readonly redactor: Redactor = new Redactor(),
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  emit(kind: EventKind, payload: EventPayload = {}): void {
+    if (!Object.hasOwn(EVENT_KINDS, kind)) throw new Error(`unknown event kind: ${kind}`);
+    const now = this.clock();
+    const record = { ts: isoNow(now), event: kind, ...this.redactor.value(clip(payload)) };
+    appendLine(join(this.logDir, `events-${utcMonth(now)}.jsonl`), toJsonLine(record));
+  }
+}
+
+export function appendLine(path: string, line: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'a', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+    fd = openSync(path, 'a', 0o600);
+  }
+  try {
+    const buf = Buffer.from(line);
+    const n = writeSync(fd, buf);
+    // A short write on a regular file means the disk is full; never leave half a line behind silently.
+    if (n !== buf.length) throw Object.assign(new Error(`short write to ${path}`), { code: 'ENOSPC' });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function clip(x: EventPayload): EventPayload {
+  const out: EventPayload = {};
+  for (const [k, v] of Object.entries(x)) out[k] = typeof v === 'string' && v.length > MAX_STRING ? v.slice(0, MAX_STRING) + '…' : v;
+  return out;
+}

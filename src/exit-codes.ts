@@ -1,0 +1,93 @@
+/**
+ * Every exit code the CLI can return, in one registry. docs/exit-codes.md is generated from it,
+ * and the systemd unit's RestartPreventExitStatus= / SuccessExitStatus= lists are derived from
+ * the `restart` column, so the service manager can never undo a halt.
+ */
+export interface ExitCodeInfo {
+  code: number;
+  name: string;
+  meaning: string;
+  /** Which verbs return it. */
+  verbs: string;
+  /** How a systemd unit running `serve` should treat it. */
+  restart: 'restart' | 'prevent' | 'success';
+}
+
+export const EXIT = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 2,
+  AGENT_ERROR: 10,
+  AGENT_TIMEOUT: 11,
+  AGENT_GRACE_KILL: 12,
+  AGENT_SIGNAL: 13,
+  AGENT_OOM: 14,
+  AGENT_AUTH: 15,
+  AGENT_USAGE_LIMIT: 16,
+  AGENT_NETWORK: 17,
+  LOCK_HELD: 75,
+  CONFIG: 78,
+  HALT_CRASH_LOOP: 80,
+  HALT_AUTH: 81,
+  HALT_BUDGET: 82,
+  HALT_DONE: 83,
+  HALT_STOP_FILE: 84,
+  HALTED: 85,
+  HALT_DISK: 86,
+  INTERRUPTED_HUP: 129,
+  INTERRUPTED_INT: 130,
+  INTERRUPTED_TERM: 143,
+} as const;
+
+export const EXIT_CODES: readonly ExitCodeInfo[] = [
+  { code: EXIT.OK, name: 'ok', verbs: 'all', restart: 'success',
+    meaning: 'Success. For `round`: the agent exited 0 within its limits. For `serve`: stopped on request, or `--once`/`--max-rounds` reached.' },
+  { code: EXIT.FAILURE, name: 'failure', verbs: 'all', restart: 'restart',
+    meaning: 'A command failed for a reason other than those below (for example `peek --select` on an unknown path, or an internal error, which also prints a stack trace).' },
+  { code: EXIT.USAGE, name: 'usage', verbs: 'all', restart: 'prevent',
+    meaning: 'Bad command-line usage: unknown verb or flag, missing or invalid argument.' },
+  { code: EXIT.AGENT_ERROR, name: 'agent_error', verbs: 'round', restart: 'restart',
+    meaning: 'The agent exited with a non-zero status.' },
+  { code: EXIT.AGENT_TIMEOUT, name: 'agent_timeout', verbs: 'round', restart: 'restart',
+    meaning: 'The round hit its hard wall-clock timeout (or the idle timeout) and the agent tree was killed.' },
+  { code: EXIT.AGENT_GRACE_KILL, name: 'agent_grace_kill', verbs: 'round', restart: 'restart',
+    meaning: 'The agent printed its final result but did not exit within the post-result grace; it was killed (success + hang).' },
+  { code: EXIT.AGENT_SIGNAL, name: 'agent_signal', verbs: 'round', restart: 'restart',
+    meaning: 'The agent was killed by a signal that agent-runner did not send.' },
+  { code: EXIT.AGENT_OOM, name: 'agent_oom', verbs: 'round', restart: 'restart',
+    meaning: 'The agent was killed by the kernel OOM killer (detected through the cgroup\'s memory.events).' },
+  { code: EXIT.AGENT_AUTH, name: 'agent_auth_failure', verbs: 'round', restart: 'restart',
+    meaning: 'The agent reported an authentication failure (401/403, expired login).' },
+  { code: EXIT.AGENT_USAGE_LIMIT, name: 'agent_usage_limit', verbs: 'round', restart: 'restart',
+    meaning: 'The agent reported a usage or rate limit; the reset time, when known, is in the `agent_exit` event.' },
+  { code: EXIT.AGENT_NETWORK, name: 'agent_network', verbs: 'round', restart: 'restart',
+    meaning: 'The agent failed on a network or upstream server error (connection refused/reset, DNS, 5xx).' },
+  { code: EXIT.LOCK_HELD, name: 'lock_held', verbs: 'round, serve', restart: 'prevent',
+    meaning: 'Another agent-runner already supervises this project (the message names its pid).' },
+  { code: EXIT.CONFIG, name: 'config', verbs: 'all', restart: 'prevent',
+    meaning: 'Configuration error or failed startup check (EX_CONFIG). One line on stderr names the file, key and what was expected. `serve` also records a halt.' },
+  { code: EXIT.HALT_CRASH_LOOP, name: 'halt_crash_loop', verbs: 'serve', restart: 'prevent',
+    meaning: 'Halted: too many consecutive fast failing rounds. Recorded in halt.json; run `agent-runner resume` after fixing the cause.' },
+  { code: EXIT.HALT_AUTH, name: 'halt_auth_failure', verbs: 'serve', restart: 'prevent',
+    meaning: 'Halted: the agent cannot authenticate. Recorded in halt.json; log in again, then `agent-runner resume`.' },
+  { code: EXIT.HALT_BUDGET, name: 'halt_budget', verbs: 'serve', restart: 'success',
+    meaning: 'Halted: a configured budget (max_rounds, max_wall_s or max_cost_usd) is spent. Recorded in halt.json.' },
+  { code: EXIT.HALT_DONE, name: 'halt_done', verbs: 'serve', restart: 'success',
+    meaning: 'Halted: the agent wrote its done sentinel. The sentinel is archived, and the halt recorded in halt.json.' },
+  { code: EXIT.HALT_STOP_FILE, name: 'halt_stop_file', verbs: 'serve', restart: 'success',
+    meaning: 'Halted: the configured stop_file exists. Recorded in halt.json.' },
+  { code: EXIT.HALTED, name: 'halted', verbs: 'serve', restart: 'prevent',
+    meaning: 'Refused to start: a halt is recorded in halt.json. `agent-runner status` shows why; `agent-runner resume` clears it.' },
+  { code: EXIT.HALT_DISK, name: 'halt_disk', verbs: 'serve, round', restart: 'prevent',
+    meaning: 'Halted: disk headroom is below the critical threshold, or a state write failed with ENOSPC.' },
+  { code: EXIT.INTERRUPTED_HUP, name: 'interrupted_hup', verbs: 'round', restart: 'restart',
+    meaning: '`round` received SIGHUP; the agent tree was stopped and the round recorded.' },
+  { code: EXIT.INTERRUPTED_INT, name: 'interrupted_int', verbs: 'round, serve', restart: 'success',
+    meaning: 'Received SIGINT; the agent tree was stopped and the round recorded.' },
+  { code: EXIT.INTERRUPTED_TERM, name: 'interrupted_term', verbs: 'round', restart: 'success',
+    meaning: '`round` received SIGTERM; the agent tree was stopped and the round recorded.' },
+];
+
+export function exitCodesWhere(restart: ExitCodeInfo['restart']): number[] {
+  return EXIT_CODES.filter((e) => e.restart === restart && e.code !== 0).map((e) => e.code);
+}

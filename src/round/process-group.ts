@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { findRoundProcesses, hasProcfs, isAlive, type ProcStat } from '../proc/procfs.js';
+
+/**
+ * Killing an agent tree. The agent leads its own process group (and session); its descendants
+ * inherit a marker variable naming the round. A kill targets both: `kill(-pgid)` reaches the group
+ * in one syscall, and a /proc scan for the marker reaches what escaped the group with setsid or a
+ * double fork. Under systemd the service cgroup is the last backstop (see cgroup.ts).
+ */
+export interface RoundIdentity {
+  pgid: number;
+  marker: string;
+  /** pids never to touch (our own helpers). */
+  exclude?: Set<number>;
+}
+
+export function roundMembers(id: RoundIdentity): ProcStat[] {
+  return findRoundProcesses({ pgid: id.pgid, marker: id.marker, ...(id.exclude ? { excludePids: id.exclude } : {}) });
+}
+
+export function signalRound(id: RoundIdentity, signal: NodeJS.Signals): number {
+  let sent = 0;
+  try {
+    process.kill(-id.pgid, signal);
+    sent++;
+  } catch {
+    /* group already gone */
+  }
+  for (const p of roundMembers(id)) {
+    if (p.pgrp === id.pgid) continue; // already signalled through the group
+    try {
+      process.kill(p.pid, signal);
+      sent++;
+    } catch {
+      /* raced with its exit */
+    }
+  }
+  return sent;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * TERM → grace → KILL for the whole round; resolves when nothing of it is alive (or after a
+ * final deadline), with the count of processes that had to be killed and how long it took.
+ */
+export async function terminateRound(
+  id: RoundIdentity,
+  graceMs: number,
+): Promise<{ killed: number; forced: number; ms: number; survivors: number[] }> {
+  const t0 = Date.now();
+  const before = hasProcfs ? roundMembers(id).length : 1;
+  signalRound(id, 'SIGTERM');
+  // SIGCONT so a stopped (SIGSTOP'd) process can act on the TERM instead of waiting for KILL.
+  signalRound(id, 'SIGCONT');
+  const deadline = t0 + graceMs;
+  let left = hasProcfs ? roundMembers(id) : [];
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(Math.min(20, Math.max(1, deadline - Date.now())));
+    left = roundMembers(id);
+  }
+  let forced = 0;
+  if (left.length > 0 || !hasProcfs) {
+    forced = left.length;
+    signalRound(id, 'SIGKILL');
+    const killDeadline = Date.now() + 5000;
+    while (hasProcfs && Date.now() < killDeadline) {
+      left = roundMembers(id);
+      if (left.length === 0) break;
+      for (const p of left) {
+        try {
+          process.kill(p.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      await sleep(5);
+    }
+  }
+  return { killed: before, forced, ms: Date.now() - t0, survivors: left.filter((p) => isAlive(p.pid)).map((p) => p.pid) };
+}
+
+/** Count of oom_kill events in our cgroup, or undefined outside cgroup v2. */
+export function oomKillCount(): number | undefined {
+  const dir = ownCgroupDir();
+  if (!dir) return undefined;
+  try {
+    const m = /oom_kill (\d+)/.exec(readFileSync(`${dir}/memory.events`, 'latin1'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function ownCgroupDir(): string | undefined {
+  if (!hasProcfs) return undefined;
+  try {
+    const line = readFileSync('/proc/self/cgroup', 'latin1').split('\n').find((l) => l.startsWith('0::'));
+    return line ? `/sys/fs/cgroup${line.slice(3).trim()}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Under a systemd service (INVOCATION_ID set, cgroup named *.service) every process in our cgroup
+ * other than us and our helpers belongs to a round: kill those too. Never outside a service: a
+ * terminal's session scope holds the user's shell.
+ */
+export function serviceCgroupLeftovers(exclude: Set<number>): number[] {
+  const dir = ownCgroupDir();
+  if (!dir || !process.env['INVOCATION_ID'] || !/\.service$/.test(dir)) return [];
+  try {
+    return readFileSync(`${dir}/cgroup.procs`, 'latin1')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => pid !== process.pid && !exclude.has(pid) && isAlive(pid));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,71 @@
+import type { Config } from '../config/load.js';
+import type { EventSink } from '../events/writer.js';
+import { LockHeldError } from '../errors.js';
+import { isAlive } from '../proc/procfs.js';
+import { readStatus, writeStatus } from '../state/status.js';
+import { isoNow } from '../util/time.js';
+import { handleDirtyTree } from './dirty.js';
+import { dirtyFiles } from './git.js';
+import { roundMembers, terminateRound } from './process-group.js';
+
+/**
+ * A previous supervisor died mid-round (SIGKILL, power loss): status.json still says running.
+ * Kill what is left of that round — only processes that provably belong to it (the leader with its
+ * recorded start time, or anything carrying the round's marker), never a recycled pgid — then
+ * preserve its dirty tree and record the round as interrupted. Call with the project lock held.
+ */
+export async function recoverInterruptedRound(cfg: Config, events: EventSink, graceMs: number): Promise<boolean> {
+  const st = readStatus(cfg.paths.logDir);
+  if (st.kind !== 'ok' || !st.value.running) return false;
+  const s = st.value;
+  if (s.supervisor_pid === process.pid) return false;
+  if (s.supervisor_pid && isAlive(s.supervisor_pid, s.supervisor_start_time)) {
+    // It still lives but does not hold the lock (someone killed its lock helper): refuse to race it.
+    throw new LockHeldError(`${cfg.paths.logDir}/agent-runner.lock`, { pid: s.supervisor_pid, ...(s.started_at ? { started_at: s.started_at } : {}) });
+  }
+  let killed = 0;
+  if (s.pgid && s.round_marker) {
+    const leaderIsOurs = s.pid !== undefined && isAlive(s.pid, s.start_time);
+    const id = { pgid: leaderIsOurs ? s.pgid : -1, marker: `AGENT_RUNNER_ROUND_ID=${s.round_marker}` };
+    if (roundMembers(id).length > 0) killed = (await terminateRound(id, graceMs)).killed;
+  }
+  events.emit('round_recovered', {
+    round_num: s.round_num,
+    pid: s.pid ?? null,
+    pgid: s.pgid ?? null,
+    killed,
+    reason: `supervisor pid ${s.supervisor_pid ?? '?'} died while the round was running`,
+  });
+  let files: string[] = [];
+  try {
+    files = await dirtyFiles(cfg.paths.workDir, cfg.paths.logDir);
+  } catch {
+    /* not a repo any more: nothing to preserve */
+  }
+  if (files.length) {
+    events.emit('dirty_detected', { round_num: s.round_num, files: files.slice(0, 20), outcome: 'interrupted' });
+    await handleDirtyTree({
+      workDir: cfg.paths.workDir,
+      logDir: cfg.paths.logDir,
+      roundNum: s.round_num,
+      phase: s.current_phase,
+      files,
+      action: cfg.vcs.dirty_action_on_failure ?? cfg.vcs.dirty_action,
+      reason: 'interrupted_round_recovered',
+      idempotencyS: cfg.vcs.stash_idempotency_s,
+      events,
+    });
+  }
+  events.emit('round_end', { round_num: s.round_num, outcome: 'interrupted', duration_s: null });
+  writeStatus(cfg.paths.logDir, {
+    round_num: s.round_num,
+    running: false,
+    ...(s.current_phase !== undefined ? { current_phase: s.current_phase } : {}),
+    last_completed_at: isoNow(),
+    last_exit_code: null,
+    last_outcome: 'interrupted',
+    last_dirty_files: files.slice(0, 20),
+    ...(s.log_path ? { last_log_path: s.log_path } : {}),
+  });
+  return true;
+}

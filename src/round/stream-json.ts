@@ -1,0 +1,189 @@
+/**
+ * Reads an agent's NDJSON output (claude `--output-format stream-json`, and the similar shapes of
+ * gemini and codewhale) as it is written: the final result, usage and cost, tool calls, and
+ * structured error signals. Only structured fields are trusted; text inside tool output (a file
+ * the agent cat'ed that says "usage limit reached") is never read as a signal.
+ */
+export type TransientClass = 'auth_failure' | 'usage_limit' | 'network';
+
+export interface TransientSignal {
+  classification: TransientClass;
+  /** Epoch seconds when a usage limit resets, when the agent said so. */
+  reset_at_epoch?: number;
+  raw: string;
+}
+
+export interface StreamState {
+  structured: boolean;
+  lines: number;
+  resultSeen: boolean;
+  resultIsError: boolean;
+  resultText?: string;
+  toolCalls: number;
+  costUsd?: number;
+  model?: string;
+  usage?: { input_tokens: number; output_tokens: number; cached_tokens: number; cache_creation_tokens: number };
+  durationMs?: number;
+  lastType?: string;
+  transient?: TransientSignal;
+  /** Tool name + target of recent tool calls, newest last (for repetition checks). */
+  recentTools: string[];
+}
+
+export function newStreamState(): StreamState {
+  return { structured: false, lines: 0, resultSeen: false, resultIsError: false, toolCalls: 0, recentTools: [] };
+}
+
+const AUTH_TEXT = /(invalid api key|please run \/login|not logged in|oauth token (has )?expired|token (has )?expired|authentication[_ ](failed|error)|unauthorized|\b401\b|\b403\b|credit balance is too low)/i;
+const LIMIT_TEXT = /(usage limit|limit reached|rate limit|hit your limit|quota exceeded|too many requests|\b429\b)/i;
+const NETWORK_TEXT = /(econnrefused|econnreset|etimedout|enotfound|connection (refused|reset|error)|network (error|unreachable)|socket hang up|overloaded|\b5(00|02|03|04|29)\b|fetch failed)/i;
+
+export function feedLine(state: StreamState, line: string): void {
+  if (line.length === 0 || line.charCodeAt(0) !== 123 /* { */) return;
+  let obj: Record<string, unknown>;
+  try {
+    obj = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return;
+  }
+  if (typeof obj !== 'object' || obj === null) return;
+  state.structured = true;
+  state.lines++;
+  const type = typeof obj['type'] === 'string' ? (obj['type'] as string) : undefined;
+  if (type) state.lastType = type;
+
+  if (type === 'system' && typeof obj['model'] === 'string') state.model = obj['model'];
+
+  if (type === 'assistant' || type === 'message') {
+    const msg = obj['message'] as { content?: unknown; model?: unknown } | undefined;
+    if (msg && typeof msg.model === 'string') state.model = msg.model;
+    if (Array.isArray(msg?.content)) {
+      for (const c of msg.content as Array<Record<string, unknown>>) {
+        if (c?.['type'] === 'tool_use') {
+          state.toolCalls++;
+          const input = (c['input'] ?? {}) as Record<string, unknown>;
+          const target = String(input['file_path'] ?? input['path'] ?? input['command'] ?? input['pattern'] ?? '').slice(0, 200);
+          state.recentTools.push(`${String(c['name'])}\u0000${target}`);
+          if (state.recentTools.length > 50) state.recentTools.shift();
+        }
+      }
+    }
+    // Newer claude versions tag failed turns: "error": "authentication_failed" | "rate_limit" | …
+    const err = obj['error'];
+    if (typeof err === 'string') noteErrorTag(state, err, line);
+  }
+  if (type === 'tool_use' || type === 'tool_call') state.toolCalls++;
+
+  if (type === 'rate_limit_event') {
+    const info = (obj['rate_limit_info'] ?? {}) as Record<string, unknown>;
+    if (info['status'] === 'rejected') {
+      const resets = Number(info['resetsAt']);
+      state.transient = {
+        classification: 'usage_limit',
+        ...(Number.isFinite(resets) && resets > 0 ? { reset_at_epoch: resets > 1e12 ? Math.round(resets / 1000) : resets } : {}),
+        raw: line.slice(0, 200),
+      };
+    }
+  }
+
+  if (type === 'result') {
+    state.resultSeen = true;
+    const isError = obj['is_error'] === true || obj['status'] === 'error' || (typeof obj['subtype'] === 'string' && (obj['subtype'] as string).startsWith('error'));
+    state.resultIsError = isError;
+    if (typeof obj['result'] === 'string') state.resultText = (obj['result'] as string).slice(0, 2000);
+    const cost = obj['total_cost_usd'] ?? obj['cost_usd'];
+    if (typeof cost === 'number') state.costUsd = cost;
+    if (typeof obj['duration_ms'] === 'number') state.durationMs = obj['duration_ms'];
+    const u = (obj['usage'] ?? obj['stats']) as Record<string, unknown> | undefined;
+    if (u && typeof u === 'object') {
+      const n = (k: string) => (typeof u[k] === 'number' ? (u[k] as number) : 0);
+      state.usage = {
+        input_tokens: n('input_tokens'),
+        output_tokens: n('output_tokens'),
+        cached_tokens: n('cache_read_input_tokens') || n('cached_tokens'),
+        cache_creation_tokens: n('cache_creation_input_tokens'),
+      };
+    }
+    if (isError) classifyResultError(state, obj, line);
+  }
+}
+
+function noteErrorTag(state: StreamState, tag: string, line: string): void {
+  const t = tag.toLowerCase();
+  if (t.includes('auth') || t.includes('billing') || t.includes('permission')) setTransient(state, 'auth_failure', line);
+  else if (t.includes('rate_limit') || t.includes('quota')) setTransient(state, 'usage_limit', line);
+  else if (t.includes('server') || t.includes('overload') || t.includes('network') || t.includes('timeout')) setTransient(state, 'network', line);
+}
+
+function classifyResultError(state: StreamState, obj: Record<string, unknown>, line: string): void {
+  const status = Number(obj['api_error_status'] ?? (obj['error'] as Record<string, unknown> | undefined)?.['status']);
+  if (status === 401 || status === 403) return setTransient(state, 'auth_failure', line);
+  if (status === 429) return setTransient(state, 'usage_limit', line);
+  if ([408, 500, 502, 503, 504, 529].includes(status)) return setTransient(state, 'network', line);
+  if (state.transient) return;
+  // The result text of an *error* result is the agent's own message, not tool output.
+  const text = state.resultText ?? JSON.stringify(obj['error'] ?? '');
+  if (AUTH_TEXT.test(text)) return setTransient(state, 'auth_failure', line);
+  if (LIMIT_TEXT.test(text)) {
+    const reset = parseResetFromText(text, Date.now());
+    state.transient = { classification: 'usage_limit', ...(reset ? { reset_at_epoch: reset } : {}), raw: line.slice(0, 200) };
+    return;
+  }
+  if (NETWORK_TEXT.test(text)) setTransient(state, 'network', line);
+}
+
+function setTransient(state: StreamState, classification: TransientClass, line: string): void {
+  // A usage limit with a known reset time is the most specific signal; keep it.
+  if (state.transient?.classification === 'usage_limit' && state.transient.reset_at_epoch) return;
+  state.transient = { classification, raw: line.slice(0, 200) };
+}
+
+/**
+ * Text fallback, for agents with no structured output: only the last lines the agent printed
+ * (its own final words), and only after a failed round.
+ */
+export function classifyText(tail: string, patterns: { auth: RegExp[]; network: RegExp[] }, nowMs: number): TransientSignal | undefined {
+  const lines = tail.split('\n').slice(-30).join('\n');
+  if (LIMIT_TEXT.test(lines) && /limit/i.test(lines)) {
+    const reset = parseResetFromText(lines, nowMs);
+    return { classification: 'usage_limit', ...(reset ? { reset_at_epoch: reset } : {}), raw: matchLine(lines, LIMIT_TEXT) };
+  }
+  for (const re of patterns.auth) if (re.test(lines)) return { classification: 'auth_failure', raw: matchLine(lines, re) };
+  for (const re of patterns.network) if (re.test(lines)) return { classification: 'network', raw: matchLine(lines, re) };
+  return undefined;
+}
+
+function matchLine(text: string, re: RegExp): string {
+  return (text.split('\n').find((l) => re.test(l)) ?? '').slice(0, 200);
+}
+
+/**
+ * Reset times in the documented text forms: `…limit reached|1767225600` (epoch seconds),
+ * `resets at 2026-11-21T15:00:00Z`, `resets 3pm` / `resets at 15:30` (next such local time),
+ * `try again in 2 hours 5 minutes`.
+ */
+export function parseResetFromText(text: string, nowMs: number): number | undefined {
+  const pipe = /\|(\d{10})\b/.exec(text);
+  if (pipe) return Number(pipe[1]);
+  const iso = /resets?\s+(?:at\s+)?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))/i.exec(text);
+  if (iso) {
+    const t = Date.parse(iso[1]!);
+    if (Number.isFinite(t)) return Math.round(t / 1000);
+  }
+  const inRel = /(?:try again|retry|resets?)\s+in\s+(?:(\d+)\s*h(?:ours?)?)?\s*(?:(\d+)\s*m(?:in(?:utes?)?)?)?/i.exec(text);
+  if (inRel && (inRel[1] || inRel[2])) return Math.round(nowMs / 1000 + Number(inRel[1] ?? 0) * 3600 + Number(inRel[2] ?? 0) * 60);
+  const clock = /resets?\s+(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b/i.exec(text);
+  if (clock && (clock[3] || clock[2])) {
+    let h = Number(clock[1]) % 12;
+    if (!clock[3]) h = Number(clock[1]);
+    else if (clock[3].toLowerCase() === 'pm') h += 12;
+    const m = Number(clock[2] ?? 0);
+    if (h < 24 && m < 60) {
+      const d = new Date(nowMs);
+      d.setHours(h, m, 0, 0);
+      if (d.getTime() <= nowMs) d.setDate(d.getDate() + 1);
+      return Math.round(d.getTime() / 1000);
+    }
+  }
+  return undefined;
+}

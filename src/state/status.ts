@@ -1,0 +1,41 @@
+import { writeJsonAtomic } from '../util/atomic-write.js';
+import { stateFiles } from './files.js';
+import { readJsonFile, type ReadResult } from './json-file.js';
+
+/**
+ * status.json: upstream's fields (round_num, running, last_*, current_phase, phase_index), written
+ * at spawn with running=true and the live round's identity (pid, pgid, start time, marker), so
+ * peek sees the running round and a successor can recover a round whose supervisor died.
+ */
+export interface Status {
+  round_num: number;
+  running: boolean;
+  current_phase?: string;
+  phase_index?: number;
+  // live round (running = true)
+  pid?: number;
+  pgid?: number;
+  start_time?: number;
+  started_at?: string;
+  log_path?: string;
+  round_marker?: string;
+  supervisor_pid?: number;
+  supervisor_start_time?: number;
+  // last completed round
+  last_completed_at?: string;
+  last_exit_code?: number | null;
+  last_duration_s?: number;
+  last_outcome?: string;
+  last_transient?: string;
+  last_dirty_files?: string[];
+  last_log_path?: string;
+}
+
+export function readStatus(logDir: string): ReadResult<Status> {
+  return readJsonFile<Status>(stateFiles(logDir).status);
+}
+
+export function writeStatus(logDir: string, status: Status): void {
+  const clean = Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined));
+  writeJsonAtomic(stateFiles(logDir).status, clean);
+}

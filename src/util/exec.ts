@@ -1,0 +1,53 @@
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run a short-lived command with an argument array (never a shell string) and collect its
+ * output. It sits on the round's hot path (git twice per round), where execa's ~90 ms import
+ * would double the supervisor's overhead, so it uses execFile; verbs off the hot path (systemctl,
+ * ssh) use execa.
+ */
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : err.code === 'ENOENT' ? 127 : 1) : 0;
+        resolve({ exitCode: code, stdout, stderr: stderr || (err && !stderr ? String(err.message) : '') });
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Absolute path of an executable on PATH (or the path itself when it contains a slash). */
+export function which(cmd: string, pathEnv = process.env['PATH'] ?? ''): string | undefined {
+  const { accessSync, constants, statSync } = fs;
+  const isExec = (p: string) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (cmd.includes('/')) return isExec(cmd) ? cmd : undefined;
+  for (const dir of pathEnv.split(':')) {
+    if (!dir) continue;
+    const p = `${dir}/${cmd}`;
+    if (isExec(p)) return p;
+  }
+  return undefined;
+}
