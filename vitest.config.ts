@@ -19,7 +19,6 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Each e2e file spawns real processes; two cores, so two files at a time.
           maxWorkers: 2,
-          minWorkers: 1,
         },
       },
     ],

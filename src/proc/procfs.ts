@@ -14,6 +14,8 @@ export interface ProcStat {
   session: number;
   /** Start time in clock ticks since boot: with the pid, a unique process identity. */
   starttime: number;
+  /** CPU ticks used, including waited-for children: growth means the process is working. */
+  cpu: number;
 }
 
 export const hasProcfs = process.platform === 'linux';
@@ -37,6 +39,7 @@ export function readStat(pid: number): ProcStat | undefined {
     pgrp: Number(f[2]),
     session: Number(f[3]),
     starttime: Number(f[19]),
+    cpu: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]),
   };
 }
 

@@ -5,7 +5,7 @@ import type { EventSink } from '../events/writer.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import { isoNow } from '../util/time.js';
 import { stateFiles } from '../state/files.js';
-import { excludeLogDir, git } from './git.js';
+import { excludeOwnedForAdd, git } from './git.js';
 
 export const ORPHAN_REF_PREFIX = 'refs/agent-runner/orphans/';
 
@@ -35,13 +35,14 @@ const SNAPSHOT_ENV = {
 export async function snapshotDirtyTree(opts: {
   workDir: string;
   logDir: string;
+  owned: readonly string[];
   roundNum: number;
   phase: string | undefined;
   reason: string;
   idempotencyS: number;
 }): Promise<{ sha: string; refName: string; reused: boolean; message: string }> {
-  const { workDir, logDir, roundNum } = opts;
-  const exclude = excludeLogDir(workDir, logDir);
+  const { workDir, roundNum } = opts;
+  const exclude = await excludeOwnedForAdd(workDir, opts.owned);
   const index = join(tmpdir(), `agent-runner-index-${process.pid}-${Date.now()}`);
   const env = { ...SNAPSHOT_ENV, GIT_INDEX_FILE: index };
   try {
@@ -85,8 +86,8 @@ function must(r: { exitCode: number; stdout: string; stderr: string }, step: str
   return r.stdout;
 }
 
-export async function autoCommit(opts: { workDir: string; logDir: string; roundNum: number; phase: string | undefined }): Promise<string> {
-  const exclude = excludeLogDir(opts.workDir, opts.logDir);
+export async function autoCommit(opts: { workDir: string; owned: readonly string[]; roundNum: number; phase: string | undefined }): Promise<string> {
+  const exclude = await excludeOwnedForAdd(opts.workDir, opts.owned);
   must(await git(opts.workDir, ['add', '-A', '--', '.', ...exclude]), 'add');
   const staged = await git(opts.workDir, ['diff', '--cached', '--quiet']);
   if (staged.exitCode === 0) return '';
@@ -106,6 +107,8 @@ export async function autoCommit(opts: { workDir: string; logDir: string; roundN
 export async function handleDirtyTree(opts: {
   workDir: string;
   logDir: string;
+  /** agent-runner's own paths inside the tree (log dir, config): never snapshotted or cleaned. */
+  owned: readonly string[];
   roundNum: number;
   phase: string | undefined;
   files: string[];
@@ -119,7 +122,7 @@ export async function handleDirtyTree(opts: {
   if (opts.action === 'auto_commit') {
     try {
       const ref = await autoCommit(opts);
-      if (!ref) return { action: 'ignore', reason: 'nothing to commit outside log_dir' };
+      if (!ref) return { action: 'ignore', reason: 'nothing to commit outside agent-runner\'s own files' };
       events.emit('dirty_auto_committed', { round_num: roundNum, files: files.slice(0, 20), ref });
       return { action: 'auto_commit', ref };
     } catch (err) {

@@ -1,4 +1,5 @@
 import { relative, isAbsolute } from 'node:path';
+import type { Config } from '../config/load.js';
 import { run, type ExecResult } from '../util/exec.js';
 
 /** Git, always with an argument array, never prompting, never signing our own snapshots. */
@@ -14,16 +15,23 @@ export async function isGitWorkTree(workDir: string): Promise<boolean> {
   return r.exitCode === 0 && r.stdout.trim() === 'true';
 }
 
-/** The log dir as a pathspec exclusion, when it lives inside the work tree. */
-export function excludeLogDir(workDir: string, logDir: string): string[] {
-  const rel = relative(workDir, logDir);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return [];
-  return [`:(exclude)${rel}`];
+/**
+ * agent-runner's own paths (log dir, config file) as pathspec exclusions, for those inside the
+ * work tree: our state must never be snapshotted, committed or cleaned away with the agent's work.
+ */
+export function excludeOwned(workDir: string, owned: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of owned) {
+    const rel = relative(workDir, p);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) continue;
+    out.push(`:(exclude,literal)${rel}`);
+  }
+  return out;
 }
 
 /** Dirty paths from `git status --porcelain -z` (renames keep the new path). */
-export async function dirtyFiles(workDir: string, logDir: string): Promise<string[]> {
-  const r = await git(workDir, ['status', '--porcelain', '-z', '--', '.', ...excludeLogDir(workDir, logDir)]);
+export async function dirtyFiles(workDir: string, owned: readonly string[]): Promise<string[]> {
+  const r = await git(workDir, ['status', '--porcelain', '-z', '--', '.', ...excludeOwned(workDir, owned)]);
   if (r.exitCode !== 0) throw new Error(`git status failed: ${r.stderr.trim().slice(0, 200)}`);
   const recs = r.stdout.split('\0');
   const files: string[] = [];
@@ -35,4 +43,24 @@ export async function dirtyFiles(workDir: string, logDir: string): Promise<strin
     if (xy.includes('R') || xy.includes('C')) i++; // skip the old path
   }
   return files;
+}
+
+/** agent-runner's inputs and outputs inside the tree: log dir, config, every phase's prompt files. */
+export function ownedPaths(cfg: Config): string[] {
+  const prompts = [cfg.paths.promptFiles, ...Object.values(cfg.phases.overrides).map((o) => o.promptFiles ?? [])].flat();
+  return [...new Set([cfg.paths.logDir, cfg.path, ...prompts])];
+}
+
+/**
+ * The exclusions for `git add`: an owned path that .gitignore already covers must not be named,
+ * or git refuses the whole add ("paths are ignored by one of your .gitignore files").
+ */
+export async function excludeOwnedForAdd(workDir: string, owned: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const spec of excludeOwned(workDir, owned)) {
+    const rel = spec.slice(spec.indexOf(')') + 1);
+    const ignored = await git(workDir, ['check-ignore', '-q', '--no-index', '--', rel]);
+    if (ignored.exitCode !== 0) out.push(spec);
+  }
+  return out;
 }

@@ -112,13 +112,14 @@ export class LogFollower {
     return buf.subarray(0, n).toString('utf8');
   }
 
+  /** Read what is left; a final line without a newline is still the agent's last word. */
+  finish(): void {
+    this.poll();
+    if (this.partial && !this.dropLine) feedLine(this.stream, this.partial);
+    this.partial = '';
+  }
+
   close(): void {
-    try {
-      this.poll();
-      // A final line without a newline is still the agent's last word.
-      if (this.partial && !this.dropLine) feedLine(this.stream, this.partial);
-    } finally {
-      closeSync(this.fd);
-    }
+    closeSync(this.fd);
   }
 }

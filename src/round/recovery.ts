@@ -5,7 +5,7 @@ import { isAlive } from '../proc/procfs.js';
 import { readStatus, writeStatus } from '../state/status.js';
 import { isoNow } from '../util/time.js';
 import { handleDirtyTree } from './dirty.js';
-import { dirtyFiles } from './git.js';
+import { dirtyFiles, ownedPaths } from './git.js';
 import { roundMembers, terminateRound } from './process-group.js';
 
 /**
@@ -38,7 +38,7 @@ export async function recoverInterruptedRound(cfg: Config, events: EventSink, gr
   });
   let files: string[] = [];
   try {
-    files = await dirtyFiles(cfg.paths.workDir, cfg.paths.logDir);
+    files = await dirtyFiles(cfg.paths.workDir, ownedPaths(cfg));
   } catch {
     /* not a repo any more: nothing to preserve */
   }
@@ -47,6 +47,7 @@ export async function recoverInterruptedRound(cfg: Config, events: EventSink, gr
     await handleDirtyTree({
       workDir: cfg.paths.workDir,
       logDir: cfg.paths.logDir,
+      owned: ownedPaths(cfg),
       roundNum: s.round_num,
       phase: s.current_phase,
       files,

@@ -18,7 +18,7 @@ import { compactUtc, isoNow, monoMs, round3 } from '../util/time.js';
 import { runStartupChecks, ensureLogDir, type CheckResult } from './checks.js';
 import { classify, type Classification } from './classify.js';
 import { handleDirtyTree, type DirtyOutcome } from './dirty.js';
-import { dirtyFiles } from './git.js';
+import { dirtyFiles, ownedPaths } from './git.js';
 import { acquireLock, type Lock } from './lock.js';
 import { LogFollower } from './log-follower.js';
 import { oomKillCount, serviceCgroupLeftovers, terminateRound, type RoundIdentity } from './process-group.js';
@@ -293,16 +293,20 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     };
     armHard();
     let resultAt: number | undefined;
+    let cpuAtResult = new Map<number, number>();
     let lastProgress = startMono;
     const progressMs = cfg.monitor.round_progress_interval_s * 1000;
     const ticker = setInterval(() => {
       follower.poll();
       const now = monoMs();
       if (cfg.runtime.idle_timeout_s > 0 && now - follower.lastActivity > cfg.runtime.idle_timeout_s * 1000) void kill('idle');
-      if (follower.stream.resultSeen && resultAt === undefined) resultAt = now;
+      if (follower.stream.resultSeen && resultAt === undefined) {
+        resultAt = now;
+        cpuAtResult = cpuOfDescendants(child.pid!);
+      }
       const grace = cfg.runtime.max_grace_after_result_s * 1000;
       if (grace > 0 && resultAt !== undefined && !graceExtended && !killing && now - resultAt > grace) {
-        const live = liveChildren(child.pid!, cfg.runtime.grace_kill_ignore_patterns);
+        const live = liveChildren(child.pid!, cfg.runtime.grace_kill_ignore_patterns, cpuAtResult);
         liveChildrenAtGrace = live.working;
         if (live.working.length > 0) {
           graceExtended = true;
@@ -345,7 +349,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     interruptedBy = String(opts.interrupt?.reason ?? 'SIGTERM');
   }
   const endMono = monoMs();
-  follower.close();
+  follower.finish();
   const durationS = round3((endMono - startMono) / 1000);
 
   // 9. Classification, structured output first, text only as a fallback.
@@ -358,6 +362,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
       Date.now(),
     );
   }
+  follower.close();
   const oomAfter = oomKillCount();
   const classification = classify({
     exitCode,
@@ -426,7 +431,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
   let dirty: string[] = [];
   let dirtyOutcome: DirtyOutcome | undefined;
   try {
-    dirty = await dirtyFiles(cfg.paths.workDir, cfg.paths.logDir);
+    dirty = await dirtyFiles(cfg.paths.workDir, ownedPaths(cfg));
   } catch (err) {
     opts.log?.(`dirty check failed: ${(err as Error).message}`);
   }
@@ -436,6 +441,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     dirtyOutcome = await handleDirtyTree({
       workDir: cfg.paths.workDir,
       logDir: cfg.paths.logDir,
+      owned: ownedPaths(cfg),
       roundNum,
       phase,
       files: dirty,
@@ -520,13 +526,25 @@ function safeMetrics(cfg: Config, ev: 'round_start' | 'round_end', extra: Record
   }
 }
 
-/** Children of the agent still working after its result, minus those matching ignore patterns. */
-function liveChildren(pid: number, ignorePatterns: string[]): { working: Array<{ name: string; pid: number }>; ignored: Array<{ name: string; pid: number; matched: string }> } {
+function cpuOfDescendants(pid: number): Map<number, number> {
+  return new Map(descendantsOf(pid).map((d) => [d.pid, d.cpu]));
+}
+
+/**
+ * Children of the agent still *working* after its result: alive and burning CPU since the result
+ * (a background build), minus those matching ignore patterns. Idle ones — an MCP server waiting
+ * for a request, a shell-snapshot helper, a forgotten `sleep` — do not hold the round open.
+ */
+function liveChildren(
+  pid: number,
+  ignorePatterns: string[],
+  cpuAtResult: Map<number, number>,
+): { working: Array<{ name: string; pid: number }>; ignored: Array<{ name: string; pid: number; matched: string }> } {
   const res = ignorePatterns.map((p) => new RegExp(p));
   const working: Array<{ name: string; pid: number }> = [];
   const ignored: Array<{ name: string; pid: number; matched: string }> = [];
   for (const d of descendantsOf(pid)) {
-    if (d.state === 'Z') continue;
+    if (d.state === 'Z' || d.cpu <= (cpuAtResult.get(d.pid) ?? 0)) continue;
     const cmd = readCmdline(d.pid).join(' ');
     // Only the basename and pid are recorded, never argv: it may hold secrets.
     const hit = res.find((re) => re.test(cmd));

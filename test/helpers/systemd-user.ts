@@ -169,7 +169,7 @@ export async function startUserManager(opts: { readyTimeoutMs?: number } = {}): 
   if (child.pid === undefined) throw new Error('failed to spawn the systemd --user launcher');
   const pid = child.pid;
 
-  let mntNs: string | undefined;
+  let mntNs: string | undefined; // eslint-disable-line prefer-const -- assigned once the namespace exists
   const argv = (cmd: string, args: string[], vars: Record<string, string>) => ({
     cmd: 'nsenter',
     args: [
@@ -227,7 +227,7 @@ export async function startUserManager(opts: { readyTimeoutMs?: number } = {}): 
       // For a user manager SIGTERM means "start exit.target" (== systemctl --user exit): units are
       // stopped with their own KillMode first. It needs no working socket, unlike systemctl.
       if (!hasExited) tryKill(pid, 'SIGTERM');
-      await Promise.race([exited, sleep(5_000)]);
+      await Promise.race([exited, sleep(5_000, undefined, { ref: false })]); // unref: don't hold the loop open
       // Leftovers: KillMode=process children, units still inside a long TimeoutStopSec, wrap() spawns.
       const deadline = Date.now() + 10_000;
       for (let left = survivors(); left.length > 0; left = survivors()) {
@@ -248,7 +248,7 @@ export async function startUserManager(opts: { readyTimeoutMs?: number } = {}): 
 
   // Readiness: the private socket appears before the boot transaction is done, so ask the manager.
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 15_000);
-  let last = '';
+  let last: string;
   for (;;) {
     if (hasExited) {
       await stop();

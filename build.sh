@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# agent-runner's one build entry point. Every subcommand is idempotent and safe to re-run.
+#   setup   install the system packages the tests need (apt-get, when missing), npm ci, build
+#   build   compile TypeScript to dist/
+#   test    setup, then the whole suite (unit + end-to-end: real processes, systemd --user, sshd);
+#           ends with a plain "N passed, N failed" line
+#   check   lint + typecheck + test
+#   bench   benchmarks (medians and ratios; never part of the test suite)
+#   demo    a scratch repo, `init --preset demo`, three rounds with `serve --max-rounds 3`, `peek`
+#   docs    regenerate the reference sections of docs/ from the code's registries
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+need_pkgs() {
+  local missing=()
+  command -v git >/dev/null || missing+=(git)
+  command -v flock >/dev/null || missing+=(util-linux)
+  command -v jq >/dev/null || missing+=(jq)
+  command -v ssh >/dev/null || missing+=(openssh-client)
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  [ -x /lib/systemd/systemd ] || missing+=(systemd)
+  command -v unshare >/dev/null || missing+=(util-linux)
+  command -v setsid >/dev/null || missing+=(util-linux)
+  command -v timeout >/dev/null || missing+=(coreutils)
+  printf '%s\n' "${missing[@]}" | sort -u | grep -v '^$' || true
+}
+
+cmd_setup() {
+  local pkgs
+  pkgs=$(need_pkgs)
+  if [ -n "$pkgs" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      say "installing system packages: $(echo $pkgs)"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >/dev/null
+      # shellcheck disable=SC2086
+      apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+    else
+      say "missing system packages (install them, then re-run): $(echo $pkgs)"
+      say "the end-to-end tests that need them will be skipped outside CI"
+    fi
+  fi
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  cmd_build
+}
+
+cmd_build() {
+  npx --no-install tsc -p tsconfig.json
+  chmod +x dist/cli/main.js
+}
+
+cmd_test() {
+  cmd_setup
+  local report="$ROOT/.vitest-report.json"
+  rm -f "$report"
+  set +e
+  npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+  local rc=$?
+  set -e
+  node "$ROOT/scripts/test-summary.mjs" "$report" "$rc"
+}
+
+cmd_check() {
+  cmd_setup
+  say "lint"
+  npx --no-install eslint .
+  say "typecheck (sources, tests, benchmarks)"
+  npx --no-install tsc -p tsconfig.test.json
+  if [ -f scripts/gen-docs.mjs ]; then
+    say "docs are up to date"
+    node scripts/gen-docs.mjs --check
+  fi
+  cmd_test
+}
+
+cmd_bench() {
+  cmd_setup
+  mkdir -p .bench-out
+  for b in bench/*.bench.mjs; do
+    say "$b"
+    node "$b" "$@"
+  done
+}
+
+cmd_demo() {
+  cmd_setup
+  local dir
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/agent-runner-demo.XXXXXX")
+  local ar=(node "$ROOT/dist/cli/main.js")
+  say "scratch repository: $dir"
+  git -C "$dir" init -q
+  git -C "$dir" -c user.name=demo -c user.email=demo@localhost commit -q --allow-empty -m "empty repository"
+  cd "$dir"
+  say "agent-runner init --preset demo"
+  "${ar[@]}" init --preset demo
+  say "agent-runner serve --max-rounds 3"
+  "${ar[@]}" serve --max-rounds 3
+  say "agent-runner peek"
+  "${ar[@]}" peek
+  say "the agent's commits:"
+  git --no-pager log --oneline -5
+  say "done: explore with  cd $dir && node $ROOT/dist/cli/main.js peek --json | jq .recent_rounds"
+}
+
+cmd_docs() {
+  cmd_build
+  node scripts/gen-docs.mjs "$@"
+}
+
+sub=${1:-}
+[ $# -gt 0 ] && shift
+case "$sub" in
+  setup) cmd_setup ;;
+  build) cmd_build ;;
+  test) cmd_test "$@" ;;
+  check) cmd_check ;;
+  bench) cmd_bench "$@" ;;
+  demo) cmd_demo ;;
+  docs) cmd_docs "$@" ;;
+  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,202 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const CLI = join(REPO, 'dist/cli/main.js');
+export const FAKE_AGENT = join(REPO, 'test/fixtures/bin/fake-agent.sh');
+
+/** A prompt long enough for the 500-byte smoke rule. */
+export const LONG_PROMPT = 'Work on the task described here. '.repeat(20) + '\n';
+
+export interface Project {
+  dir: string;
+  logDir: string;
+  config: string;
+  pidsFile: string;
+  /** Unique value carried by every process the fake agent starts. */
+  testId: string;
+  cleanup(): void;
+}
+
+export interface ProjectOptions {
+  mode?: string;
+  /** Extra TOML appended under the generated sections (full sections allowed). */
+  extraToml?: string;
+  runtime?: Record<string, unknown>;
+  agentEnv?: Record<string, string>;
+  prompt?: string;
+  delivery?: 'stdin' | 'argv';
+  command?: string[];
+  /** false: skip git init. */
+  git?: boolean;
+}
+
+const tomlValue = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `[${v.map(tomlValue).join(', ')}]` : String(v));
+
+export function makeProject(opts: ProjectOptions = {}): Project {
+  const dir = mkdtempSync(join(tmpdir(), 'ar-proj-'));
+  const logDir = join(dir, '.agent-runner', 'logs');
+  const pidsFile = join(dir, '.pids');
+  const testId = randomUUID();
+  writeFileSync(join(dir, 'prompt.md'), opts.prompt ?? LONG_PROMPT);
+  mkdirSync(join(dir, 'out'));
+  const delivery = opts.delivery ?? 'stdin';
+  const env = { FAKE_MODE: opts.mode ?? 'ok', FAKE_PIDS: pidsFile, FAKE_TEST_ID: testId, ...opts.agentEnv };
+  const runtime = { work_dir: '.', log_dir: '.agent-runner/logs', round_timeout_s: 30, restart_delay_s: 0, kill_grace_s: 1, ...opts.runtime };
+  const toml = [
+    '[agent]',
+    `command = ${tomlValue(opts.command ?? ['bash', FAKE_AGENT])}`,
+    `prompt_arg_template = ${delivery === 'stdin' ? '[]' : '["{prompt}"]'}`,
+    `prompt_delivery = "${delivery}"`,
+    '[agent.env]',
+    ...Object.entries(env).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
+    '[runtime]',
+    ...Object.entries(runtime).map(([k, v]) => `${k} = ${tomlValue(v)}`),
+    '[prompt]',
+    'file = "prompt.md"',
+    opts.extraToml ?? '',
+  ].join('\n');
+  const config = join(dir, 'agent-runner.toml');
+  writeFileSync(config, toml + '\n');
+  if (opts.git !== false) {
+    execFileSync('git', ['init', '-q', dir]);
+    writeFileSync(join(dir, 'tracked.txt'), 'base\n');
+    writeFileSync(join(dir, '.gitignore'), '.agent-runner/\n.pids\nout/\n');
+    execFileSync('git', ['-C', dir, 'add', '-A']);
+    execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init']);
+  }
+  return {
+    dir,
+    logDir,
+    config,
+    pidsFile,
+    testId,
+    cleanup() {
+      killByTestId(testId);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Run the built CLI to completion. */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  const child = startCli(args, opts);
+  return finish(child, opts.timeoutMs ?? 60_000);
+}
+
+export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess & { t0: number } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }) as ChildProcess & { t0: number };
+  child.t0 = Date.now();
+  return child;
+}
+
+export function finish(child: ChildProcess & { t0?: number }, timeoutMs = 60_000): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`CLI timed out after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr, ms: Date.now() - (child.t0 ?? Date.now()) });
+    });
+  });
+}
+
+export interface EventLine {
+  ts: string;
+  event: string;
+  [k: string]: unknown;
+}
+
+export function readEvents(logDir: string): EventLine[] {
+  if (!existsSync(logDir)) return [];
+  const out: EventLine[] = [];
+  for (const f of readdirSync(logDir).filter((n) => /^events-.*\.jsonl$/.test(n)).sort()) {
+    for (const line of readFileSync(join(logDir, f), 'utf8').split('\n')) if (line.trim()) out.push(JSON.parse(line) as EventLine);
+  }
+  return out;
+}
+
+export function kinds(events: EventLine[]): string[] {
+  return events.map((e) => e.event);
+}
+
+/** State of a pid from /proc: undefined when gone. */
+export function procState(pid: number): string | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export function alive(pid: number): boolean {
+  const s = procState(pid);
+  return s !== undefined && s !== 'Z' && s !== 'X';
+}
+
+/** Live processes whose environment carries FAKE_TEST_ID=<id>: the whole fake agent family. */
+export function survivorsOf(testId: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+      if (env.split('\0').includes(`FAKE_TEST_ID=${testId}`) && alive(pid)) out.push(pid);
+    } catch {
+      /* gone or not ours */
+    }
+  }
+  return out;
+}
+
+export function recordedPids(p: Project): number[] {
+  return existsSync(p.pidsFile) ? readFileSync(p.pidsFile, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+}
+
+function killByTestId(testId: string): void {
+  for (const pid of survivorsOf(testId)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** Poll until `fn` returns a truthy value or the deadline passes. */
+export async function waitFor<T>(fn: () => T | undefined | false | null, what: string, timeoutMs = 15_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function readJson<T = Record<string, unknown>>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
