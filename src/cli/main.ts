@@ -4,6 +4,11 @@ import { EXIT } from '../exit-codes.js';
 import { RunnerError } from '../errors.js';
 import { registerInit } from './commands/init.js';
 import { registerRound } from './commands/round.js';
+import { registerPeek } from './commands/peek.js';
+import { registerWatch } from './commands/watch.js';
+import { registerEvents } from './commands/events.js';
+import { registerMonitor } from './commands/monitor.js';
+import { registerProbe } from './commands/probe.js';
 import { err } from './output.js';
 import { packageVersion } from './paths.js';
 
@@ -17,6 +22,11 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInit(program);
   registerRound(program);
+  registerPeek(program);
+  registerWatch(program);
+  registerEvents(program);
+  registerMonitor(program);
+  registerProbe(program);
   // --config/--json after the verb, too.
   for (const sub of program.commands) {
     sub.option('-c, --config <path>', 'config file (any name)').option('--json', 'machine-readable output').exitOverride();

@@ -9,7 +9,10 @@ export interface EventKindInfo {
   description: string;
 }
 
+import { MONITOR_EVENT_KINDS } from './kinds-monitor.js';
+
 export const EVENT_KINDS = {
+  ...MONITOR_EVENT_KINDS,
   // ---- round ----
   round_start: { layer: 'round', fields: ['round_num', 'phase'], description: 'A round reserved its number and is about to spawn the agent.' },
   agent_spawn: { layer: 'round', fields: ['round_num', 'timeout_s', 'pid', 'pgid', 'log_path'], description: 'The agent process started in its own process group.' },
@@ -38,6 +41,25 @@ export const EVENT_KINDS = {
   status_recovered: { layer: 'round', fields: ['reason', 'round_num'], description: 'status.json could not be parsed; the round number was recovered from the other artifacts.' },
   smoke_check_failed: { layer: 'round', fields: ['reason', 'check', 'round_num'], description: 'A startup check failed (the round did not start).' },
   lock_stale_takeover: { layer: 'round', fields: ['holder_pid', 'holder_started_at', 'reason'], description: 'The previous lock holder is gone (dead or pid reused); the lock was taken over.' },
+  // ---- loop ----
+  serve_started: { layer: 'loop', fields: ['pid', 'mode', 'max_rounds', 'version'], description: 'serve took the project lock and is about to run rounds.' },
+  serve_waiting: { layer: 'loop', fields: ['reason', 'until', 'seconds', 'round_num'], description: 'Heartbeat while serve waits (restart delay, back-off, usage limit): it is waiting, not stuck. Re-emitted every minute of a long wait.' },
+  serve_stopping: { layer: 'loop', fields: ['signal', 'mode', 'drain_s'], description: 'A stop was requested: drain (finish the round) or interrupt (second signal).' },
+  serve_stopped: { layer: 'loop', fields: ['reason', 'rounds_completed', 'exit_code'], description: 'serve exited; reason says why.' },
+  serve_reload: { layer: 'loop', fields: ['config'], description: 'SIGHUP: the config was re-read and takes effect from the next round.' },
+  serve_reload_rejected: { layer: 'loop', fields: ['config', 'error'], description: 'SIGHUP: the new config is invalid; the old one stays in force.' },
+  crash_loop: { layer: 'loop', fields: ['consecutive', 'exit_code', 'outcome', 'reason'], description: 'Halt: crash_loop_threshold consecutive fast failing rounds.' },
+  config_broken: { layer: 'loop', fields: ['reason'], description: 'Halt: the config or a startup check fails; retrying cannot help.' },
+  auth_failure_halt: { layer: 'loop', fields: ['consecutive', 'round_num', 'hint'], description: 'Halt: the agent cannot authenticate; no further round burns quota.' },
+  agent_self_terminated: { layer: 'loop', fields: ['reason', 'archived_to'], description: 'Halt: the agent wrote its done sentinel (archived, never deleted).' },
+  max_rounds_reached: { layer: 'loop', fields: ['rounds_completed', 'max_rounds', 'source'], description: 'The round budget is spent (config: a durable halt; --max-rounds: this invocation only).' },
+  stop_file_detected: { layer: 'loop', fields: ['stop_file', 'content', 'rounds_completed'], description: 'Halt: runtime.stop_file exists.' },
+  budget_exhausted: { layer: 'loop', fields: ['budget', 'limit', 'spent'], description: 'Halt: max_wall_s or max_cost_usd is spent.' },
+  halt_recorded: { layer: 'loop', fields: ['reason', 'exit_code', 'round_num', 'hint'], description: 'halt.json written: serve refuses to run until `agent-runner resume`.' },
+  halt_refused_start: { layer: 'loop', fields: ['reason', 'since'], description: 'serve started while a halt is recorded, and exited without running a round.' },
+  halt_cleared: { layer: 'loop', fields: ['reason', 'since'], description: '`agent-runner resume` cleared a recorded halt.' },
+  transient_error_recovered: { layer: 'loop', fields: ['classification', 'agent', 'throttled_for_s'], description: 'A wait for a transient error ended; rounds resume.' },
+  transient_error_backoff_capped: { layer: 'loop', fields: ['classification', 'agent', 'requested_sleep_s', 'applied_sleep_s', 'original_reset_at_epoch'], description: 'A requested wait was longer than usage_limit_max_wait_s / backoff_max_s and was clamped.' },
 } as const satisfies Record<string, EventKindInfo>;
 
 export type EventKind = keyof typeof EVENT_KINDS;

@@ -1,0 +1,35 @@
+import { rmSync } from 'node:fs';
+import { stateFiles } from '../state/files.js';
+import { readJsonFile } from '../state/json-file.js';
+import { writeJsonAtomic } from '../util/atomic-write.js';
+
+/**
+ * halt.json: a terminal state that survives restarts. serve refuses to run while it exists, so
+ * neither a service manager nor a reboot can undo a halt; `agent-runner resume` clears it.
+ */
+export type HaltReason = 'crash_loop' | 'auth_failure' | 'config_broken' | 'budget' | 'done' | 'stop_file' | 'max_rounds' | 'disk';
+
+export interface Halt {
+  reason: HaltReason;
+  ts: string;
+  round_num: number | null;
+  exit_code: number;
+  message: string;
+  hint: string;
+}
+
+export function readHalt(logDir: string): Halt | undefined {
+  const r = readJsonFile<Halt>(stateFiles(logDir).halt);
+  if (r.kind === 'ok') return r.value;
+  // A torn halt file is still a halt: refusing to run is the safe reading.
+  if (r.kind === 'corrupt') return { reason: 'config_broken', ts: '', round_num: null, exit_code: 85, message: `halt.json is unreadable: ${r.error}`, hint: 'inspect it, then `agent-runner resume`' };
+  return undefined;
+}
+
+export function writeHalt(logDir: string, halt: Halt): void {
+  writeJsonAtomic(stateFiles(logDir).halt, halt);
+}
+
+export function clearHalt(logDir: string): void {
+  rmSync(stateFiles(logDir).halt, { force: true });
+}
