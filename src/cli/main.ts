@@ -4,6 +4,8 @@ import { EXIT } from '../exit-codes.js';
 import { RunnerError } from '../errors.js';
 import { registerInit } from './commands/init.js';
 import { registerRound } from './commands/round.js';
+import { registerServe } from './commands/serve.js';
+import { registerLifecycle } from './commands/lifecycle.js';
 import { registerPeek } from './commands/peek.js';
 import { registerWatch } from './commands/watch.js';
 import { registerEvents } from './commands/events.js';
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInit(program);
   registerRound(program);
+  registerServe(program);
+  registerLifecycle(program);
   registerPeek(program);
   registerWatch(program);
   registerEvents(program);
