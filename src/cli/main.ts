@@ -6,6 +6,7 @@ import { registerInit } from './commands/init.js';
 import { registerRound } from './commands/round.js';
 import { registerServe } from './commands/serve.js';
 import { registerLifecycle } from './commands/lifecycle.js';
+import { registerInstall } from './commands/install.js';
 import { registerPeek } from './commands/peek.js';
 import { registerWatch } from './commands/watch.js';
 import { registerEvents } from './commands/events.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerRound(program);
   registerServe(program);
   registerLifecycle(program);
+  registerInstall(program);
   registerPeek(program);
   registerWatch(program);
   registerEvents(program);

@@ -5,7 +5,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import * as v from 'valibot';
 import { ConfigError, errnoCode } from '../errors.js';
 import { didYouMean, locateKey } from './locate.js';
-import { ConfigSchema, PhaseSchema, REMOVED_KEYS, type PhaseConfig, type RawConfig } from './schema.js';
+import { ConfigSchema, describeValue, PhaseSchema, REMOVED_KEYS, type PhaseConfig, type RawConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_NAME = 'agent-runner.toml';
 
@@ -28,6 +28,46 @@ export interface Config extends Omit<RawConfig, 'phases'> {
 }
 
 type AnySchema = v.GenericSchema & { type: string; entries?: Record<string, AnySchema>; wrapped?: AnySchema; pipe?: AnySchema[] };
+
+/** A key path as the validator reports it: strings are table keys, numbers are array indexes. */
+type KeyPath = ReadonlyArray<string | number>;
+type Fail = (keyPath: KeyPath, detail: string) => never;
+
+/** `monitor.auto_stop_on[1]`: indexes in brackets, so they cannot be mistaken for TOML keys. */
+export function formatKeyPath(keyPath: KeyPath): string {
+  return keyPath.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), '');
+}
+
+const isTable = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Date);
+
+/** Whether the schema (behind optional()/pipe() wrappers) expects a TOML table. */
+function expectsTable(schema: AnySchema): boolean {
+  if (schema.type === 'object' || schema.type === 'record') return true;
+  if (schema.wrapped) return expectsTable(schema.wrapped);
+  if (schema.pipe?.[0] && schema.pipe[0] !== schema) return expectsTable(schema.pipe[0]);
+  return false;
+}
+
+function issueKeyPath(issue: v.BaseIssue<unknown>): KeyPath {
+  return (issue.path ?? []).map((p) => (p.type === 'array' ? Number(p.key) : String(p.key)));
+}
+
+/** The validator's message, plus a suggestion when a value from a fixed set is misspelt. */
+function issueDetail(issue: v.BaseIssue<unknown>): string {
+  if (issue.type === 'picklist' && typeof issue.input === 'string') {
+    const options = [...issue.expected!.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+    const hint = didYouMean(issue.input, options);
+    if (hint) return `${issue.message} (did you mean "${hint}"?)`;
+  }
+  return issue.message;
+}
+
+function schemaAt(schema: AnySchema, keyPath: KeyPath): AnySchema | undefined {
+  let at: AnySchema | undefined = schema;
+  for (const k of keyPath) at = at && typeof k === 'string' ? objectEntries(at)?.[k] : undefined;
+  return at;
+}
 
 /** The object entries behind optional()/pipe() wrappers, or undefined for non-object schemas. */
 function objectEntries(schema: AnySchema): Record<string, AnySchema> | undefined {
@@ -64,8 +104,10 @@ export function parseConfig(source: string, path: string): Config {
     throw new ConfigError(path, undefined, `invalid TOML: ${String(err)}`);
   }
 
-  const fail = (keyPath: string[], detail: string): never => {
-    throw new ConfigError(path, keyPath.join('.'), detail, locateKey(source, keyPath));
+  const fail: Fail = (keyPath, detail) => {
+    // Only table keys can be found in the source; an array element is reported on its key's line.
+    const located = keyPath.slice(0, keyPath.findIndex((k) => typeof k === 'number') >>> 0).map(String);
+    throw new ConfigError(path, formatKeyPath(keyPath), detail, locateKey(source, located));
   };
 
   checkUnknownKeys(doc, ConfigSchema as unknown as AnySchema, [], fail);
@@ -73,10 +115,15 @@ export function parseConfig(source: string, path: string): Config {
   const parsed = v.safeParse(ConfigSchema, doc);
   if (!parsed.success) {
     const issue = parsed.issues[0];
-    const keyPath = (issue.path ?? []).map((p) => String(p.key));
-    if (keyPath.length === 0) fail(['agent'], 'missing required table [agent] with a `command` array');
-    if (issue.input === undefined) fail(keyPath, 'missing required field');
-    fail(keyPath, issue.message);
+    const keyPath = issueKeyPath(issue);
+    if (issue.input === undefined) {
+      if (keyPath.length === 1 && keyPath[0] === 'agent') fail(['agent'], 'missing required table [agent] (it needs at least command = ["<agent cli>", ...])');
+      // The object reports a missing key in its own words; the field's schema says what it expects.
+      const field = schemaAt(ConfigSchema as unknown as AnySchema, keyPath);
+      const expected = field && v.safeParse(field, undefined).issues?.[0]?.message.replace(/, got nothing$/, '');
+      fail(keyPath, expected?.startsWith('expected ') ? `missing required field: ${expected}` : 'missing required field');
+    }
+    fail(keyPath, issueDetail(issue));
   }
   const raw = parsed.output as RawConfig;
 
@@ -118,10 +165,7 @@ export function parseConfig(source: string, path: string): Config {
   return { ...raw, path, dir, project, paths, phases };
 }
 
-function parsePhases(
-  table: Record<string, unknown>,
-  fail: (k: string[], d: string) => never,
-): Config['phases'] {
+function parsePhases(table: Record<string, unknown>, fail: Fail): Config['phases'] {
   const list = table['list'];
   if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x === '')))
     fail(['phases', 'list'], 'expected an array of phase names');
@@ -129,28 +173,26 @@ function parsePhases(
   const overrides: Config['phases']['overrides'] = {};
   for (const [key, value] of Object.entries(table)) {
     if (key === 'list') continue;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    if (!isTable(value)) {
       const hint = didYouMean(key, ['list']);
       fail(['phases', key], hint ? `unknown key (did you mean "${hint}"?)` : 'unknown key; expected `list` or a [phases.<name>] table');
     }
     if (!names.includes(key)) fail(['phases', key], `phase "${key}" is declared but not in phases.list (${JSON.stringify(names)})`);
-    checkUnknownKeys(value as Record<string, unknown>, PhaseSchema as unknown as AnySchema, ['phases', key], fail);
+    checkUnknownKeys(value, PhaseSchema as unknown as AnySchema, ['phases', key], fail);
     const r = v.safeParse(PhaseSchema, value);
     if (!r.success) {
       const issue = r.issues[0];
-      fail(['phases', key, ...(issue.path ?? []).map((p) => String(p.key))], issue.message);
+      fail(['phases', key, ...issueKeyPath(issue)], issueDetail(issue));
     }
-    overrides[key] = r.output as PhaseConfig;
+    const phase = r.output as PhaseConfig;
+    if (phase.prompt?.file !== undefined && phase.prompt.files !== undefined)
+      fail(['phases', key, 'prompt', 'files'], 'set either prompt.file or prompt.files, not both');
+    overrides[key] = phase;
   }
   return { list: names, overrides };
 }
 
-function checkUnknownKeys(
-  value: Record<string, unknown>,
-  schema: AnySchema,
-  at: string[],
-  fail: (k: string[], d: string) => never,
-): void {
+function checkUnknownKeys(value: Record<string, unknown>, schema: AnySchema, at: string[], fail: Fail): void {
   const entries = objectEntries(schema);
   if (!entries) return;
   for (const key of Object.keys(value)) {
@@ -164,8 +206,10 @@ function checkUnknownKeys(
       fail(keyPath, hint ? `unknown key (did you mean "${hint}"?)` : `unknown key; ${where} accepts ${Object.keys(entries).join(', ')}`);
     }
     const child = value[key];
-    if (child && typeof child === 'object' && !Array.isArray(child) && objectEntries(sub)) {
-      checkUnknownKeys(child as Record<string, unknown>, sub, keyPath, fail);
+    if (expectsTable(sub)) {
+      // `[[runtime]]` or `runtime = 5` would otherwise slip through as an empty table of defaults.
+      if (!isTable(child)) fail(keyPath, `expected a table [${keyPath.join('.')}], got ${describeValue(child)}`);
+      checkUnknownKeys(child, sub, keyPath, fail);
     }
   }
 }

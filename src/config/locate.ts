@@ -2,35 +2,35 @@
  * Find the 1-based line of a dotted key in TOML source, for error messages. Best effort: it
  * understands [table] headers and `key =` / `dotted.key =` lines, which covers hand-written files.
  */
-export function locateKey(source: string, path: string[]): number | undefined {
+export function locateKey(source: string, path: readonly string[]): number | undefined {
   const lines = source.split(/\r?\n/);
   let table: string[] = [];
-  let tableLine: number | undefined;
-  let bestTableLine: number | undefined;
+  // For a key that is absent (a missing required field), the deepest table that would hold it.
+  let holder: { line: number; depth: number } | undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
-    const header = /^\[\[?\s*([^\]]+?)\s*\]\]?/.exec(line);
+    // Header names only: a line such as `["a", "b"],` inside a multi-line array is not a header.
+    const header = /^\[\[?\s*([A-Za-z0-9_."' -]+?)\s*\]\]?\s*(#.*)?$/.exec(line);
     if (header) {
       table = splitDotted(header[1]!);
-      tableLine = i + 1;
-      if (isPrefix(table, path) && (bestTableLine === undefined || table.length >= 1)) bestTableLine = tableLine;
+      if (isPrefix(path, table)) return i + 1;
+      if (isPrefix(table, path) && (!holder || table.length >= holder.depth)) holder = { line: i + 1, depth: table.length };
       continue;
     }
     const kv = /^([A-Za-z0-9_."' -]+?)\s*=/.exec(line);
     if (!kv) continue;
     const full = [...table, ...splitDotted(kv[1]!)];
-    if (isPrefix(full, path) || isPrefix(path, full)) {
-      if (full.length >= path.length || isPrefix(full, path)) return i + 1;
-    }
+    // The key itself, an inline table or array that holds it, or a table built from dotted keys.
+    if (isPrefix(full, path) || isPrefix(path, full)) return i + 1;
   }
-  return bestTableLine ?? tableLine;
+  return holder?.line;
 }
 
 function splitDotted(s: string): string[] {
   return s.split('.').map((p) => p.trim().replace(/^["']|["']$/g, ''));
 }
 
-function isPrefix(prefix: string[], of: string[]): boolean {
+function isPrefix(prefix: readonly string[], of: readonly string[]): boolean {
   return prefix.length <= of.length && prefix.every((p, i) => p === of[i]);
 }
 
@@ -38,7 +38,7 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
-    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
     if (d < bestD) {
       bestD = d;
       best = c;
@@ -47,16 +47,19 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
-function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+/**
+ * Edit distance counting an adjacent swap as one edit (optimal string alignment): "fiels" is one
+ * step from "files", the typo people actually make, not two.
+ */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
     }
   }
-  return prev[b.length]!;
+  return d[a.length]![b.length]!;
 }

@@ -7,14 +7,17 @@ import { DETECTOR_NAMES } from '../monitor/detector-names.js';
  * The Config type is derived from this schema, never declared twice.
  */
 
-const describe = (x: unknown): string => {
+export const describeValue = (x: unknown): string => {
   if (Array.isArray(x)) return 'an array';
   if (x === null) return 'null';
+  if (x === undefined) return 'nothing';
+  // TOML dates and times parse to Date objects; say so rather than "a table".
+  if (x instanceof Date) return `the date ${x.toISOString()}`;
   if (typeof x === 'string') return `the string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)}`;
   if (typeof x === 'object') return 'a table';
   return `${typeof x} ${String(x)}`;
 };
-const got = (what: string) => (issue: { input: unknown }) => `expected ${what}, got ${describe(issue.input)}`;
+const got = (what: string) => (issue: { input: unknown }) => `expected ${what}, got ${describeValue(issue.input)}`;
 
 const int = (min: number, max?: number) => {
   const what = max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
@@ -54,7 +57,7 @@ const envValue = () =>
 export const DEFAULT_AUTH_FAIL_PATTERN =
   '\\b(oauth|unauthorized|401|api[_ ]key|auth(entication)?[_ -]?(failed|error|expired)|session.*expired)\\b';
 export const DEFAULT_NETWORK_FAIL_PATTERN =
-  '\\b(connection refused|econnrefused|econnreset|dns|name or service not known|connect(ion)? timed out|nodename nor servname|network unreachable|50[023] (service unavailable|bad gateway|gateway timeout)|connection reset)\\b';
+  '\\b(connection refused|econnrefused|econnreset|etimedout|enotfound|getaddrinfo|socket hang up|dns|name or service not known|connect(ion)? timed out|nodename nor servname|network unreachable|50[023] (service unavailable|bad gateway|gateway timeout)|connection reset)\\b';
 
 const AgentSchema = v.object({
   command: v.pipe(
@@ -171,8 +174,8 @@ export const ConfigSchema = v.object({
   prompt: v.optional(PromptSchema, {}),
   vcs: v.optional(VcsSchema, {}),
   monitor: v.optional(MonitorSchema, {}),
-  phases: v.optional(v.record(v.string(), v.unknown()), {}),
-  plugins: v.optional(v.record(v.string(), v.unknown()), {}),
+  phases: v.optional(v.record(v.string(), v.unknown(), got('a table: list = [...] and [phases.<name>] tables')), {}),
+  plugins: v.optional(v.record(v.string(), v.unknown(), got('a table')), {}),
 });
 
 export { PhaseSchema };

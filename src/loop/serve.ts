@@ -227,7 +227,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
           setState({ state: 'waiting', until: untilIso, wait_reason: waitReason });
           // Short restart delays are not worth an event; anything a human could mistake for a hang is.
           const beat = () => events.emit('serve_waiting', { reason: waitReason, until: untilIso, seconds: Math.round((until - Date.now()) / 1000), round_num: result.roundNum });
-          if (decision.delayMs >= 5000) beat();
+          if (decision.delayMs >= 5000 || waitReason !== 'restart_delay') beat();
           const t0 = Date.now();
           const w = await waitUntil(until, stopCtl.signal, beat);
           if (w === 'done' && cls && waitReason !== 'restart_delay') {
