@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const CLI = join(REPO, 'dist/cli/main.js');
@@ -13,6 +13,8 @@ export const LONG_PROMPT = 'Work on the task described here. '.repeat(20) + '\n'
 
 export interface Project {
   dir: string;
+  /** The project name agent-runner derives (the work dir's basename). */
+  project: string;
   logDir: string;
   config: string;
   pidsFile: string;
@@ -70,6 +72,7 @@ export function makeProject(opts: ProjectOptions = {}): Project {
   }
   return {
     dir,
+    project: basename(dir),
     logDir,
     config,
     pidsFile,

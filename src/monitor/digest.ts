@@ -1,0 +1,157 @@
+/**
+ * PURE: the bounded summary of an events history that the detectors need. It is folded one event
+ * at a time, so a monitor can advance it with only the lines appended since its last poll, and it
+ * keeps a fixed number of records, so its size never depends on how long the history is.
+ *
+ * Derived backwards from the end (bootstrap) or forwards from a cursor (a poll), it must come out
+ * the same for every field a detector reads; keep new fields within that rule.
+ */
+import type { EventRecord } from '../events/reader.js';
+
+export interface ExitRecord {
+  round_num: number | null;
+  /** epoch ms */
+  ts: number;
+  exit_code: number | null;
+  duration_s: number | null;
+  timed_out: boolean;
+  outcome: string | null;
+  /** The round's structured classification (auth_failure | usage_limit | network), null for none. */
+  transient: string | null;
+  /**
+   * Written by a supervisor that did not classify (upstream's history has no `transient`): only
+   * then does the monitor fall back to matching patterns in the round log's tail.
+   */
+  unclassified: boolean;
+  /** The fallback's verdict, filled in by the reader of the log tail; undefined until checked. */
+  text_match?: 'auth_failure' | 'network' | null;
+}
+
+export interface StartAttempt {
+  ts: number;
+  ok: boolean;
+  check?: string;
+}
+
+export interface Digest {
+  v: 1;
+  exits: ExitRecord[];
+  /** Rounds that started (round_start) and startup checks that refused to (smoke_check_failed). */
+  attempts: StartAttempt[];
+  orphan: { streak: number; last_round: number | null; stashed: number[] };
+  /** The last round_start not yet followed by its round_end. */
+  open: { round_num: number; phase: string | null; ts: number } | null;
+  /** The last usage/rate limit reported and not yet over. */
+  limit: { classification: string; reset_at_epoch: number | null; ts: number; agent: string | null; round_num: number | null } | null;
+  /** Newest event written by the supervisor (round or serve), never by a monitor. */
+  last_supervisor: { ts: number; event: string } | null;
+  last_serve_started: number | null;
+  /** round_num → agent log path, from agent_spawn. */
+  log_paths: Array<[number, string]>;
+  folded: number;
+}
+
+export const KEEP = 50;
+
+export function emptyDigest(): Digest {
+  return { v: 1, exits: [], attempts: [], orphan: { streak: 0, last_round: null, stashed: [] }, open: null, limit: null, last_supervisor: null, last_serve_started: null, log_paths: [], folded: 0 };
+}
+
+/** Events written by any monitor (upstream's and ours): never evidence of the supervisor's health. */
+export function isMonitorKind(kind: string): boolean {
+  return kind.startsWith('monitor_');
+}
+
+/** Kinds the digest reads; every other line can be skipped without parsing. */
+export const DIGEST_KINDS = new Set([
+  'round_start', 'smoke_check_failed', 'agent_spawn', 'agent_exit', 'round_end', 'orphan_stashed', 'orphan_idempotent_skip',
+  'transient_error_detected', 'transient_error_recovered', 'serve_started',
+]);
+
+const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
+
+function pushBounded<T>(list: T[], item: T, keep: number): void {
+  list.push(item);
+  if (list.length > keep) list.splice(0, list.length - keep);
+}
+
+/** Note an event's kind and time without parsing it (the supervisor-liveness part of the fold). */
+export function noteKind(d: Digest, kind: string, ts: number): void {
+  if (!isMonitorKind(kind) && Number.isFinite(ts) && (!d.last_supervisor || ts >= d.last_supervisor.ts)) d.last_supervisor = { ts, event: kind };
+}
+
+/** Fold one parsed event (in write order). Mutates and returns `d`. */
+export function fold(d: Digest, ev: EventRecord, keep = KEEP): Digest {
+  const ts = Date.parse(ev.ts);
+  d.folded++;
+  noteKind(d, ev.event, ts);
+  if (!Number.isFinite(ts)) return d;
+  const round = num(ev['round_num']);
+  switch (ev.event) {
+    case 'round_start':
+      pushBounded(d.attempts, { ts, ok: true }, keep);
+      if (round !== null) d.open = { round_num: round, phase: str(ev['phase']), ts };
+      break;
+    case 'smoke_check_failed': {
+      const check = str(ev['check']) ?? str(ev['reason'])?.split(':')[0] ?? undefined;
+      pushBounded(d.attempts, { ts, ok: false, ...(check ? { check } : {}) }, keep);
+      break;
+    }
+    case 'agent_spawn':
+      if (round !== null && typeof ev['log_path'] === 'string') pushBounded(d.log_paths, [round, ev['log_path']], keep);
+      break;
+    case 'agent_exit': {
+      const outcome = str(ev['outcome']);
+      pushBounded(
+        d.exits,
+        {
+          round_num: round,
+          ts,
+          exit_code: num(ev['exit_code']),
+          duration_s: num(ev['duration_s']),
+          timed_out: ev['timed_out'] === true,
+          outcome,
+          transient: str(ev['transient']),
+          unclassified: !('transient' in ev),
+        },
+        keep,
+      );
+      // A clean round means any limit is over, whatever serve did about it.
+      if (outcome === 'clean' || (outcome === null && ev['exit_code'] === 0)) d.limit = null;
+      break;
+    }
+    case 'round_end':
+      if (round !== null) {
+        if (d.open?.round_num === round) d.open = null;
+        if (!d.orphan.stashed.includes(round)) d.orphan.streak = 0;
+      }
+      break;
+    case 'orphan_stashed':
+    case 'orphan_idempotent_skip':
+      if (round !== null && !d.orphan.stashed.includes(round)) {
+        pushBounded(d.orphan.stashed, round, keep);
+        d.orphan.streak++;
+        d.orphan.last_round = round;
+      }
+      break;
+    case 'transient_error_detected':
+      if (ev['classification'] === 'usage_limit') {
+        d.limit = { classification: 'usage_limit', reset_at_epoch: num(ev['reset_at_epoch']), ts, agent: str(ev['agent']), round_num: round };
+      }
+      break;
+    case 'transient_error_recovered':
+      if (ev['classification'] === 'usage_limit' || ev['classification'] === undefined) d.limit = null;
+      break;
+    case 'serve_started':
+      d.last_serve_started = ts;
+      break;
+  }
+  return d;
+}
+
+/** The agent log path recorded for a round, if any. */
+export function logPathOf(d: Digest, round: number): string | undefined {
+  for (let i = d.log_paths.length - 1; i >= 0; i--) if (d.log_paths[i]![0] === round) return d.log_paths[i]![1];
+  return undefined;
+}
