@@ -47,6 +47,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
   let stopSignal: NodeJS.Signals | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
   let reloadPending = false;
+  let checkCache = new Set<string>();
   let inRound = false;
 
   const doReload = () => {
@@ -54,6 +55,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
     try {
       const fresh = loadConfig(cfg.path);
       cfg = fresh;
+      checkCache = new Set();
       events = opts.makeEvents(cfg);
       events.emit('serve_reload', { config: cfg.path });
       opts.log(`reloaded ${cfg.path}`);
@@ -157,7 +159,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
         setState({ state: 'running_round' });
         let result: RoundResult;
         try {
-          result = await runRound({ cfg, events, lock, interrupt: roundCtl.signal, log: opts.log, extraEnv: { AGENT_RUNNER_SERVE_PID: String(process.pid) } });
+          result = await runRound({ cfg, events, lock, interrupt: roundCtl.signal, log: opts.log, extraEnv: { AGENT_RUNNER_SERVE_PID: String(process.pid) }, checkCache });
         } catch (e) {
           inRound = false;
           if (e instanceof StartupCheckError && e.failed.name === 'disk_headroom') {
@@ -224,7 +226,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
               original_reset_at_epoch: result.transient?.reset_at_epoch ?? null,
             });
           }
-          setState({ state: 'waiting', until: untilIso, wait_reason: waitReason });
+          if (decision.delayMs >= 1000) setState({ state: 'waiting', until: untilIso, wait_reason: waitReason });
           // Short restart delays are not worth an event; anything a human could mistake for a hang is.
           const beat = () => events.emit('serve_waiting', { reason: waitReason, until: untilIso, seconds: Math.round((until - Date.now()) / 1000), round_num: result.roundNum });
           if (decision.delayMs >= 5000 || waitReason !== 'restart_delay') beat();

@@ -101,13 +101,19 @@ export function environHas(pid: number, entry: string): boolean {
 }
 
 /** Live (non-zombie) processes of a round: same process group, same session, or carrying its marker. */
-export function findRoundProcesses(opts: { pgid?: number; marker?: string; excludePids?: Set<number> }): ProcStat[] {
+export function findRoundProcesses(opts: { pgid?: number; marker?: string; excludePids?: Set<number>; minStart?: number }): ProcStat[] {
   const out: ProcStat[] = [];
   for (const st of listProcesses()) {
     if (st.state === 'Z' || st.state === 'X') continue;
     if (opts.excludePids?.has(st.pid) || st.pid === process.pid) continue;
     const inGroup = opts.pgid !== undefined && (st.pgrp === opts.pgid || st.session === opts.pgid);
-    if (inGroup || (opts.marker !== undefined && environHas(st.pid, opts.marker))) out.push(st);
+    if (inGroup) {
+      out.push(st);
+      continue;
+    }
+    // A descendant cannot predate the round: only younger processes can carry its marker, which
+    // spares reading the environment of everything else on the host.
+    if (opts.marker !== undefined && (opts.minStart === undefined || st.starttime >= opts.minStart) && environHas(st.pid, opts.marker)) out.push(st);
   }
   return out;
 }

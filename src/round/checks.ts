@@ -18,7 +18,12 @@ export interface CheckResult {
  * The startup battery, run before anything is spawned: each check is named and reported, and a
  * failure means the round cannot succeed however often it is retried (exit 78).
  */
-export async function runStartupChecks(cfg: Config, phase: string | undefined, env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
+export async function runStartupChecks(
+  cfg: Config,
+  phases: Array<string | undefined>,
+  env: NodeJS.ProcessEnv,
+  cache?: Set<string>,
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [{ name: 'config_valid', ok: true }];
   const add = (name: string, fn: () => string | undefined, hint: string) => {
     let reason: string | undefined;
@@ -43,53 +48,27 @@ export async function runStartupChecks(cfg: Config, phase: string | undefined, e
     `fix the permissions of ${cfg.paths.logDir} or change runtime.log_dir in ${cfg.path}`,
   );
 
-  add(
-    'agent_cli_in_path',
-    () => (which(cfg.agent.command[0]!, env['PATH']) ? undefined : `"${cfg.agent.command[0]}" is not an executable on PATH`),
-    `install the agent CLI or put its absolute path in agent.command (${cfg.path})`,
-  );
+  // Within one serve these cannot change between rounds (serve re-checks after a reload).
+  if (cache?.has('agent_cli_in_path')) results.push({ name: 'agent_cli_in_path', ok: true });
+  else if (
+    add(
+      'agent_cli_in_path',
+      () => (which(cfg.agent.command[0]!, env['PATH']) ? undefined : `"${cfg.agent.command[0]}" is not an executable on PATH`),
+      `install the agent CLI or put its absolute path in agent.command (${cfg.path})`,
+    )
+  )
+    cache?.add('agent_cli_in_path');
 
-  const gitOk = await isGitWorkTree(cfg.paths.workDir).catch(() => false);
+  const gitOk = cache?.has('work_dir_is_git_repo') || (await isGitWorkTree(cfg.paths.workDir).catch(() => false));
+  if (gitOk) cache?.add('work_dir_is_git_repo');
   results.push(
     gitOk
       ? { name: 'work_dir_is_git_repo', ok: true }
       : { name: 'work_dir_is_git_repo', ok: false, reason: `${cfg.paths.workDir} is not inside a git work tree`, hint: 'run `git init` there, or point runtime.work_dir at a repository' },
   );
 
-  const files = promptFilesFor(cfg, phase);
-  const filesOk = add(
-    'prompt_files_exist',
-    () => {
-      for (const [i, f] of files.entries()) {
-        let text: string;
-        try {
-          if (!statSync(f).isFile()) return `${f} is not a file`;
-          text = readFileSync(f, 'utf8');
-        } catch {
-          return `${f} does not exist`;
-        }
-        if (text.trim() === '') return `${f} is empty`;
-        if (i === 0 && cfg.prompt.strip_yaml_frontmatter && stripFrontmatter(text).trim() === '') return `${f} is empty once its YAML frontmatter is stripped`;
-      }
-      return undefined;
-    },
-    'create the prompt file, or fix prompt.file / prompt.files (or the phase\'s prompt.files)',
-  );
-
-  if (filesOk) {
-    add(
-      'prompt_smoke_passes',
-      () => {
-        const body = assemblePromptBody({ files, separator: cfg.prompt.concat_separator, stripFrontmatter: cfg.prompt.strip_yaml_frontmatter });
-        const bytes = Buffer.byteLength(body);
-        if (bytes < cfg.prompt.min_bytes) return `prompt is ${bytes} bytes < ${cfg.prompt.min_bytes} minimum (prompt.min_bytes)`;
-        // Over argv a leading dash or blank is parsed by the agent as a flag (the 123-round burn).
-        if (cfg.agent.prompt_delivery === 'argv' && /^[-\s]/.test(body)) return 'prompt starts with "-" or whitespace, which the agent would read as a flag';
-        return undefined;
-      },
-      'write a real prompt (frontmatter, if any, must be closed with ---)',
-    );
-  }
+  const fileSets = [...new Map(phases.map((ph) => [promptFilesFor(cfg, ph).join('\0'), { phase: ph, files: promptFilesFor(cfg, ph) }])).values()];
+  for (const { phase, files } of fileSets) checkPrompt(cfg, phase, files, add);
 
   add(
     'disk_headroom',
@@ -104,6 +83,41 @@ export async function runStartupChecks(cfg: Config, phase: string | undefined, e
     'free disk space, or raise monitor.host_health.disk_critical_pct',
   );
   return results;
+}
+
+function checkPrompt(cfg: Config, phase: string | undefined, files: string[], add: (name: string, fn: () => string | undefined, hint: string) => boolean): void {
+  const where = (r: string | undefined) => (r && phase ? `phase ${phase}: ${r}` : r);
+  const filesOk = add(
+    'prompt_files_exist',
+    () => {
+      for (const [i, f] of files.entries()) {
+        let text: string;
+        try {
+          if (!statSync(f).isFile()) return where(`${f} is not a file`);
+          text = readFileSync(f, 'utf8');
+        } catch {
+          return where(`${f} does not exist`);
+        }
+        if (text.trim() === '') return where(`${f} is empty`);
+        if (i === 0 && cfg.prompt.strip_yaml_frontmatter && stripFrontmatter(text).trim() === '') return where(`${f} is empty once its YAML frontmatter is stripped`);
+      }
+      return undefined;
+    },
+    'create the prompt file, or fix prompt.file / prompt.files (or the phase\'s prompt.files)',
+  );
+  if (!filesOk) return;
+  add(
+    'prompt_smoke_passes',
+    () => {
+      const body = assemblePromptBody({ files, separator: cfg.prompt.concat_separator, stripFrontmatter: cfg.prompt.strip_yaml_frontmatter });
+      const bytes = Buffer.byteLength(body);
+      if (bytes < cfg.prompt.min_bytes) return where(`prompt is ${bytes} bytes < ${cfg.prompt.min_bytes} minimum (prompt.min_bytes)`);
+      // Over argv a leading dash or blank is parsed by the agent as a flag (the 123-round burn).
+      if (cfg.agent.prompt_delivery === 'argv' && /^[-\s]/.test(body)) return where('prompt starts with "-" or whitespace, which the agent would read as a flag');
+      return undefined;
+    },
+    'write a real prompt (frontmatter, if any, must be closed with ---)',
+  );
 }
 
 /** log_dir is 0700: round logs and events can hold what the agent printed, secrets included. */

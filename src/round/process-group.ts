@@ -12,10 +12,12 @@ export interface RoundIdentity {
   marker: string;
   /** pids never to touch (our own helpers). */
   exclude?: Set<number>;
+  /** The leader's start time (clock ticks): nothing older can belong to the round. */
+  minStart?: number;
 }
 
 export function roundMembers(id: RoundIdentity): ProcStat[] {
-  return findRoundProcesses({ pgid: id.pgid, marker: id.marker, ...(id.exclude ? { excludePids: id.exclude } : {}) });
+  return findRoundProcesses({ pgid: id.pgid, marker: id.marker, ...(id.exclude ? { excludePids: id.exclude } : {}), ...(id.minStart !== undefined ? { minStart: id.minStart } : {}) });
 }
 
 export function signalRound(id: RoundIdentity, signal: NodeJS.Signals): number {
@@ -49,12 +51,13 @@ export async function terminateRound(
   graceMs: number,
 ): Promise<{ killed: number; forced: number; ms: number; survivors: number[] }> {
   const t0 = Date.now();
-  const before = hasProcfs ? roundMembers(id).length : 1;
+  let left = hasProcfs ? roundMembers(id) : [];
+  const before = hasProcfs ? left.length : 1;
+  if (hasProcfs && before === 0) return { killed: 0, forced: 0, ms: Date.now() - t0, survivors: [] };
   signalRound(id, 'SIGTERM');
   // SIGCONT so a stopped (SIGSTOP'd) process can act on the TERM instead of waiting for KILL.
   signalRound(id, 'SIGCONT');
   const deadline = t0 + graceMs;
-  let left = hasProcfs ? roundMembers(id) : [];
   while (left.length > 0 && Date.now() < deadline) {
     await sleep(Math.min(20, Math.max(1, deadline - Date.now())));
     left = roundMembers(id);

@@ -42,6 +42,8 @@ export interface RoundOptions {
   extraEnv?: Record<string, string>;
   /** Progress lines for a human (stderr). */
   log?: (line: string) => void;
+  /** serve passes one per config: checks whose answer cannot change between rounds run once. */
+  checkCache?: Set<string>;
 }
 
 export interface RoundResult {
@@ -84,14 +86,8 @@ export async function runRound(opts: RoundOptions): Promise<RoundResult> {
 
   // 1. Startup checks: every prompt any phase can need is checked now, not mid-round.
   const env = { ...process.env, ...cfg.agent.env };
-  const checks = await runStartupChecks(cfg, opts.phase, env);
-  for (const phase of cfg.phases.list) {
-    if (promptFilesFor(cfg, phase) !== cfg.paths.promptFiles && !checks.some((c) => !c.ok)) {
-      const more = await runStartupChecks(cfg, phase, env);
-      const bad = more.find((c) => !c.ok && c.name.startsWith('prompt'));
-      if (bad) checks.push({ ...bad, reason: `phase ${phase}: ${bad.reason}` });
-    }
-  }
+  const phases = opts.phase !== undefined ? [opts.phase] : [undefined, ...cfg.phases.list];
+  const checks = await runStartupChecks(cfg, phases, env, opts.checkCache);
   const failed = checks.find((c) => !c.ok);
   if (failed) {
     try {
@@ -231,6 +227,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
   const id: RoundIdentity = { pgid: child?.pid ?? -1, marker: markerEntry, exclude: new Set(lock.helperPids) };
   if (child?.pid) {
     const st = readStat(child.pid);
+    if (st) id.minStart = st.starttime;
     const live: Status = {
       round_num: roundNum,
       running: true,

@@ -1,0 +1,98 @@
+import { hostname } from 'node:os';
+import type { Config } from '../config/load.js';
+import { formatCursor } from '../events/reader.js';
+import type { DetectorName } from './detector-names.js';
+import { NEVER_AUTO_STOP, runDetectors } from './detectors/index.js';
+import { advanceHistory, type HistoryState } from './history.js';
+import { takeSnapshot, thresholdsFrom } from './snapshot.js';
+import type { Condition, Snapshot } from './types.js';
+
+/**
+ * One evaluation of a project on the host it runs on, with that host's config: the detectors'
+ * verdicts plus the facts an operator (or a remote monitor deciding on an auto-stop) needs. This
+ * is what `agent-runner probe --json` prints and what `monitor --host` receives over ssh.
+ */
+export const PROBE_VERSION = 1;
+
+export interface EvaluatedCondition extends Condition {
+  auto_action: 'stop_service' | 'none';
+}
+
+export interface ProbeResult {
+  v: typeof PROBE_VERSION;
+  kind: 'agent-runner.probe';
+  ts: string;
+  hostname: string;
+  project: string;
+  config: string;
+  log_dir: string;
+  /** Pass back as --since on the next probe: only what is appended after it will be read. */
+  cursor: string;
+  bootstrap: boolean;
+  lines_read: number;
+  health: 'healthy' | 'warning' | 'critical';
+  conditions: EvaluatedCondition[];
+  auto_stop_on: string[];
+  service: Snapshot['service'];
+  serve: { state: string | null; process: string; pid: number | null; until: string | null; wait_reason: string | null };
+  halt: Snapshot['halt'];
+  live_round: { round_num: number; phase: string | null; elapsed_s: number; supervisor: string } | null;
+  last_supervisor_event: { ts: string; event: string } | null;
+  memory: Snapshot['memory'];
+  disks: Snapshot['disks'];
+}
+
+export function historyOptions(cfg: Config) {
+  return {
+    keep: Math.max(cfg.monitor.window, 10),
+    authPatterns: cfg.monitor.auth_fail_patterns.map((p) => new RegExp(p, 'i')),
+    networkPatterns: cfg.monitor.network_fail_patterns.map((p) => new RegExp(p, 'i')),
+  };
+}
+
+export function evaluate(cfg: Config, snap: Snapshot): EvaluatedCondition[] {
+  const stopOn = new Set<string>(cfg.monitor.auto_stop_on);
+  return runDetectors(snap, thresholdsFrom(cfg)).map((c) => ({
+    ...c,
+    auto_action: stopOn.has(c.detector) && !NEVER_AUTO_STOP.has(c.detector as DetectorName) ? 'stop_service' : 'none',
+  }));
+}
+
+export function healthOf(conditions: Array<{ severity: string }>): ProbeResult['health'] {
+  if (conditions.some((c) => c.severity === 'critical')) return 'critical';
+  if (conditions.some((c) => c.severity === 'warning')) return 'warning';
+  return 'healthy';
+}
+
+export async function runProbe(cfg: Config, prev: HistoryState | undefined, now = Date.now()): Promise<{ result: ProbeResult; history: HistoryState }> {
+  const adv = advanceHistory(cfg.paths.logDir, prev, historyOptions(cfg));
+  const snap = await takeSnapshot(cfg, adv.state.digest, now);
+  const conditions = evaluate(cfg, snap);
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  const last = snap.digest.last_supervisor;
+  const result: ProbeResult = {
+    v: PROBE_VERSION,
+    kind: 'agent-runner.probe',
+    ts: new Date(now).toISOString(),
+    hostname: hostname(),
+    project: cfg.project,
+    config: cfg.path,
+    log_dir: cfg.paths.logDir,
+    cursor: formatCursor(adv.state.cursor),
+    bootstrap: adv.bootstrap,
+    lines_read: adv.linesRead,
+    health: healthOf(conditions),
+    conditions,
+    auto_stop_on: [...cfg.monitor.auto_stop_on],
+    service: snap.service,
+    serve: { state: snap.serve.state, process: snap.serve.process, pid: snap.serve.pid, until: iso(snap.serve.until_ms), wait_reason: snap.serve.wait_reason },
+    halt: snap.halt,
+    live_round: snap.live
+      ? { round_num: snap.live.round_num, phase: snap.live.phase, elapsed_s: Math.round((now - snap.live.started_ms) / 1000), supervisor: snap.live.supervisor }
+      : null,
+    last_supervisor_event: last ? { ts: new Date(last.ts).toISOString(), event: last.event } : null,
+    memory: snap.memory,
+    disks: snap.disks,
+  };
+  return { result, history: adv.state };
+}
