@@ -4,6 +4,7 @@
 #   build   compile TypeScript to dist/
 #   test    setup, then the whole suite (unit + end-to-end: real processes, systemd --user, sshd);
 #           ends with a plain "N passed, N failed" line
+#   soak    the chaos suite alone, long: CHAOS_ITERATIONS (default 2000), CHAOS_SEED to reproduce
 #   check   lint + typecheck + test
 #   bench   benchmarks (medians and ratios; never part of the test suite)
 #   demo    a scratch repo, `init --preset demo`, three rounds with `serve --max-rounds 3`, `peek`
@@ -58,12 +59,17 @@ cmd_build() {
 cmd_test() {
   cmd_setup
   local report="$ROOT/.vitest-report.json"
-  rm -f "$report"
+  rm -f "$report" "$ROOT/.chaos-summary.txt"
   set +e
-  npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+  CHAOS_SUMMARY_FILE="$ROOT/.chaos-summary.txt" npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
   local rc=$?
   set -e
-  node "$ROOT/scripts/test-summary.mjs" "$report" "$rc"
+  CHAOS_SUMMARY_FILE="$ROOT/.chaos-summary.txt" node "$ROOT/scripts/test-summary.mjs" "$report" "$rc"
+}
+
+cmd_soak() {
+  cmd_setup
+  CHAOS_ITERATIONS=${CHAOS_ITERATIONS:-2000} npx --no-install vitest run test/chaos/signals.test.ts
 }
 
 cmd_check() {
@@ -120,8 +126,9 @@ case "$sub" in
   build) cmd_build ;;
   test) cmd_test "$@" ;;
   check) cmd_check ;;
+  soak) cmd_soak ;;
   bench) cmd_bench "$@" ;;
   demo) cmd_demo ;;
   docs) cmd_docs "$@" ;;
-  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -14,11 +14,11 @@ import { MONITOR_EVENT_KINDS } from './kinds-monitor.js';
 export const EVENT_KINDS = {
   ...MONITOR_EVENT_KINDS,
   // ---- round ----
-  round_start: { layer: 'round', fields: ['round_num', 'phase'], description: 'A round reserved its number and is about to spawn the agent.' },
+  round_start: { layer: 'round', fields: ['round_num', 'phase', 'checks'], description: 'A round reserved its number and is about to spawn the agent.' },
   agent_spawn: { layer: 'round', fields: ['round_num', 'timeout_s', 'pid', 'pgid', 'log_path'], description: 'The agent process started in its own process group.' },
   agent_exit: {
     layer: 'round',
-    fields: ['round_num', 'exit_code', 'signal', 'duration_s', 'timed_out', 'exit_cause', 'outcome', 'transient', 'reset_at_epoch', 'leftovers_killed', 'tool_calls', 'cost_usd'],
+    fields: ['round_num', 'exit_code', 'signal', 'duration_s', 'timed_out', 'exit_cause', 'outcome', 'transient', 'reset_at_epoch', 'leftovers_killed', 'tool_calls', 'cost_usd', 'error'],
     description: 'The agent ended. exit_cause is upstream\'s (clean|error|timeout|signal:NAME); outcome is ours (clean|error|timeout|grace_kill|signal|oom|interrupted); transient is auth_failure|usage_limit|network when detected.',
   },
   agent_network_blip: { layer: 'round', fields: ['round_num', 'phase', 'matched', 'round_duration_s', 'exit_code', 'timed_out'], description: 'A failed round whose output shows a network error.' },
@@ -39,7 +39,7 @@ export const EVENT_KINDS = {
   round_recovered: { layer: 'round', fields: ['round_num', 'pid', 'pgid', 'killed', 'reason'], description: 'A previous supervisor died mid-round; its leftovers were killed and the round recorded as interrupted.' },
   round_end: { layer: 'round', fields: ['round_num', 'outcome', 'duration_s'], description: 'The round is fully recorded; nothing it started is alive.' },
   status_recovered: { layer: 'round', fields: ['reason', 'round_num'], description: 'status.json could not be parsed; the round number was recovered from the other artifacts.' },
-  smoke_check_failed: { layer: 'round', fields: ['reason', 'check', 'round_num'], description: 'A startup check failed (the round did not start).' },
+  smoke_check_failed: { layer: 'round', fields: ['reason', 'check'], description: 'A startup check failed (the round did not start).' },
   lock_stale_takeover: { layer: 'round', fields: ['holder_pid', 'holder_started_at', 'reason'], description: 'The previous lock holder is gone (dead or pid reused); the lock was taken over.' },
   // ---- loop ----
   serve_started: { layer: 'loop', fields: ['pid', 'mode', 'max_rounds', 'version'], description: 'serve took the project lock and is about to run rounds.' },

@@ -253,3 +253,36 @@ function statOf(path: string): { size: number; ino: number } | undefined {
     return undefined;
   }
 }
+
+/** The `ts` of a stored line as epoch ms, without parsing the line (NaN when absent). */
+export function tsOfLine(line: string): number {
+  const i = line.indexOf('"ts":');
+  if (i < 0) return NaN;
+  const q = line.indexOf('"', i + 5);
+  const end = q < 0 ? -1 : line.indexOf('"', q + 1);
+  return end > q ? Date.parse(line.slice(q + 1, end)) : NaN;
+}
+
+/**
+ * Follow the history from `cursor`: every complete line appended after it, once, in order, across
+ * monthly rotation (the previous month's file is still read for late writes) and truncation (a file
+ * that shrank or was replaced is read again from its start). Resolves when `signal` aborts.
+ */
+export async function followLines(logDir: string, cursor: Cursor, onLine: (line: string) => void, signal: AbortSignal, intervalMs = 200): Promise<Cursor> {
+  let at = cursor;
+  while (!signal.aborted) {
+    const r = readSince(logDir, at);
+    for (const line of r.lines) onLine(line);
+    at = r.cursor;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, intervalMs);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+  return at;
+}

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
@@ -95,12 +96,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       events.emit('halt_refused_start', { reason: halt.reason, since: halt.ts });
       throw new RunnerError(`halted (${halt.reason}) since ${halt.ts || 'unknown'}: ${halt.message}. ${halt.hint}; then run \`agent-runner resume\``, 'halted', EXIT.HALTED);
     }
-    let lock: Lock;
-    try {
-      lock = await acquireLock(cfg.paths.logDir);
-    } catch (e) {
-      throw e;
-    }
+    const lock: Lock = await acquireLock(cfg.paths.logDir);
     const me = readStat(process.pid);
     const state: ServeState = {
       pid: process.pid,
@@ -121,7 +117,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
     let exitCode: number = EXIT.OK;
     let stopReason = 'stopped';
     try {
-      writeFileSync(files.servePid, String(process.pid));
+      writeFileAtomic(files.servePid, String(process.pid), 0o644);
       setState({});
       if (lock.staleHolder) {
         events.emit('lock_stale_takeover', { holder_pid: lock.staleHolder.holder.pid, holder_started_at: lock.staleHolder.holder.started_at ?? null, reason: lock.staleHolder.reason });

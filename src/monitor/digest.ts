@@ -38,6 +38,7 @@ export interface Digest {
   exits: ExitRecord[];
   /** Rounds that started (round_start) and startup checks that refused to (smoke_check_failed). */
   attempts: StartAttempt[];
+  /** stashed: rounds snapshotted since the last round_end (at most the round in progress). */
   orphan: { streak: number; last_round: number | null; stashed: number[] };
   /** The last round_start not yet followed by its round_end. */
   open: { round_num: number; phase: string | null; ts: number } | null;
@@ -45,7 +46,6 @@ export interface Digest {
   limit: { classification: string; reset_at_epoch: number | null; ts: number; agent: string | null; round_num: number | null } | null;
   /** Newest event written by the supervisor (round or serve), never by a monitor. */
   last_supervisor: { ts: number; event: string } | null;
-  last_serve_started: number | null;
   /** round_num → agent log path, from agent_spawn. */
   log_paths: Array<[number, string]>;
   folded: number;
@@ -54,7 +54,7 @@ export interface Digest {
 export const KEEP = 50;
 
 export function emptyDigest(): Digest {
-  return { v: 1, exits: [], attempts: [], orphan: { streak: 0, last_round: null, stashed: [] }, open: null, limit: null, last_supervisor: null, last_serve_started: null, log_paths: [], folded: 0 };
+  return { v: 1, exits: [], attempts: [], orphan: { streak: 0, last_round: null, stashed: [] }, open: null, limit: null, last_supervisor: null, log_paths: [], folded: 0 };
 }
 
 /** Events written by any monitor (upstream's and ours): never evidence of the supervisor's health. */
@@ -65,7 +65,7 @@ export function isMonitorKind(kind: string): boolean {
 /** Kinds the digest reads; every other line can be skipped without parsing. */
 export const DIGEST_KINDS = new Set([
   'round_start', 'smoke_check_failed', 'agent_spawn', 'agent_exit', 'round_end', 'orphan_stashed', 'orphan_idempotent_skip',
-  'transient_error_detected', 'transient_error_recovered', 'serve_started',
+  'transient_error_detected', 'transient_error_recovered',
 ]);
 
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
@@ -125,6 +125,8 @@ export function fold(d: Digest, ev: EventRecord, keep = KEEP): Digest {
       if (round !== null) {
         if (d.open?.round_num === round) d.open = null;
         if (!d.orphan.stashed.includes(round)) d.orphan.streak = 0;
+        // A round's snapshot is recorded before its round_end: once ended, only the streak matters.
+        d.orphan.stashed = [];
       }
       break;
     case 'orphan_stashed':
@@ -142,9 +144,6 @@ export function fold(d: Digest, ev: EventRecord, keep = KEEP): Digest {
       break;
     case 'transient_error_recovered':
       if (ev['classification'] === 'usage_limit' || ev['classification'] === undefined) d.limit = null;
-      break;
-    case 'serve_started':
-      d.last_serve_started = ts;
       break;
   }
   return d;

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  cursorAtEnd, eventLinesBackward, formatCursor, kindOf, parseEvent, readSince, type Cursor,
+  cursorAtEnd, eventLinesBackward, formatCursor, kindOf, parseEvent, readSince, tsOfLine, type Cursor,
 } from '../events/reader.js';
 import { stateFiles } from '../state/files.js';
 import { DIGEST_KINDS, emptyDigest, fold, logPathOf, noteKind, type Digest } from './digest.js';
@@ -52,7 +52,7 @@ function foldLine(d: Digest, line: string, keep: number): void {
   const kind = kindOf(line);
   if (kind === undefined) return;
   if (!DIGEST_KINDS.has(kind)) {
-    noteKind(d, kind, tsOf(line));
+    noteKind(d, kind, tsOfLine(line));
     d.folded++;
     return;
   }
@@ -88,15 +88,6 @@ export function bootstrapHistory(logDir: string, opts: AdvanceOptions): Advanced
   for (let i = picked.length - 1; i >= 0; i--) foldLine(digest, picked[i]!, opts.keep);
   classifyUnclassified(logDir, digest, opts);
   return { state: { cursor, digest }, bootstrap: true, linesRead: lines };
-}
-
-/** The `ts` of a stored line without parsing it. */
-function tsOf(line: string): number {
-  const i = line.indexOf('"ts":');
-  if (i < 0) return NaN;
-  const q = line.indexOf('"', i + 5);
-  const end = q < 0 ? -1 : line.indexOf('"', q + 1);
-  return end > q ? Date.parse(line.slice(q + 1, end)) : NaN;
 }
 
 export function cursorText(s: HistoryState): string {

@@ -48,14 +48,19 @@ function outcomeOf(f: ExitFacts): Outcome {
   if (f.killedBy === 'timeout' || f.killedBy === 'idle') return 'timeout';
   if (f.oomKilled) return 'oom';
   if (f.signal) return 'signal';
+  // A wrapper shell reports its child's death by signal as 128+N: the same outcome.
+  if (f.exitCode !== null && f.exitCode > 128 && f.exitCode < 160) return 'signal';
   if (f.exitCode === 0) return f.transient || f.resultIsError ? 'error' : 'clean';
   return 'error';
 }
 
 function exitCodeFor(outcome: Outcome, transient: TransientClass | undefined): number {
-  if (transient === 'auth_failure') return EXIT.AGENT_AUTH;
-  if (transient === 'usage_limit') return EXIT.AGENT_USAGE_LIMIT;
-  if (transient === 'network' && outcome === 'error') return EXIT.AGENT_NETWORK;
+  // The transient class names why an agent *failed*; a round we killed keeps its own code.
+  if (outcome === 'error' || outcome === 'signal') {
+    if (transient === 'auth_failure') return EXIT.AGENT_AUTH;
+    if (transient === 'usage_limit') return EXIT.AGENT_USAGE_LIMIT;
+    if (transient === 'network') return EXIT.AGENT_NETWORK;
+  }
   switch (outcome) {
     case 'clean':
       return EXIT.OK;

@@ -24,9 +24,10 @@ export async function recoverInterruptedRound(cfg: Config, events: EventSink, gr
     throw new LockHeldError(`${cfg.paths.logDir}/agent-runner.lock`, { pid: s.supervisor_pid, ...(s.started_at ? { started_at: s.started_at } : {}) });
   }
   let killed = 0;
-  if (s.pgid && s.round_marker) {
-    const leaderIsOurs = s.pid !== undefined && isAlive(s.pid, s.start_time);
-    const id = { pgid: leaderIsOurs ? s.pgid : -1, marker: `AGENT_RUNNER_ROUND_ID=${s.round_marker}` };
+  if (s.round_marker) {
+    // The group is trusted only while its leader is provably the round's own process.
+    const leaderIsOurs = s.pid !== undefined && s.pgid !== undefined && isAlive(s.pid, s.start_time);
+    const id = { pgid: leaderIsOurs ? s.pgid! : -1, marker: `AGENT_RUNNER_ROUND_ID=${s.round_marker}` };
     if (roundMembers(id).length > 0) killed = (await terminateRound(id, graceMs)).killed;
   }
   events.emit('round_recovered', {

@@ -213,6 +213,21 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
 
   const startMono = monoMs();
   const interrupted = opts.interrupt?.aborted;
+  const liveBase: Status = {
+    round_num: roundNum,
+    running: true,
+    ...(phase !== undefined ? { current_phase: phase } : {}),
+    ...(phaseIndex !== undefined ? { phase_index: phaseIndex } : {}),
+    started_at: startedAt,
+    log_path: logPath,
+    round_marker: marker,
+    supervisor_pid: process.pid,
+    ...supervisorStart(),
+    ...lastFields(prev),
+  };
+  // Recorded before the spawn: if we die between spawn and the next write, the marker still lets
+  // a successor find and kill this round's processes.
+  if (!interrupted) writeStatus(cfg.paths.logDir, liveBase);
   let child: ReturnType<typeof spawn> | undefined;
   if (!interrupted) {
     child = spawn(argv[0]!, argv.slice(1), {
@@ -228,22 +243,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
   if (child?.pid) {
     const st = readStat(child.pid);
     if (st) id.minStart = st.starttime;
-    const live: Status = {
-      round_num: roundNum,
-      running: true,
-      ...(phase !== undefined ? { current_phase: phase } : {}),
-      ...(phaseIndex !== undefined ? { phase_index: phaseIndex } : {}),
-      pid: child.pid,
-      pgid: child.pid,
-      ...(st ? { start_time: st.starttime } : {}),
-      started_at: startedAt,
-      log_path: logPath,
-      round_marker: marker,
-      supervisor_pid: process.pid,
-      ...supervisorStart(),
-      ...lastFields(prev),
-    };
-    writeStatus(cfg.paths.logDir, live);
+    writeStatus(cfg.paths.logDir, { ...liveBase, pid: child.pid, pgid: child.pid, ...(st ? { start_time: st.starttime } : {}) });
     events.emit('agent_spawn', { round_num: roundNum, timeout_s: timeoutS, pid: child.pid, pgid: child.pid, log_path: logPath });
     opts.log?.(`round ${roundNum}${phase ? ` (${phase})` : ''}: agent pid ${child.pid}, log ${logPath}`);
     if (child.stdin) {

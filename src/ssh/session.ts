@@ -15,6 +15,8 @@ export interface SshOptions {
   connectTimeoutS?: number;
   /** How long an idle master outlives its last client (a killed monitor's master goes away by itself). */
   persistS?: number;
+  /** Where the control socket lives (default: controlDir()). */
+  controlDir?: string;
 }
 
 /** The connection failed (ssh exit 255, a timeout, a dropped stream): the host's state is unknown. */
@@ -49,7 +51,7 @@ export class SshSession {
 
   constructor(readonly opts: SshOptions) {
     this.host = validateHost(opts.host);
-    const dir = controlDir();
+    const dir = opts.controlDir ?? controlDir();
     this.base = [
       ...(opts.configFile ? ['-F', opts.configFile] : []),
       '-o', 'BatchMode=yes',
@@ -74,7 +76,7 @@ export class SshSession {
     return collect(child, opts.timeoutMs ?? 60_000).then((r) => {
       const ms = performance.now() - t0;
       if (r.error) throw new TransportError(r.error);
-      if (r.code === 255) throw new TransportError(firstLine(r.stderr) || 'ssh exited 255 (connection failed)');
+      if (r.code === 255) throw new TransportError(oneLine(r.stderr) || 'ssh exited 255 (connection failed)');
       return { code: r.code, stdout: r.stdout, stderr: r.stderr, ms };
     });
   }
@@ -98,13 +100,14 @@ export class SshSession {
   }
 }
 
-function firstLine(s: string): string {
-  return (
-    s
-      .split('\n')
-      .map((l) => l.trim())
-      .find(Boolean) ?? ''
-  );
+/** ssh's diagnostics in one line (the reason is often on the last of several lines). */
+function oneLine(s: string): string {
+  const text = s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' | ');
+  return text.length > 400 ? text.slice(0, 400) + '…' : text;
 }
 
 interface Collected {
@@ -156,7 +159,7 @@ export class LineStream {
   private buf = '';
   private stderr = '';
   private waiting: { resolve: (l: string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
-  private ended: string | undefined;
+  private ended: Error | undefined;
   private readonly exited: Promise<void>;
 
   constructor(private readonly child: ChildProcess) {
@@ -172,11 +175,13 @@ export class LineStream {
     });
     this.exited = new Promise((resolve) => {
       child.once('error', (e) => {
-        this.fail(`cannot run ssh: ${e.message}`);
+        this.fail(new TransportError(`cannot run ssh: ${e.message}`));
         resolve();
       });
       child.once('exit', (code) => {
-        this.fail(firstLine(this.stderr) || `ssh exited ${code ?? 'by a signal'}`);
+        const why = oneLine(this.stderr) || `ssh exited ${code ?? 'by a signal'}`;
+        // 255 is ssh's own failure; any other status is the remote command's.
+        this.fail(code !== null && code !== 255 && code !== 0 ? new RemoteCommandError(`${why} (remote exit ${code})`, code) : new TransportError(why));
         resolve();
       });
     });
@@ -191,13 +196,14 @@ export class LineStream {
   }
 
   request(line: string, timeoutMs: number): Promise<string> {
-    if (this.ended !== undefined) return Promise.reject(new TransportError(this.ended));
+    if (this.ended !== undefined) return Promise.reject(this.ended);
     if (this.waiting) return Promise.reject(new Error('one request at a time'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting = undefined;
+        this.ended ??= new TransportError(`no answer within ${Math.round(timeoutMs / 1000)}s`);
         this.child.kill('SIGKILL');
-        reject(new TransportError(`no answer within ${Math.round(timeoutMs / 1000)}s`));
+        reject(this.ended);
       }, timeoutMs);
       this.waiting = { resolve, reject, timer };
       this.child.stdin!.write(line.endsWith('\n') ? line : line + '\n');
@@ -217,13 +223,13 @@ export class LineStream {
     w.resolve(line);
   }
 
-  private fail(why: string): void {
+  private fail(why: Error): void {
     if (this.ended === undefined) this.ended = why;
     const w = this.waiting;
     if (w) {
       this.waiting = undefined;
       clearTimeout(w.timer);
-      w.reject(new TransportError(why));
+      w.reject(this.ended);
     }
   }
 

@@ -8,8 +8,11 @@ const PATTERNS: RegExp[] = [
   /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g,
   /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{12,}/gi,
 ];
-const KEY_VALUE = /\b([A-Z0-9_]*(PASSWORD|TOKEN|SECRET|API_KEY|ACCESS_KEY|CREDENTIAL|PRIVATE_KEY)[A-Z0-9_]*)=("[^"]*"|'[^']*'|\S+)/gi;
-const FLAG_VALUE = /(--(?:token|password|api-key|apikey|secret|auth|bearer)(?:=|\s+))(\S+)/gi;
+// An environment-style name with a secret word as one of its segments (GITHUB_TOKEN, MY_SECRET_V2;
+// not input_tokens or TOKENIZER_PARALLELISM), with a value that is not a bare number.
+const KEY_VALUE = /\b((?:[A-Za-z0-9]+_)*(?:PASSWORD|PASSWD|TOKEN|SECRET|API_KEY|APIKEY|ACCESS_KEY|CREDENTIALS?|PRIVATE_KEY|password|token|secret|api_key|apikey)(?:_[A-Za-z0-9]+)*)=("[^"]*"|'[^']*'|(?!\d+\b)\S+)/g;
+// A secret-taking flag followed by something token-shaped (not the next word of a sentence).
+const FLAG_VALUE = /(--(?:token|password|api-key|apikey|secret|auth|bearer)(?:=|\s+))((?=[A-Za-z0-9._~+/=:-]*\d)[A-Za-z0-9._~+/=:-]{6,}|[A-Za-z0-9._~+/=:-]{16,})/gi;
 const URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi;
 
 export const MASK = '[REDACTED]';

@@ -1,11 +1,44 @@
 import type { Command } from 'commander';
-import { RunnerError } from '../../errors.js';
+import { existsSync } from 'node:fs';
+import { globals } from '../context.js';
+
+interface MonitorFlags {
+  host?: string;
+  interval?: string;
+  once?: boolean;
+  mode: string;
+  sshConfig?: string;
+  remoteCmd?: string;
+  remoteConfig?: string;
+  transport: string;
+  stateFile?: string;
+  autoStop: boolean;
+}
 
 export function registerMonitor(program: Command): void {
   program
     .command('monitor')
-    .description('(not implemented yet)')
-    .action(() => {
-      throw new RunnerError('monitor is not implemented yet', 'not_implemented');
+    .description('watch a project (here, or on --host over ssh): alerts that fire once, resolve, and stop the service on auto_stop_on detectors')
+    .option('--host <alias>', 'monitor the project on this ssh host (an alias of your ~/.ssh/config, or user@host)')
+    .option('--interval <s>', 'seconds between polls (default: monitor.interval_s, else 30 locally and 60 over ssh)')
+    .option('--once', 'poll once, print, exit: 0 healthy, 1 warning, 2 critical, 3 unknown (host unreachable)')
+    .option('--mode <mode>', 'anomaly (alerts), narrate (a line per event) or events (raw JSON lines)', 'anomaly')
+    .option('--ssh-config <file>', 'ssh client config file, as `ssh -F` (default: $AGENT_RUNNER_SSH_CONFIG, else ssh\'s own)')
+    .option('--remote-cmd <cmd>', 'the agent-runner program on the remote host (default: $AGENT_RUNNER_REMOTE_CMD, else "agent-runner")')
+    .option('--remote-config <path>', 'the project config on the remote host (default: $AGENT_RUNNER_REMOTE_CONFIG, else agent-runner.toml in the remote home)')
+    .option('--transport <t>', 'stream: one long-lived remote probe per connection; exec: one remote command per poll', 'stream')
+    .option('--state-file <path>', 'where firing alerts and read positions are kept (default: log_dir/monitor-state.json; for --host, under ~/.local/state/agent-runner)')
+    .option('--no-auto-stop', 'never stop the service, whatever auto_stop_on says')
+    .action(async (flags: MonitorFlags, cmd: Command) => {
+      const { runMonitorCommand } = await import('../../monitor/command.js');
+      const g = globals(cmd);
+      const explicitConfig = cmd.getOptionValueSourceWithGlobals('config') !== 'default' && g.config !== undefined;
+      process.exitCode = await runMonitorCommand({
+        ...flags,
+        json: Boolean(g.json),
+        configPath: g.config ?? 'agent-runner.toml',
+        configExplicit: explicitConfig,
+        configExists: existsSync(g.config ?? 'agent-runner.toml'),
+      });
     });
 }

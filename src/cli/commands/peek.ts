@@ -1,11 +1,48 @@
 import type { Command } from 'commander';
-import { RunnerError } from '../../errors.js';
+import { globals, loadFor } from '../context.js';
+import { useColor } from '../output.js';
+
+export interface PeekFlags {
+  select?: string;
+  round?: string;
+  log?: boolean;
+  events?: string;
+}
+
+export function addPeekOptions(cmd: Command): Command {
+  return cmd
+    .option('--select <path>', 'print only this part of the document, e.g. status.round_num or recent_rounds.0.outcome')
+    .option('--round <n>', 'show round N (or "latest") as current_round')
+    .option('--log', 'include the last 50 lines of the round\'s agent log')
+    .option('--events <n>', 'include the last N events');
+}
+
+/** The peek output as text (one document), for peek and watch alike. */
+export async function peekText(cmd: Command, flags: PeekFlags): Promise<string> {
+  const [{ buildProjectState }, { formatSelected, selectPath }, { renderPeek }, { nonNegativeInt, roundArg }, { styleText }] = await Promise.all([
+    import('../../peek/state.js'),
+    import('../../peek/select.js'),
+    import('../../peek/render.js'),
+    import('../../monitor/cli-args.js'),
+    import('node:util'),
+  ]);
+  const asJson = Boolean(globals(cmd).json);
+  const round = flags.round !== undefined ? roundArg(flags.round) : undefined;
+  const events = flags.events !== undefined ? nonNegativeInt('--events', flags.events) : undefined;
+  const cfg = loadFor(cmd);
+  const doc = await buildProjectState(cfg, { ...(round !== undefined ? { round } : {}), ...(flags.log ? { log: true } : {}), ...(events !== undefined ? { events } : {}) });
+  if (flags.select !== undefined) return formatSelected(selectPath(doc, flags.select), asJson);
+  if (asJson) return JSON.stringify(doc, null, 2);
+  const colour = useColor();
+  return renderPeek(doc, (style, text) => (colour ? styleText(style, text, { validateStream: false }) : text)).join('\n');
+}
 
 export function registerPeek(program: Command): void {
-  program
-    .command('peek')
-    .description('(not implemented yet)')
-    .action(() => {
-      throw new RunnerError('peek is not implemented yet', 'not_implemented');
-    });
+  addPeekOptions(
+    program
+      .command('peek')
+      .description('the project at a glance: live round, recent rounds, service, halt and wait state, host figures sampled now (--json: the ProjectState document)'),
+  ).action(async (flags: PeekFlags, cmd: Command) => {
+    process.stdout.write((await peekText(cmd, flags)) + '\n');
+  });
 }

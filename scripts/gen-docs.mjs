@@ -1,0 +1,339 @@
+#!/usr/bin/env node
+// Regenerates the reference sections of docs/ from the code's registries, read from the *built*
+// modules in dist/ (run `npx tsc -p tsconfig.json` first; `./build.sh docs` does both).
+// Only text between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` is replaced; the
+// prose around it is hand-written and kept.
+//
+//   node scripts/gen-docs.mjs           rewrite the stale sections
+//   node scripts/gen-docs.mjs --check   exit 1, naming each stale file, if anything would change
+//   --docs <dir>                        work on another copy of docs/ (the generator's own test)
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const check = process.argv.includes('--check');
+const docsArg = process.argv.indexOf('--docs');
+const DOCS = docsArg > 0 && process.argv[docsArg + 1] ? process.argv[docsArg + 1] : join(ROOT, 'docs');
+
+function die(msg, code = 2) {
+  process.stderr.write(`gen-docs: ${msg}\n`);
+  process.exit(code);
+}
+
+if (!existsSync(join(DIST, 'exit-codes.js'))) die('dist/ is missing: build first (npx tsc -p tsconfig.json)');
+const load = (p) => import(pathToFileURL(join(DIST, p)).href);
+const { EXIT_CODES } = await load('exit-codes.js');
+const { EVENT_KINDS } = await load('events/kinds.js');
+const { ConfigSchema, PhaseSchema, REMOVED_KEYS } = await load('config/schema.js');
+const { parseConfig } = await load('config/load.js');
+const { defenses } = await load('defenses/catalog.js');
+
+// ---------------------------------------------------------------------------------------------
+// Markdown helpers
+
+/**
+ * A table cell: one line, pipes escaped (also inside code spans, which GFM allows), and `<`, `>`
+ * outside code spans escaped so `R<N>` is not read as an HTML tag.
+ */
+const cell = (s) =>
+  String(s)
+    .replace(/\r?\n/g, ' ')
+    .split(/(`[^`]*`)/)
+    .map((part, i) => (i % 2 ? part : part.replace(/</g, '&lt;').replace(/>/g, '&gt;')))
+    .join('')
+    .replace(/\|/g, '\\|');
+const code = (s) => (String(s).includes('`') ? `\`\` ${s} \`\`` : `\`${s}\``);
+function table(head, rows) {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exit codes
+
+function exitCodesSection() {
+  const restart = { restart: 'restarted', prevent: 'not restarted (RestartPreventExitStatus)', success: 'success, not restarted' };
+  return table(
+    ['Code', 'Name', 'Returned by', 'Meaning', 'Under the systemd unit'],
+    EXIT_CODES.map((e) => [String(e.code), code(e.name), e.verbs, e.meaning, restart[e.restart]]),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event kinds
+
+function eventsSection() {
+  const layers = { round: 'Round layer (`agent-runner round`)', loop: 'Loop layer (`agent-runner serve`)', monitor: 'Monitor (the witness)', service: 'Service management' };
+  const out = [];
+  for (const [layer, title] of Object.entries(layers)) {
+    const kinds = Object.entries(EVENT_KINDS).filter(([, i]) => i.layer === layer);
+    if (!kinds.length) continue;
+    out.push(`### ${title}`, '', table(['Kind', 'Fields', 'Meaning'], kinds.map(([k, i]) => [code(k), i.fields.map(code).join(', '), i.description])), '');
+  }
+  out.push(`${Object.keys(EVENT_KINDS).length} kinds in all.`);
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration: walk the valibot schema
+
+/** upstream's schema at HEAD (a frozen fact about the tool we succeed): everything else is new. */
+const UPSTREAM_KEYS = new Set(
+  [
+    'agent.command agent.prompt_arg_template agent.name agent.env agent.prompt_delivery',
+    'runtime.work_dir runtime.log_dir runtime.round_timeout_s runtime.restart_delay_s runtime.disable_pre_round_hooks',
+    'runtime.round_log_retention runtime.narrative_file runtime.transient_error_action runtime.max_rounds runtime.stop_file',
+    'runtime.substrate_fingerprint_paths runtime.fresh_eyes_every_n runtime.dry_run runtime.max_grace_after_result_s',
+    'runtime.grace_kill_ignore_patterns',
+    'prompt.file prompt.files prompt.inject_context prompt.context_injection_mode prompt.concat_separator prompt.strip_yaml_frontmatter',
+    'vcs.stash_idempotency_s vcs.dirty_action',
+    'monitor.auth_fail_patterns monitor.auth_fail_hint monitor.auto_stop_on monitor.remote_failure_tolerance_s',
+    'monitor.anomaly_repetitive_window monitor.anomaly_repetitive_threshold monitor.round_progress_interval_s',
+    'monitor.supervisor_stale_threshold_s monitor.host_health',
+    'monitor.host_health.mem_avail_min_mb monitor.host_health.disk_warning_pct monitor.host_health.disk_critical_pct',
+    'phases.list phases.<name>.round_timeout_s phases.<name>.disable_pre_round_hooks phases.<name>.prompt phases.<name>.prompt.files',
+  ]
+    .join(' ')
+    .split(' '),
+);
+
+/**
+ * What each field means. The schema says type, default and accepted values; this says why you
+ * would set it. --check fails when a schema field has no entry here, or an entry no field.
+ */
+const MEANING = {
+  'agent.command': 'The agent CLI and its fixed arguments. Must be an array; a string is an error, never split into characters.',
+  'agent.prompt_arg_template': 'Arguments appended after `command`. With argv delivery exactly the elements holding `{prompt}` receive the prompt; with stdin delivery `{prompt}` is an error.',
+  'agent.name': 'The agent\'s name in events and usage records; defaults to `command[0]`.',
+  'agent.env': 'Variables for the agent, set over the inherited environment (numbers and booleans become strings). Values of 8 characters or more are masked in events, status and the round context.',
+  'agent.prompt_delivery': '`stdin`: the prompt is written to the agent\'s stdin, which is then closed, so it never shows in the process list. `argv`: it is substituted into `prompt_arg_template`.',
+  'runtime.work_dir': 'The git work tree the agent works in. `{project}` is removed and `~` expanded.',
+  'runtime.log_dir': 'Events, status, round logs, the lock and halt.json. Created with mode 0700.',
+  'runtime.project': 'The project name, used for `{project}` and in unit names; defaults to the basename of work_dir.',
+  'runtime.round_timeout_s': 'Hard wall-clock limit of a round. At expiry the whole agent tree is stopped: TERM, `kill_grace_s`, KILL. Output does not extend it.',
+  'runtime.restart_delay_s': 'Seconds `serve` waits between rounds.',
+  'runtime.disable_pre_round_hooks': 'Accepted so upstream files load; agent-runner has no plugin hooks.',
+  'runtime.round_log_retention': 'How many round logs (`rounds/R<N>-*.log`) to keep; older ones are deleted after each round.',
+  'runtime.narrative_file': 'A narrative file path, resolved like the others (default `<log_dir>/narrative.md`). agent-runner does not read it itself.',
+  'runtime.transient_error_action': 'After a usage-limit or network failure: `back_off` waits (until the reported reset, or exponentially), `skip` starts the next round after `restart_delay_s`, `stop` halts. Auth failures follow `auth_failure_halt_after`.',
+  'runtime.max_rounds': 'A durable budget: `serve` halts (exit 82) once this many rounds have run. Unset: unbounded.',
+  'runtime.stop_file': '`serve` halts (exit 84) before the next round while this file exists.',
+  'runtime.substrate_fingerprint_paths': 'Accepted so upstream files load; not used by agent-runner.',
+  'runtime.fresh_eyes_every_n': 'Accepted so upstream files load; not used by agent-runner.',
+  'runtime.dry_run': 'Accepted so upstream files load; upstream passed it to plugins only, and agent-runner has none.',
+  'runtime.max_grace_after_result_s': 'After the agent prints its final result, allow this long to exit; then stop it unless a child is still working (exit 12). 0: off.',
+  'runtime.grace_kill_ignore_patterns': 'Command-line patterns of children that never hold a round open after its result (for example a shell-snapshot helper).',
+  'runtime.kill_grace_s': 'Seconds between TERM and KILL whenever an agent tree is stopped.',
+  'runtime.idle_timeout_s': 'Stop the round after this long without any output (exit 11). 0: off.',
+  'runtime.round_log_max_bytes': 'Cap of one round log. Past it the middle is elided and head and tail are kept.',
+  'runtime.stop_drain_s': 'On SIGTERM, how long `serve` lets the current round finish before interrupting it. A second SIGTERM interrupts at once.',
+  'runtime.crash_loop_threshold': 'Halt `serve` (exit 80) after this many consecutive fast failing rounds.',
+  'runtime.crash_loop_fast_s': 'A failing round shorter than this counts toward the crash loop. Timeouts never do.',
+  'runtime.auth_failure_halt_after': 'Halt `serve` (exit 81) after this many consecutive rounds that failed to authenticate.',
+  'runtime.backoff_max_s': 'Upper bound of any exponential back-off wait.',
+  'runtime.usage_limit_buffer_s': 'Seconds added to a reported usage-limit reset time before the next round.',
+  'runtime.usage_limit_jitter_s': 'Up to this many random seconds added as well, so supervisors sharing an account do not start together.',
+  'runtime.usage_limit_max_wait_s': 'Longest wait for a usage-limit reset; a later reported reset is clamped (and the clamp recorded).',
+  'runtime.max_wall_s': 'A durable budget of wall-clock seconds for `serve`; halts with exit 82 when spent.',
+  'runtime.max_cost_usd': 'A durable budget of the rounds\' reported `total_cost_usd`; halts with exit 82 when spent.',
+  'runtime.done_sentinel': 'The file the agent writes to say the work is finished: `serve` archives it and halts (exit 83). Relative to log_dir.',
+  'prompt.file': 'The prompt file. Exactly one of `file` and `files`.',
+  'prompt.files': 'Prompt files joined with `concat_separator`. Exactly one of `file` and `files`.',
+  'prompt.inject_context': 'Give the agent the round context (round number, phase, previous round, preserved dirty work).',
+  'prompt.context_injection_mode': '`prepend`: a fenced `round-context` JSON block before the prompt. `file`: only `<log_dir>/round-context.json`. `none`: neither.',
+  'prompt.concat_separator': 'Text between the bodies of `prompt.files`.',
+  'prompt.strip_yaml_frontmatter': 'Remove a leading `---` YAML block from the first prompt file.',
+  'prompt.min_bytes': 'The startup check refuses an assembled prompt shorter than this (exit 78).',
+  'vcs.stash_idempotency_s': 'A snapshot of the same round and the same tree within this many seconds is reused, not duplicated.',
+  'vcs.dirty_action': 'A dirty tree after a round: `stash` preserves it under `refs/agent-runner/orphans/R<N>` and cleans the tree; `auto_commit` commits it; `ignore` only records it.',
+  'vcs.dirty_action_on_failure': 'The same choice after a failed, timed-out or interrupted round; defaults to `dirty_action`.',
+  'monitor.auth_fail_patterns': 'Patterns (case-insensitive) that mark an auth failure in the output of an agent without structured output.',
+  'monitor.auth_fail_hint': 'The fix to show when authentication fails, for example how to log in again.',
+  'monitor.auto_stop_on': 'Detectors whose alert stops the service.',
+  'monitor.remote_failure_tolerance_s': 'How long a remote host may be unreachable before the monitor reports it. 0: at once.',
+  'monitor.anomaly_repetitive_window': 'Tool calls examined for a stuck loop. 0 (either this or the threshold): off.',
+  'monitor.anomaly_repetitive_threshold': 'Identical consecutive tool calls that count as a stuck loop. 0: off.',
+  'monitor.round_progress_interval_s': 'Emit `round_progress` every this many seconds while an agent runs. 0: off.',
+  'monitor.supervisor_stale_threshold_s': 'Alert when the supervisor has written nothing for this long. Unset: 1.5 × round_timeout_s. 0: off.',
+  'monitor.host_health': 'Host thresholds, below.',
+  'monitor.network_fail_patterns': 'Patterns (case-insensitive) that mark a network failure in the output of an agent without structured output.',
+  'monitor.interval_s': 'Seconds between monitor polls.',
+  'monitor.window': 'How many recent rounds the rate detectors (`oauth_fail`, `network_fail`, `timeout_rate`) look at.',
+  'monitor.rate_threshold': 'The fraction of the window that must match before a rate detector fires.',
+  'monitor.orphan_chain_threshold': 'Consecutive rounds leaving dirty work before `orphan_chain` fires.',
+  'monitor.host_health.mem_avail_min_mb': '`mem_pressure` fires below this much available memory.',
+  'monitor.host_health.disk_warning_pct': '`disk_warning` fires at this use of the work_dir or log_dir filesystem. Must be below `disk_critical_pct`.',
+  'monitor.host_health.disk_critical_pct': '`disk_critical` fires at this use, and the startup check refuses to start a round.',
+  'phases.<name>.round_timeout_s': 'This phase\'s round timeout.',
+  'phases.<name>.disable_pre_round_hooks': 'Accepted so upstream files load; agent-runner has no plugin hooks.',
+  'phases.<name>.prompt': 'This phase\'s prompt, instead of `[prompt]`.',
+  'phases.<name>.prompt.file': 'This phase\'s prompt file. Exactly one of `file` and `files`.',
+  'phases.<name>.prompt.files': 'This phase\'s prompt files.',
+};
+
+function unwrap(s) {
+  let optional = false;
+  let def;
+  while (s.type === 'optional' || s.type === 'nullish') {
+    optional = true;
+    def = typeof s.default === 'function' ? s.default() : s.default;
+    s = s.wrapped;
+  }
+  return { s, optional, def };
+}
+
+function typeName(s) {
+  switch (s.type) {
+    case 'number':
+      return s.pipe?.some((a) => a.type === 'integer') ? 'integer' : 'number';
+    case 'string':
+      return 'string';
+    case 'boolean':
+      return 'bool';
+    case 'picklist':
+      return 'string';
+    case 'array':
+      return `array of ${typeName(unwrap(s.item).s)}s`;
+    case 'record':
+    case 'object':
+      return 'table';
+    case 'union':
+      return s.options.map(typeName).join(' or ');
+    default:
+      return s.type;
+  }
+}
+
+/** The schema's own "expected …" text: its most specific validation message. */
+function accepted(s) {
+  const messages = [s.message, ...(s.pipe ?? []).slice(1).map((a) => a.message)].filter((m) => typeof m === 'function');
+  const last = messages.at(-1);
+  const text = last ? String(last({ input: undefined })) : '';
+  const m = /^expected (.*), got nothing$/.exec(text);
+  return m ? m[1] : typeName(s);
+}
+
+function tomlValue(v) {
+  if (v === undefined) return 'unset';
+  if (typeof v === 'string') return code(JSON.stringify(v));
+  if (Array.isArray(v)) return code(`[${v.map((x) => JSON.stringify(x)).join(', ')}]`);
+  if (v && typeof v === 'object') return Object.keys(v).length ? code(JSON.stringify(v)) : code('{}');
+  return code(String(v));
+}
+
+function fieldRows(entries, prefix, seen, base = prefix) {
+  const rows = [];
+  for (const [key, raw] of Object.entries(entries)) {
+    const path = `${prefix}.${key}`;
+    const { s, optional, def } = unwrap(raw);
+    seen.add(path);
+    if (s.type === 'object' && path !== 'monitor.host_health') {
+      // A nested table other than host_health (which gets its own section): document its keys inline.
+      rows.push(row(path, base, s, optional, undefined));
+      rows.push(...fieldRows(s.entries, path, seen, base));
+      continue;
+    }
+    rows.push(row(path, base, s, optional, s.type === 'object' ? undefined : def));
+  }
+  return rows;
+}
+
+function row(path, base, s, optional, def) {
+  const isNew = !UPSTREAM_KEYS.has(path);
+  const meaning = MEANING[path] ?? '';
+  return [code(path.slice(base.length + 1)), typeName(s), optional ? tomlValue(def) : '**required**', accepted(s), (isNew ? '**New.** ' : '') + meaning];
+}
+
+function configSection() {
+  const seen = new Set();
+  const out = [];
+  const head = ['Key', 'Type', 'Default', 'Accepted', 'Meaning'];
+  const top = ConfigSchema.entries;
+  for (const section of ['agent', 'runtime', 'prompt', 'vcs', 'monitor']) {
+    const { s } = unwrap(top[section]);
+    const entries = { ...s.entries };
+    if (section === 'monitor') delete entries.host_health;
+    out.push(`### \`[${section}]\``, '', table(head, fieldRows(entries, section, seen)), '');
+    if (section === 'monitor') {
+      seen.add('monitor.host_health');
+      const hh = unwrap(s.entries.host_health).s;
+      out.push('### `[monitor.host_health]`', '', table(head, fieldRows(hh.entries, 'monitor.host_health', seen)), '');
+    }
+  }
+  seen.add('phases.list');
+  out.push(
+    '### `[phases]` and `[phases.<name>]`',
+    '',
+    table(head, [[code('list'), 'array of strings', 'unset', 'an array of phase names', 'The phases, run in rotation: round N runs phase `(N - 1) mod len(list)`. Every `[phases.<name>]` table must be named here.']]),
+    '',
+    'Each `[phases.<name>]` table may set:',
+    '',
+    table(head, fieldRows(PhaseSchema.entries, 'phases.<name>', seen)),
+    '',
+    '### `[plugins]`',
+    '',
+    'Any keys; passed through untouched and not validated.',
+  );
+  return { text: out.join('\n'), seen };
+}
+
+function removedKeysSection() {
+  return table(['Key', 'What to do'], Object.entries(REMOVED_KEYS).map(([k, hint]) => [code(k), hint.replace(/^removed: /, '')]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defenses, as the catalog computes them for a minimal config on Linux
+
+function defensesSection() {
+  const cfg = parseConfig(
+    '[agent]\ncommand = ["claude"]\nprompt_arg_template = []\nprompt_delivery = "stdin"\n[prompt]\nfile = "prompt.md"\n',
+    '/home/user/project/agent-runner.toml',
+  );
+  const list = defenses(cfg, { procfs: true, flock: true });
+  const value = (v) => (Array.isArray(v) ? (v.length ? v.map(code).join(', ') : '(none)') : typeof v === 'number' ? code(v) : v);
+  const rows = list.map((d) => [
+    code(d.name) + (d.upstream ? ` (upstream: ${code(d.upstream)})` : ''),
+    value(d.value),
+    d.current_state + (d.note ? `: ${d.note}` : ''),
+    d.codifies,
+    `[${d.guarded_by.split('/').at(-1)}](../${d.guarded_by})`,
+  ]);
+  return `${table(['Defense', 'Value (defaults)', 'State (defaults)', 'Codifies', 'Guarded by'], rows)}\n\n${list.length} defenses.`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const config = configSection();
+const unknownMeanings = Object.keys(MEANING).filter((k) => !config.seen.has(k));
+const missingMeanings = [...config.seen].filter((k) => !MEANING[k] && k !== 'phases.list');
+if (missingMeanings.length) die(`config fields with no meaning in scripts/gen-docs.mjs: ${missingMeanings.join(', ')}`, 1);
+if (unknownMeanings.length) die(`meanings in scripts/gen-docs.mjs for fields the schema does not have: ${unknownMeanings.join(', ')}`, 1);
+
+const SECTIONS = {
+  'exit-codes.md': { 'exit-codes': exitCodesSection() },
+  'events.md': { 'event-kinds': eventsSection() },
+  'configuration.md': { 'config-reference': config.text, 'removed-keys': removedKeysSection() },
+  'defenses.md': { defenses: defensesSection() },
+};
+
+let stale = 0;
+for (const [file, sections] of Object.entries(SECTIONS)) {
+  const path = join(DOCS, file);
+  if (!existsSync(path)) die(`${path} does not exist`);
+  const before = readFileSync(path, 'utf8');
+  let after = before;
+  for (const [name, body] of Object.entries(sections)) {
+    const re = new RegExp(`(<!-- generated:${name} -->\\n)[\\s\\S]*?(<!-- /generated:${name} -->)`);
+    if (!re.test(after)) die(`${file} has no <!-- generated:${name} --> … <!-- /generated:${name} --> section`);
+    after = after.replace(re, (_m, open, close) => `${open}${body}\n${close}`);
+  }
+  if (after === before) continue;
+  stale++;
+  if (check) process.stderr.write(`gen-docs: ${relative(ROOT, path)} is stale; run ./build.sh docs\n`);
+  else {
+    writeFileSync(path, after);
+    process.stdout.write(`gen-docs: wrote ${relative(ROOT, path)}\n`);
+  }
+}
+if (check && stale) process.exit(1);

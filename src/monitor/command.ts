@@ -1,0 +1,174 @@
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { styleText } from 'node:util';
+import { expandHome, loadConfig, type Config } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import { cursorAtEnd, followLines, eventLinesBackward } from '../events/reader.js';
+import { EventWriter } from '../events/writer.js';
+import { stateFiles } from '../state/files.js';
+import { Redactor } from '../util/redact.js';
+import { splitRemoteCmd, validateHost } from '../ssh/args.js';
+import { SshSession } from '../ssh/session.js';
+import type { AlertRecord, AlertSet } from './alerts.js';
+import { positiveSeconds } from './cli-args.js';
+import { alertLine, narrateLine, type Painter } from './render.js';
+import { runMonitor } from './run.js';
+import { LocalSource, RemoteSource, type PollSource } from './sources.js';
+import { historyFromState, readMonitorState, remoteStateDir } from './state-file.js';
+
+export interface MonitorCommandOptions {
+  host?: string | undefined;
+  interval?: string | undefined;
+  once?: boolean | undefined;
+  mode: string;
+  sshConfig?: string | undefined;
+  remoteCmd?: string | undefined;
+  remoteConfig?: string | undefined;
+  transport: string;
+  stateFile?: string | undefined;
+  autoStop: boolean;
+  json: boolean;
+  configPath: string;
+  configExplicit: boolean;
+  configExists: boolean;
+}
+
+const MODES = ['anomaly', 'narrate', 'events'] as const;
+
+export async function runMonitorCommand(o: MonitorCommandOptions): Promise<number> {
+  if (!MODES.includes(o.mode as (typeof MODES)[number])) throw new UsageError(`--mode expects one of ${MODES.join(', ')}, got "${o.mode}"`);
+  if (o.transport !== 'stream' && o.transport !== 'exec') throw new UsageError(`--transport expects stream or exec, got "${o.transport}"`);
+  const host = o.host !== undefined ? validateHost(o.host) : undefined;
+  const intervalFlag = o.interval !== undefined ? positiveSeconds('--interval', o.interval) : undefined;
+
+  // Locally the project's config is the subject; with --host it only supplies [monitor] settings
+  // (the remote evaluates with its own config), so it may be absent unless named explicitly.
+  const cfg: Config | undefined = !host || o.configExplicit || o.configExists ? loadConfig(resolve(o.configPath)) : undefined;
+
+  const ctl = new AbortController();
+  const stop = () => ctl.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  // `monitor --json | head -1`: a closed pipe ends the monitor quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? stop() : undefined));
+  const paint = painter();
+
+  try {
+    if (o.mode !== 'anomaly') return await followMode(o, cfg, host, ctl.signal);
+
+    const intervalS = intervalFlag ?? cfg?.monitor.interval_s ?? (host ? 60 : 30);
+    const toleranceS = cfg?.monitor.remote_failure_tolerance_s ?? 90;
+    let source: PollSource;
+    let statePath: string;
+    let events: EventWriter;
+    let target: { log_dir?: string; host?: string; remote_config?: string };
+    if (host) {
+      const remoteConfig = o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? 'agent-runner.toml';
+      const dir = remoteStateDir(host, remoteConfig);
+      statePath = o.stateFile ? resolve(o.stateFile) : join(dir, 'monitor-state.json');
+      events = new EventWriter(dir);
+      target = { host, remote_config: remoteConfig };
+      const session = new SshSession({ host, configFile: sshConfigFile(o) });
+      source = new RemoteSource({
+        session,
+        remoteCmd: splitRemoteCmd(o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? 'agent-runner'),
+        remoteConfig,
+        cursor: readMonitorState(statePath).state?.remote_cursor,
+        mode: o.transport as 'stream' | 'exec',
+      });
+    } else {
+      const c = cfg!;
+      statePath = o.stateFile ? resolve(o.stateFile) : stateFiles(c.paths.logDir).monitorState;
+      events = new EventWriter(c.paths.logDir, new Redactor(Object.values(c.agent.env)));
+      target = { log_dir: c.paths.logDir };
+      source = new LocalSource(c, historyFromState(readMonitorState(statePath).state), warn);
+    }
+    const print = o.json ? (r: AlertRecord) => process.stdout.write(JSON.stringify(r) + '\n') : (r: AlertRecord) => process.stdout.write(alertLine(r, paint) + '\n');
+    let firing: AlertSet = {};
+    const code = await runMonitor({
+      source,
+      events,
+      statePath,
+      target,
+      once: Boolean(o.once),
+      intervalS,
+      toleranceS,
+      autoStop: o.autoStop,
+      signal: ctl.signal,
+      print,
+      warn,
+      mode: 'anomaly',
+      logDir: cfg?.paths.logDir ?? null,
+      onExit: (a) => (firing = a),
+    });
+    if (o.once && !o.json) {
+      // The transitions above are news; this is the whole picture, new or not.
+      const word = ['healthy', 'warning', 'critical', 'unknown'][code] ?? 'unknown';
+      const list = Object.values(firing).map((a) => `${a.detector}${a.subject ? ` (${a.subject})` : ''} ${a.severity} since ${a.since}`);
+      process.stdout.write(`${host ? `${host}: ` : ''}${word}${list.length ? ` — firing: ${list.join('; ')}` : ''} (exit ${code})\n`);
+    }
+    return code;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+function sshConfigFile(o: MonitorCommandOptions): string | undefined {
+  const f = o.sshConfig ?? process.env['AGENT_RUNNER_SSH_CONFIG'];
+  return f ? resolve(expandHome(f)) : undefined;
+}
+
+/** narrate/events: the last few events, then every new one as it is appended. */
+async function followMode(o: MonitorCommandOptions, cfg: Config | undefined, host: string | undefined, signal: AbortSignal): Promise<number> {
+  const emit = o.mode === 'narrate' ? (line: string) => {
+    const l = narrateLine(line);
+    if (l) process.stdout.write(l + '\n');
+  } : (line: string) => process.stdout.write(line + '\n');
+  if (host) return remoteFollow(o, host, emit, signal);
+  const logDir = cfg!.paths.logDir;
+  const start = cursorAtEnd(logDir);
+  if (o.mode === 'narrate') {
+    const recent: string[] = [];
+    for (const line of eventLinesBackward(logDir, { bytes: 1024 * 1024 }, start)) {
+      recent.push(line);
+      if (recent.length >= 10) break;
+    }
+    for (const line of recent.reverse()) emit(line);
+  }
+  await followLines(logDir, start, emit, signal);
+  return 0;
+}
+
+/** Over ssh: the remote's `events --tail`, streamed through this process. */
+function remoteFollow(o: MonitorCommandOptions, host: string, emit: (line: string) => void, signal: AbortSignal): Promise<number> {
+  const session = new SshSession({ host, configFile: sshConfigFile(o) });
+  const remoteCmd = splitRemoteCmd(o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? 'agent-runner');
+  const remoteConfig = o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? 'agent-runner.toml';
+  const child = spawn('ssh', session.argv([...remoteCmd, 'events', '--tail', '--config', remoteConfig]), { stdio: ['pipe', 'pipe', 'inherit'] });
+  let buf = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      emit(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  });
+  signal.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
+  return new Promise((resolve) => {
+    child.once('exit', async (code) => {
+      await session.closeMaster();
+      resolve(signal.aborted ? 0 : code === 255 ? 3 : (code ?? 1));
+    });
+    child.once('error', () => resolve(3));
+  });
+}
+
+function warn(line: string): void {
+  process.stderr.write(`agent-runner: ${line}\n`);
+}
+
+function painter(): Painter {
+  const colour = Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';
+  return (style, text) => (colour ? styleText(style, text, { validateStream: false }) : text);
+}

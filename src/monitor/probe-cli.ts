@@ -1,0 +1,71 @@
+import { createInterface } from 'node:readline';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { RunnerError } from '../errors.js';
+import { parseCursor, formatCursor } from '../events/reader.js';
+import { readJsonOr } from '../state/json-file.js';
+import { writeJsonAtomic } from '../util/atomic-write.js';
+import type { Digest } from './digest.js';
+import type { HistoryState } from './history.js';
+import { PROBE_VERSION, runProbe, type ProbeResult } from './probe.js';
+
+/**
+ * The remote half of `monitor --host`. A one-shot probe keeps its digest in log_dir/probe-state.json
+ * keyed by the cursor it printed, so the next `--since CURSOR` reads only what came after; a
+ * mismatched or missing cursor re-derives the digest from the end of the history (bounded, and
+ * the same answer). `--stdio` keeps the digest in memory for the whole connection.
+ */
+const PROBE_STATE = 'probe-state.json';
+
+interface ProbeStateFile {
+  cursor: string;
+  digest: Digest;
+}
+
+export async function probeOnce(configPath: string, since: string | undefined): Promise<ProbeResult> {
+  const cfg = loadConfig(configPath);
+  const path = join(cfg.paths.logDir, PROBE_STATE);
+  const saved = since !== undefined ? readJsonOr<ProbeStateFile>(path) : undefined;
+  const cursor = saved?.cursor === since && saved ? parseCursor(saved.cursor) : undefined;
+  const prev: HistoryState | undefined = cursor && saved?.digest?.v === 1 ? { cursor, digest: saved.digest } : undefined;
+  const { result, history } = await runProbe(cfg, prev);
+  // Never create the project's log dir from a probe: a project that never ran has nothing to keep.
+  if (existsSync(cfg.paths.logDir)) {
+    try {
+      writeJsonAtomic(path, { cursor: formatCursor(history.cursor), digest: history.digest } satisfies ProbeStateFile);
+    } catch {
+      /* a read-only log dir only costs the next probe a re-derivation */
+    }
+  }
+  return result;
+}
+
+export async function probeStdio(configPath: string): Promise<void> {
+  let history: HistoryState | undefined;
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of rl) {
+    if (line.trim() === '') continue;
+    let answer: unknown;
+    try {
+      const req = JSON.parse(line) as { since?: string | null };
+      // The config is re-read per request: edits on this host apply at the next poll.
+      const cfg = loadConfig(configPath);
+      const reuse = history && req.since && formatCursor(history.cursor) === req.since ? history : undefined;
+      const r = await runProbe(cfg, reuse);
+      history = r.history;
+      answer = r.result;
+    } catch (e) {
+      const known = e instanceof RunnerError;
+      answer = { v: PROBE_VERSION, kind: 'agent-runner.probe-error', error: known ? e.message : `internal error: ${(e as Error).message}`, code: known ? e.code : 'internal' };
+    }
+    process.stdout.write(JSON.stringify(answer) + '\n');
+  }
+}
+
+export function probeSummary(r: ProbeResult): string[] {
+  const out = [`${r.project} on ${r.hostname}: ${r.health}${r.halt ? ` (halted: ${r.halt.reason})` : ''}; service ${r.service.active ? 'active' : 'inactive'} (${r.service.mode})`];
+  for (const c of r.conditions) out.push(`  ${c.severity.padEnd(8)} ${c.detector}${c.subject ? ` (${c.subject})` : ''}: ${c.message}${c.auto_action === 'stop_service' ? ' [auto-stop]' : ''}`);
+  out.push(`  cursor ${r.cursor}`);
+  return out;
+}

@@ -1,0 +1,212 @@
+import { formatCursor } from '../events/reader.js';
+import type { EventSink } from '../events/writer.js';
+import { alertKey, autoStopDecision, stepAlerts, worstSeverity, type AlertRecord, type AlertSet, type AutoStopOutcome } from './alerts.js';
+import type { EvaluatedCondition, ProbeResult } from './probe.js';
+import { LocalSource, RemoteCommandError, RemoteSource, TransportError, type PollSource } from './sources.js';
+import { readMonitorState, writeMonitorState, type MonitorStateFile } from './state-file.js';
+
+/**
+ * The witness loop: poll, turn conditions into alert transitions, act on the auto-stop list,
+ * persist, print. It never reports a host healthy when it could not look: a failed poll makes the
+ * host unknown (an alert of its own) until a poll succeeds again.
+ */
+export interface MonitorOptions {
+  source: PollSource;
+  events: EventSink;
+  statePath: string;
+  target: MonitorStateFile['target'];
+  once: boolean;
+  intervalS: number;
+  toleranceS: number;
+  autoStop: boolean;
+  signal: AbortSignal;
+  print: (r: AlertRecord) => void;
+  warn: (line: string) => void;
+  /** Called after every successful poll (tests and benchmarks). */
+  onPoll?: (r: ProbeResult) => void;
+  /** Called once at the end with the alerts still firing. */
+  onExit?: (alerts: AlertSet) => void;
+  mode: string;
+  logDir: string | null;
+}
+
+/** `--once` exit codes (Nagios-style): 0 healthy (or info only), 1 warning, 2 critical, 3 unknown. */
+export const ONCE_EXIT = { healthy: 0, warning: 1, critical: 2, unknown: 3 } as const;
+
+/** Back-off between reconnect attempts (upstream's schedule), capped by what is left of the tolerance. */
+const BACKOFF_S = [1, 2, 4, 8, 16, 30];
+
+export const HOST_UNREACHABLE = 'host_unreachable';
+
+export async function runMonitor(o: MonitorOptions): Promise<number> {
+  const loaded = readMonitorState(o.statePath);
+  if (loaded.problem) o.warn(loaded.problem);
+  let alerts: AlertSet = loaded.state?.alerts ?? {};
+  let polls = loaded.state?.polls ?? 0;
+  const host = o.source.host;
+  o.events.emit('monitor_started', { host, interval_s: o.intervalS, log_dir: o.logDir, mode: o.mode, once: o.once, pid: process.pid });
+
+  let outage: { since: number; attempts: number } | undefined;
+  let stopReason = 'signal';
+  let exitCode: number = ONCE_EXIT.healthy;
+  const persist = () =>
+    writeMonitorState(o.statePath, {
+      v: 1,
+      target: o.target,
+      alerts,
+      ...(o.source instanceof LocalSource && o.source.history
+        ? { history: { cursor: formatCursor(o.source.history.cursor), digest: o.source.history.digest } }
+        : {}),
+      ...(o.source instanceof RemoteSource && o.source.cursor ? { remote_cursor: o.source.cursor } : {}),
+      polls,
+      updated_at: new Date().toISOString(),
+    });
+
+  try {
+    while (!o.signal.aborted) {
+      let result: ProbeResult;
+      try {
+        result = await o.source.poll();
+      } catch (e) {
+        if (!(e instanceof TransportError || e instanceof RemoteCommandError)) throw e;
+        const now = Date.now();
+        outage ??= { since: now, attempts: 0 };
+        outage.attempts++;
+        const elapsed = (now - outage.since) / 1000;
+        const key = alertKey(HOST_UNREACHABLE, '');
+        if (!alerts[key]) {
+          const iso = new Date(now).toISOString();
+          alerts = { ...alerts, [key]: { detector: HOST_UNREACHABLE, subject: '', severity: 'unknown', since: iso, message: `cannot poll ${host ?? 'the project'}: ${e.message}`, auto_action: 'none' } };
+          const rec: AlertRecord = {
+            ts: iso,
+            host,
+            detector: HOST_UNREACHABLE,
+            subject: '',
+            severity: 'unknown',
+            state: 'firing',
+            message: `cannot poll ${host ?? 'the project'}: ${e.message}; its state is unknown`,
+            context: { error: e.message, attempt: outage.attempts, cap_s: o.toleranceS },
+            auto_action: 'none',
+            since: iso,
+          };
+          o.events.emit('monitor_alert_emitted', { detector: HOST_UNREACHABLE, subject: '', severity: 'unknown', message: rec.message, auto_action: 'none', host });
+          o.print(rec);
+        }
+        persist();
+        if (o.once) {
+          stopReason = 'once';
+          return (exitCode = ONCE_EXIT.unknown);
+        }
+        if (elapsed >= o.toleranceS) {
+          o.events.emit('monitor_remote_giveup', { host, total_attempts: outage.attempts, total_elapsed_s: Math.round(elapsed), cap_s: o.toleranceS, final_error: e.message });
+          o.warn(`giving up on ${host}: unreachable for ${Math.round(elapsed)}s (remote_failure_tolerance_s = ${o.toleranceS}): ${e.message}`);
+          stopReason = 'giveup';
+          return (exitCode = ONCE_EXIT.unknown);
+        }
+        const nextSleep = Math.max(0.1, Math.min(BACKOFF_S[Math.min(outage.attempts - 1, BACKOFF_S.length - 1)]!, o.toleranceS - elapsed));
+        o.events.emit('monitor_remote_blip', { host, error: e.message, attempt: outage.attempts, elapsed_s: Math.round(elapsed * 10) / 10, cap_s: o.toleranceS, interval_s: o.intervalS, next_sleep_s: nextSleep });
+        await sleep(nextSleep * 1000, o.signal);
+        continue;
+      }
+      if (outage) {
+        o.events.emit('monitor_remote_recovered', { host, attempts: outage.attempts, outage_s: Math.round((Date.now() - outage.since) / 1000) });
+        outage = undefined;
+      }
+      polls++;
+      alerts = await afterPoll(o, alerts, result);
+      persist();
+      o.onPoll?.(result);
+      if (o.once) {
+        stopReason = 'once';
+        return (exitCode = onceExit(alerts));
+      }
+      await sleep(o.intervalS * 1000, o.signal);
+    }
+    return exitCode;
+  } finally {
+    o.events.emit('monitor_stopped', { host, reason: stopReason, polls });
+    await o.source.close();
+    o.onExit?.(alerts);
+  }
+}
+
+async function afterPoll(o: MonitorOptions, prev: AlertSet, result: ProbeResult): Promise<AlertSet> {
+  const nowIso = new Date().toISOString();
+  const host = o.source.host;
+  const step = stepAlerts(prev, result.conditions, nowIso, host);
+  const byKey = new Map(result.conditions.map((c) => [alertKey(c.detector, c.subject), c]));
+  const firedKeys = new Set(step.fired.map((r) => alertKey(r.detector, r.subject)));
+  const extra: AlertRecord[] = [];
+
+  for (const [key, alert] of Object.entries(step.next)) {
+    const cond = byKey.get(key);
+    if (!cond || cond.auto_action !== 'stop_service') continue;
+    let outcome: AutoStopOutcome;
+    if (!o.autoStop) outcome = { result: 'disabled', detail: '--no-auto-stop' };
+    else {
+      const d = autoStopDecision(alert, cond, result.service, Date.now());
+      outcome = d.act ? await performStop(o, cond, result) : d.outcome;
+      if (d.act) alert.auto_stopped_at = Date.now();
+      // A repeated stop (the service was started again and the condition holds on new evidence)
+      // is reported even though the alert itself is not new.
+      if (d.act && !firedKeys.has(key)) extra.push({ ...firingRecord(cond, alert.since, nowIso, host), auto_stop: outcome });
+    }
+    const rec = step.fired.find((r) => alertKey(r.detector, r.subject) === key);
+    if (rec) rec.auto_stop = outcome;
+  }
+
+  for (const r of step.fired) {
+    o.events.emit('monitor_alert_emitted', {
+      detector: r.detector,
+      subject: r.subject,
+      severity: r.severity,
+      message: r.message,
+      auto_action: r.auto_action,
+      host,
+      ...(r.previous_severity ? { previous_severity: r.previous_severity } : {}),
+    });
+    o.print(r);
+  }
+  for (const r of extra) o.print(r);
+  for (const r of step.resolved) {
+    o.events.emit('monitor_alert_resolved', { detector: r.detector, subject: r.subject, severity: r.severity, host, since: r.since, duration_s: r.context['duration_s'] ?? null });
+    o.print(r);
+  }
+  return step.next;
+}
+
+async function performStop(o: MonitorOptions, cond: EvaluatedCondition, result: ProbeResult): Promise<AutoStopOutcome> {
+  const host = o.source.host;
+  o.events.emit('monitor_auto_stop_triggered', { detector: cond.detector, host, evidence_ts: new Date(cond.evidence_ms).toISOString() });
+  try {
+    const r = await o.source.stopService(result);
+    o.events.emit('monitor_auto_stop_completed', { detector: cond.detector, host, stopped: r.stopped, seconds: Math.round(r.seconds * 10) / 10, mode: r.mode });
+    return r.stopped ? { result: 'stopped', seconds: r.seconds } : { result: 'failed', detail: 'the service still runs after the stop', seconds: r.seconds };
+  } catch (e) {
+    const error = (e as Error).message;
+    o.events.emit('monitor_auto_stop_failed', { detector: cond.detector, host, error });
+    return { result: 'failed', detail: error };
+  }
+}
+
+function firingRecord(c: EvaluatedCondition, since: string, nowIso: string, host: string | null): AlertRecord {
+  return { ts: nowIso, host, detector: c.detector, subject: c.subject, severity: c.severity, state: 'firing', message: c.message, context: c.context, auto_action: c.auto_action, since };
+}
+
+export function onceExit(alerts: AlertSet): number {
+  const worst = worstSeverity(alerts);
+  return worst === 'unknown' ? ONCE_EXIT.unknown : worst === 'critical' ? ONCE_EXIT.critical : worst === 'warning' ? ONCE_EXIT.warning : ONCE_EXIT.healthy;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

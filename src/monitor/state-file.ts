@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseCursor } from '../events/reader.js';
+import { readJsonFile } from '../state/json-file.js';
+import { writeJsonAtomic } from '../util/atomic-write.js';
+import type { AlertSet } from './alerts.js';
+import type { Digest } from './digest.js';
+import type { HistoryState } from './history.js';
+
+/**
+ * monitor-state.json: the firing alerts (so a restarted monitor does not page again), and where
+ * reading stopped (the local digest and its cursor, or the remote probe's cursor).
+ */
+export interface MonitorStateFile {
+  v: 1;
+  target: { log_dir?: string; host?: string; remote_config?: string };
+  alerts: AlertSet;
+  history?: { cursor: string; digest: Digest };
+  remote_cursor?: string;
+  polls: number;
+  updated_at: string;
+}
+
+export function readMonitorState(path: string): { state: MonitorStateFile | undefined; problem?: string } {
+  const r = readJsonFile<MonitorStateFile>(path);
+  if (r.kind === 'missing') return { state: undefined };
+  if (r.kind === 'corrupt' || r.value.v !== 1 || typeof r.value.alerts !== 'object' || r.value.alerts === null)
+    return { state: undefined, problem: `${path} is unreadable (${r.kind === 'corrupt' ? r.error : 'unknown version'}); starting with no firing alerts` };
+  return { state: r.value };
+}
+
+export function writeMonitorState(path: string, s: MonitorStateFile): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeJsonAtomic(path, s);
+}
+
+export function historyFromState(s: MonitorStateFile | undefined): HistoryState | undefined {
+  const h = s?.history;
+  const cursor = h ? parseCursor(h.cursor) : undefined;
+  return h && cursor && h.digest?.v === 1 ? { cursor, digest: h.digest } : undefined;
+}
+
+/**
+ * Where a monitor of a remote host keeps its state and events on this machine:
+ * $XDG_STATE_HOME/agent-runner/remote/<host>-<hash of the remote config path>.
+ */
+export function remoteStateDir(host: string, remoteConfig: string, env: NodeJS.ProcessEnv = process.env): string {
+  const base = env['XDG_STATE_HOME'] || join(env['HOME'] || homedir(), '.local', 'state');
+  const tag = createHash('sha256').update(remoteConfig).digest('hex').slice(0, 8);
+  return join(base, 'agent-runner', 'remote', `${host.replace(/[^A-Za-z0-9._-]/g, '_')}-${tag}`);
+}
