@@ -12,6 +12,8 @@ export type EventPayload = Record<string, unknown>;
 
 export interface EventSink {
   emit(kind: EventKind, payload?: EventPayload): void;
+  /** The first failed write (disk full, I/O error), if any: events are never worth a crash mid-round. */
+  readonly writeError?: Error | undefined;
 }
 
 /**
@@ -19,6 +21,8 @@ export interface EventSink {
  * on an O_APPEND descriptor, so concurrent writers (round, serve, monitor) never interleave.
  */
 export class EventWriter implements EventSink {
+  writeError: Error | undefined;
+
   constructor(
     readonly logDir: string,
     private readonly redactor: Redactor = new Redactor(),
@@ -29,7 +33,13 @@ export class EventWriter implements EventSink {
     if (!Object.hasOwn(EVENT_KINDS, kind)) throw new Error(`unknown event kind: ${kind}`);
     const now = this.clock();
     const record = { ts: isoNow(now), event: kind, ...this.redactor.value(clip(payload)) };
-    appendLine(join(this.logDir, `events-${utcMonth(now)}.jsonl`), toJsonLine(record));
+    try {
+      appendLine(join(this.logDir, `events-${utcMonth(now)}.jsonl`), toJsonLine(record));
+    } catch (err) {
+      // A full disk must not crash a supervisor that still has an agent tree to clean up: the
+      // caller checks writeError at a safe point and stops cleanly.
+      this.writeError ??= err as Error;
+    }
   }
 }
 

@@ -88,7 +88,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
     },
   };
 
-  const done = (async (): Promise<number> => {
+  const run = async (): Promise<number> => {
     ensureLogDir(cfg.paths.logDir);
     const files = stateFiles(cfg.paths.logDir);
     const halt = readHalt(cfg.paths.logDir);
@@ -112,7 +112,11 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       Object.assign(state, patch, { updated_at: isoNow() });
       if (!patch.until) delete state.until;
       if (!patch.wait_reason) delete state.wait_reason;
-      writeServeState(cfg.paths.logDir, state);
+      try {
+        writeServeState(cfg.paths.logDir, state);
+      } catch {
+        /* advisory (peek/status); a full disk is caught where it matters, after the round */
+      }
     };
     let exitCode: number = EXIT.OK;
     let stopReason = 'stopped';
@@ -129,7 +133,12 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       let invocationRounds = 0;
 
       const haltWith = (reason: HaltReason, code: number, message: string, hint: string, roundNum: number | null) => {
-        writeHalt(cfg.paths.logDir, { reason, ts: isoNow(), round_num: roundNum, exit_code: code, message, hint });
+        try {
+          writeHalt(cfg.paths.logDir, { reason, ts: isoNow(), round_num: roundNum, exit_code: code, message, hint });
+        } catch (err) {
+          // A full disk can refuse even the halt record; the exit code still says it all.
+          opts.log(`could not record the halt in halt.json: ${(err as Error).message}`);
+        }
         events.emit('halt_recorded', { reason, exit_code: code, round_num: roundNum, hint });
         opts.log(`halted (${reason}): ${message}. ${hint}`);
         exitCode = code;
@@ -177,6 +186,10 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
           clearTimeout(drainTimer);
         }
         invocationRounds++;
+        if (result.stateError) {
+          haltWith('disk', EXIT.HALT_DISK, `a state write failed (${result.stateError.code}): ${result.stateError.message}`, 'free disk space in the log dir', result.roundNum);
+          break;
+        }
         loop.rounds++;
         if (result.costUsd !== undefined) loop.cost_usd += result.costUsd;
         const { decision, counters } = decideNext(
@@ -187,7 +200,12 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
           Math.random,
         );
         loop = { ...loop, ...counters };
-        writeLoopState(cfg.paths.logDir, loop);
+        try {
+          writeLoopState(cfg.paths.logDir, loop);
+        } catch (err) {
+          haltWith('disk', EXIT.HALT_DISK, `a state write failed: ${(err as Error).message}`, 'free disk space in the log dir', result.roundNum);
+          break;
+        }
         setState({ rounds_completed: state.rounds_completed + 1, round_num: result.roundNum, consecutive_failures: loop.consecutive_failures, cost_usd: loop.cost_usd });
         if (reloadPending) doReload();
 
@@ -236,11 +254,29 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       }
       return exitCode;
     } finally {
-      setState({ state: 'stopping' });
+      // Each step on its own: a failed write (full disk) must not skip the lock release.
+      const tryDo = (fn: () => void) => {
+        try {
+          fn();
+        } catch {
+          /* best effort while shutting down */
+        }
+      };
+      tryDo(() => setState({ state: 'stopping' }));
       events.emit('serve_stopped', { reason: stopSignal ? `signal ${stopSignal}` : stopReason, rounds_completed: state.rounds_completed, exit_code: exitCode });
-      rmSync(files.servePid, { force: true });
-      clearServeState(cfg.paths.logDir);
+      tryDo(() => rmSync(files.servePid, { force: true }));
+      tryDo(() => clearServeState(cfg.paths.logDir));
       await lock.release();
+    }
+  };
+
+  const done = (async (): Promise<number> => {
+    try {
+      return await run();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new RunnerError(`disk full in ${cfg.paths.logDir}: ${(err as Error).message}`, 'disk_full', EXIT.HALT_DISK);
+      throw err;
     }
   })();
 

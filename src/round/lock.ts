@@ -48,7 +48,13 @@ export async function acquireLock(logDir: string): Promise<Lock> {
     cmdline: readCmdline(process.pid).join(' ').slice(0, 120) || process.argv.join(' ').slice(0, 120),
     ...(me ? { start_time: me.starttime } : {}),
   };
-  writeJsonAtomic(holderPath, holder, 0o644);
+  try {
+    writeJsonAtomic(holderPath, holder, 0o644);
+  } catch (err) {
+    // Without this the helper would hold the lock, and keep this process alive, forever.
+    await helper.release();
+    throw err;
+  }
 
   return {
     path,

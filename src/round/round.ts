@@ -64,6 +64,8 @@ export interface RoundResult {
   toolCalls: number;
   resultSeen: boolean;
   interruptedBy?: string;
+  /** The first state or event write that failed (disk full, I/O error), if any. */
+  stateError?: { code: string; message: string };
 }
 
 export class StartupCheckError extends ConfigError {
@@ -193,6 +195,14 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     [MARKER_VAR]: marker,
   };
   const oomBefore = oomKillCount();
+  let stateError: { code: string; message: string } | undefined;
+  const bestEffort = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      stateError ??= { code: (err as NodeJS.ErrnoException).code ?? 'EIO', message: (err as Error).message };
+    }
+  };
 
   let killedBy: 'timeout' | 'idle' | 'grace' | 'interrupt' | undefined;
   let interruptedBy: string | undefined;
@@ -243,7 +253,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
   if (child?.pid) {
     const st = readStat(child.pid);
     if (st) id.minStart = st.starttime;
-    writeStatus(cfg.paths.logDir, { ...liveBase, pid: child.pid, pgid: child.pid, ...(st ? { start_time: st.starttime } : {}) });
+    bestEffort(() => writeStatus(cfg.paths.logDir, { ...liveBase, pid: child.pid, pgid: child.pid, ...(st ? { start_time: st.starttime } : {}) }));
     events.emit('agent_spawn', { round_num: roundNum, timeout_s: timeoutS, pid: child.pid, pgid: child.pid, log_path: logPath });
     opts.log?.(`round ${roundNum}${phase ? ` (${phase})` : ''}: agent pid ${child.pid}, log ${logPath}`);
     if (child.stdin) {
@@ -255,6 +265,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
 
   // 7/8. Wait for the leader's exit (never stdio EOF), enforcing the timeouts.
   if (child) {
+    let spawnSettled = false;
     let killing: Promise<void> | undefined;
     const kill = (why: NonNullable<typeof killedBy>) => {
       if (killing) return killing;
@@ -268,9 +279,11 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
       child.once('exit', (code, sig) => {
         exitCode = code;
         signal = sig;
+        spawnSettled = true;
         resolve();
       });
       child.once('error', (err) => {
+        spawnSettled = true;
         spawnError = err.message;
         exitCode = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 127 : 126;
         resolve();
@@ -293,7 +306,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     let cpuAtResult = new Map<number, number>();
     let lastProgress = startMono;
     const progressMs = cfg.monitor.round_progress_interval_s * 1000;
-    const ticker = setInterval(() => {
+    const ticker = setInterval(() => bestEffort(() => {
       follower.poll();
       const now = monoMs();
       if (cfg.runtime.idle_timeout_s > 0 && now - follower.lastActivity > cfg.runtime.idle_timeout_s * 1000) void kill('idle');
@@ -320,7 +333,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
           tool_calls: follower.stream.toolCalls,
         });
       }
-    }, TICK_MS);
+    }), TICK_MS);
     try {
       await exited;
       if (killing) await killing;
@@ -328,6 +341,9 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
       clearTimeout(hardTimer);
       clearInterval(ticker);
       opts.interrupt?.removeEventListener('abort', onAbort);
+      // Whatever happened above, nothing of this round outlives this block (the sweep below
+      // counts leftovers; this only matters when something threw).
+      if (!spawnSettled) await terminateRound(id, graceMs).catch(() => undefined);
     }
     // Sweep: whatever of the round outlived its leader (MCP servers, setsid'd daemons).
     const sweep = await terminateRound(id, graceMs);
@@ -346,7 +362,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     interruptedBy = String(opts.interrupt?.reason ?? 'SIGTERM');
   }
   const endMono = monoMs();
-  follower.finish();
+  bestEffort(() => follower.finish());
   const durationS = round3((endMono - startMono) / 1000);
 
   // 9. Classification, structured output first, text only as a fallback.
@@ -463,7 +479,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
 
   // 11. Final state, then round_end: the round's terminal record.
   const endedAt = isoNow();
-  writeStatus(cfg.paths.logDir, {
+  bestEffort(() => writeStatus(cfg.paths.logDir, {
     round_num: roundNum,
     running: false,
     ...(phase !== undefined ? { current_phase: phase } : {}),
@@ -475,10 +491,12 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     ...(classification.transient ? { last_transient: classification.transient } : {}),
     last_dirty_files: dirty.slice(0, 20),
     last_log_path: logPath,
-  });
+  }));
   safeMetrics(cfg, 'round_end', { round_num: roundNum, phase: phase ?? null, agent_process_count: 0 });
   events.emit('round_end', { round_num: roundNum, outcome: classification.outcome, duration_s: durationS });
-  pruneRoundLogs(files.rounds, cfg.runtime.round_log_retention, logPath);
+  bestEffort(() => pruneRoundLogs(files.rounds, cfg.runtime.round_log_retention, logPath));
+  const evErr = events.writeError as NodeJS.ErrnoException | undefined;
+  if (!stateError && evErr) stateError = { code: evErr.code ?? 'EIO', message: evErr.message };
 
   return {
     roundNum,
@@ -498,6 +516,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     toolCalls: stream.toolCalls,
     resultSeen: stream.resultSeen,
     ...(interruptedBy ? { interruptedBy } : {}),
+    ...(stateError ? { stateError } : {}),
   };
 }
 
