@@ -7,7 +7,7 @@ import { ConfigError, RunnerError } from '../errors.js';
 import type { EventSink } from '../events/writer.js';
 import { EXIT } from '../exit-codes.js';
 import { readStat } from '../proc/procfs.js';
-import { ensureLogDir } from '../round/checks.js';
+import { ensureLogDirOrFail } from '../round/checks.js';
 import { acquireLock, type Lock } from '../round/lock.js';
 import { recoverInterruptedRound } from '../round/recovery.js';
 import { runRound, StartupCheckError, type RoundResult } from '../round/round.js';
@@ -89,7 +89,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
   };
 
   const run = async (): Promise<number> => {
-    ensureLogDir(cfg.paths.logDir);
+    ensureLogDirOrFail(cfg);
     const files = stateFiles(cfg.paths.logDir);
     const halt = readHalt(cfg.paths.logDir);
     if (halt) {

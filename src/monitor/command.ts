@@ -145,7 +145,7 @@ function remoteFollow(o: MonitorCommandOptions, host: string, emit: (line: strin
   const session = new SshSession({ host, configFile: sshConfigFile(o) });
   const remoteCmd = splitRemoteCmd(o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? 'agent-runner');
   const remoteConfig = o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? 'agent-runner.toml';
-  const child = spawn('ssh', session.argv([...remoteCmd, 'events', '--tail', '--config', remoteConfig]), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('ssh', session.argv([...remoteCmd, 'events', '--tail', '--stop-on-eof', '--config', remoteConfig]), { stdio: ['pipe', 'pipe', 'inherit'] });
   let buf = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     buf += d;

@@ -69,6 +69,8 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
         result = await o.source.poll();
       } catch (e) {
         if (!(e instanceof TransportError || e instanceof RemoteCommandError)) throw e;
+        // Interrupted mid-poll: an ending, not an outage.
+        if (o.signal.aborted) break;
         const now = Date.now();
         outage ??= { since: now, attempts: 0 };
         outage.attempts++;

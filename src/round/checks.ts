@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
+import { ConfigError } from '../errors.js';
 import { promptFilesFor } from '../config/load.js';
 import { sampleDisk } from '../metrics/host.js';
 import { which } from '../util/exec.js';
@@ -124,4 +125,17 @@ function checkPrompt(cfg: Config, phase: string | undefined, files: string[], ad
 export function ensureLogDir(logDir: string): void {
   mkdirSync(join(logDir, 'rounds'), { recursive: true, mode: 0o700 });
   if ((statSync(logDir).mode & 0o077) !== 0) chmodSync(logDir, 0o700);
+}
+
+/** ensureLogDir for verbs that run before the startup battery: a failure is a config error (78). */
+export function ensureLogDirOrFail(cfg: Config): void {
+  try {
+    ensureLogDir(cfg.paths.logDir);
+  } catch (err) {
+    throw new ConfigError(
+      cfg.path,
+      undefined,
+      `startup check log_dir_writable failed: cannot create ${cfg.paths.logDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}) | how to fix: fix its permissions or change runtime.log_dir`,
+    );
+  }
 }

@@ -5,7 +5,7 @@ import type { Config } from '../config/load.js';
 import { RunnerError } from '../errors.js';
 import { readServeState } from '../loop/serve-state.js';
 import { environHas, isAlive, listPids } from '../proc/procfs.js';
-import { ensureLogDir } from '../round/checks.js';
+import { ensureLogDirOrFail } from '../round/checks.js';
 import { stateFiles } from '../state/files.js';
 import { serviceStatus, readServePid, type ServiceStatus } from './status.js';
 import { systemctl } from './systemctl.js';
@@ -67,7 +67,7 @@ export async function startService(cfg: Config, cliEntry: string): Promise<Servi
   }
   const before = await serviceStatus(cfg);
   if (before.active) return { ...before, already: true };
-  ensureLogDir(cfg.paths.logDir);
+  ensureLogDirOrFail(cfg);
   const logPath = join(cfg.paths.logDir, 'serve.log');
   const fd = openSync(logPath, 'a', 0o600);
   // Its own session: the terminal that ran `start` can close without taking serve with it.

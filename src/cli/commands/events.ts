@@ -4,6 +4,7 @@ import { err } from '../output.js';
 import { loadFor } from '../context.js';
 
 interface EventsFlags {
+  stopOnEof?: boolean;
   kind?: string;
   window?: string;
   tail?: boolean;
@@ -18,6 +19,7 @@ export function registerEvents(program: Command): void {
     .option('--window <n>', 'the newest N matching events (default 10; with --since: all since then)')
     .option('--tail', 'follow: print matching events as they are appended, until interrupted')
     .option('--since <time>', 'only events at or after this time: ISO-8601, epoch seconds, or an age like 15m, 2h, 7d')
+    .option('--stop-on-eof', 'with --tail: stop when stdin closes (how `monitor --host` ends a remote follower with its connection)')
     .action(async (flags: EventsFlags, cmd: Command) => {
       const [{ nonNegativeInt, parseSince }, { lastMatching, tailMatching }, { EVENT_KINDS }, { didYouMean }] = await Promise.all([
         import('../../monitor/cli-args.js'),
@@ -53,6 +55,11 @@ export function registerEvents(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       process.stdout.on('error', stop); // a closed pipe (| head) ends the follow quietly
+      if (flags.stopOnEof) {
+        // Over ssh without a terminal nothing signals the remote command when the client goes
+        // away; its stdin closing is the one sign it gets.
+        process.stdin.on('end', stop).on('close', stop).on('error', stop).resume();
+      }
       await tailMatching(cfg.paths.logDir, q, (line) => process.stdout.write(line + '\n'), ctl.signal);
     });
 }
