@@ -26,7 +26,8 @@ export class ConfigError extends RunnerError {
     options?: ErrorOptions,
   ) {
     const where = line !== undefined ? `${file}:${line}` : file;
-    super(key ? `${where}: ${key}: ${detail}` : `${where}: ${detail}`, 'config_invalid', EXIT.CONFIG, options);
+    // One line, always: keys and values from a hostile file may hold control characters.
+    super(oneLine(key ? `${where}: ${key}: ${detail}` : `${where}: ${detail}`), 'config_invalid', EXIT.CONFIG, options);
   }
 }
 Object.defineProperty(ConfigError.prototype, 'name', { value: 'ConfigError' });
@@ -61,4 +62,9 @@ Object.defineProperty(UsageError.prototype, 'name', { value: 'UsageError' });
 
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/** Escape control characters so a message stays on one line. */
+export function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
