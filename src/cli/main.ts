@@ -22,6 +22,7 @@ const VERBS: Record<string, () => Promise<Register>> = {
   events: async () => (await import('./commands/events.js')).registerEvents,
   monitor: async () => (await import('./commands/monitor.js')).registerMonitor,
   probe: async () => (await import('./commands/probe.js')).registerProbe,
+  doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
 };
 const MODULE_OF: Record<string, string> = {
   start: 'lifecycle', stop: 'lifecycle', kill: 'lifecycle', restart: 'lifecycle', status: 'lifecycle', resume: 'lifecycle',

@@ -40,6 +40,7 @@ export const EVENT_KINDS = {
   round_end: { layer: 'round', fields: ['round_num', 'outcome', 'duration_s'], description: 'The round is fully recorded; nothing it started is alive.' },
   status_recovered: { layer: 'round', fields: ['reason', 'round_num'], description: 'status.json could not be parsed; the round number was recovered from the other artifacts.' },
   smoke_check_failed: { layer: 'round', fields: ['reason', 'check'], description: 'A startup check failed (the round did not start).' },
+  agent_version_recorded: { layer: 'service', fields: ['command', 'version'], description: '`doctor` recorded the agent CLI\'s version, so a self-update between runs shows in the history.' },
   lock_stale_takeover: { layer: 'round', fields: ['holder_pid', 'holder_started_at', 'reason'], description: 'The previous lock holder is gone (dead or pid reused); the lock was taken over.' },
   // ---- loop ----
   serve_started: { layer: 'loop', fields: ['pid', 'mode', 'max_rounds', 'version'], description: 'serve took the project lock and is about to run rounds.' },

@@ -83,6 +83,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       target = { log_dir: c.paths.logDir };
       source = new LocalSource(c, historyFromState(readMonitorState(statePath).state), warn);
     }
+    if (!o.json && !o.once) warn(`monitoring ${host ?? cfg!.project} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
     const print = o.json ? (r: AlertRecord) => process.stdout.write(JSON.stringify(r) + '\n') : (r: AlertRecord) => process.stdout.write(alertLine(r, paint) + '\n');
     let firing: AlertSet = {};
     const code = await runMonitor({

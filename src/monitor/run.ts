@@ -22,8 +22,6 @@ export interface MonitorOptions {
   signal: AbortSignal;
   print: (r: AlertRecord) => void;
   warn: (line: string) => void;
-  /** Called after every successful poll (tests and benchmarks). */
-  onPoll?: (r: ProbeResult) => void;
   /** Called once at the end with the alerts still firing. */
   onExit?: (alerts: AlertSet) => void;
   mode: string;
@@ -117,7 +115,6 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
       polls++;
       alerts = await afterPoll(o, alerts, result);
       persist();
-      o.onPoll?.(result);
       if (o.once) {
         stopReason = 'once';
         return (exitCode = onceExit(alerts));

@@ -9,7 +9,7 @@ import { sampleHost } from '../metrics/host.js';
 import { readTail } from '../monitor/history.js';
 import { sampleDisks, processState } from '../monitor/snapshot.js';
 import { readMonitorState } from '../monitor/state-file.js';
-import { isAlive, listProcesses } from '../proc/procfs.js';
+import { findRoundProcesses, isAlive } from '../proc/procfs.js';
 import { serviceStatus } from '../service/status.js';
 import { stateFiles } from '../state/files.js';
 import { readJsonOr } from '../state/json-file.js';
@@ -106,7 +106,7 @@ export async function buildProjectState(cfg: Config, opts: PeekOptions = {}) {
       load_15m: host.load_15m,
       // A one-shot process cannot measure CPU use meaningfully; upstream's figure was noise.
       cpu_pct: null,
-      agent_process_count: live?.pid ? countGroup(status!.pgid ?? live.pid) : 0,
+      agent_process_count: live?.pid ? countRoundProcesses(status!, live.pid) : 0,
       disks,
       sampled_at: new Date(now).toISOString(),
     },
@@ -248,8 +248,9 @@ function countToolCalls(path: string, size: number): { count: number; exact: boo
   return { count, exact: size <= TOOL_SCAN_BYTES };
 }
 
-function countGroup(pgid: number): number {
-  return listProcesses().filter((p) => p.pgrp === pgid && p.state !== 'Z' && p.state !== 'X').length;
+/** The live round's processes: its process group, plus any that escaped it but carry the round's marker. */
+function countRoundProcesses(s: Status, pid: number): number {
+  return findRoundProcesses({ pgid: s.pgid ?? pid, ...(s.round_marker ? { marker: `AGENT_RUNNER_ROUND_ID=${s.round_marker}` } : {}) }).length;
 }
 
 function rateLimit(recent: Recent, waiting: ReturnType<typeof readServeState>, now: number) {
