@@ -121,7 +121,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
     let exitCode: number = EXIT.OK;
     let stopReason = 'stopped';
     try {
-      writeFileAtomic(files.servePid, String(process.pid), 0o644);
+      writeFileAtomic(files.servePid, String(process.pid));
       setState({});
       if (lock.staleHolder) {
         events.emit('lock_stale_takeover', { holder_pid: lock.staleHolder.holder.pid, holder_started_at: lock.staleHolder.holder.started_at ?? null, reason: lock.staleHolder.reason });

@@ -32,6 +32,8 @@ const CONFLICT = 75;
 export async function acquireLock(logDir: string): Promise<Lock> {
   const path = join(logDir, 'agent-runner.lock');
   const holderPath = `${path}.holder`;
+  // Created by us (0600) rather than by flock(1) with the umask's mode.
+  closeSync(openSync(path, 'a', 0o600));
   const flock = which('flock');
   const helper = flock ? await flockHelper(flock, path, holderPath) : exclusiveFile(path, holderPath);
 
@@ -49,7 +51,7 @@ export async function acquireLock(logDir: string): Promise<Lock> {
     ...(me ? { start_time: me.starttime } : {}),
   };
   try {
-    writeJsonAtomic(holderPath, holder, 0o644);
+    writeJsonAtomic(holderPath, holder);
   } catch (err) {
     // Without this the helper would hold the lock, and keep this process alive, forever.
     await helper.release();
