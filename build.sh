@@ -52,7 +52,12 @@ cmd_setup() {
 }
 
 cmd_build() {
+  # Incremental: rebuilding dist/ under a running test suite would hand half-written files to it.
+  if [ -f dist/cli/main.js ] && [ -z "$(find src templates tsconfig.json package.json -newer dist/cli/main.js -print -quit)" ]; then
+    return 0
+  fi
   npx --no-install tsc -p tsconfig.json
+  touch dist/cli/main.js
   chmod +x dist/cli/main.js
 }
 

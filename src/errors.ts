@@ -66,5 +66,6 @@ export function errnoCode(err: unknown): string | undefined {
 
 /** Escape control characters so a message stays on one line. */
 export function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped
   return s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }

@@ -145,7 +145,7 @@ const MonitorSchema = v.object({
   remote_failure_tolerance_s: v.optional(int(0, 3600), 90),
   anomaly_repetitive_window: v.optional(int(0), 0),
   anomaly_repetitive_threshold: v.optional(int(0), 0),
-  round_progress_interval_s: v.optional(int(0), 0),
+  round_progress_interval_s: v.optional(int(0), 60),
   supervisor_stale_threshold_s: v.optional(int(0)),
   host_health: v.optional(HostHealthSchema, {}),
   // ---- new ----
@@ -155,6 +155,18 @@ const MonitorSchema = v.object({
   window: v.optional(int(1), 10),
   rate_threshold: v.optional(num(0, 1, 'a fraction from 0 to 1'), 0.2),
   orphan_chain_threshold: v.optional(int(1), 3),
+  /** smoke_fail_rate fires when this fraction of the window's start attempts failed a startup check. */
+  smoke_fail_rate: v.optional(num(0, 1, 'a fraction from 0 to 1'), 0.1),
+  /** hung fires past round timeout × hung_factor + kill_grace_s. */
+  hung_factor: v.optional(num(1, 100, 'a factor from 1 to 100'), 1.5),
+  /** One remote poll (probe over ssh) may take this long before it counts as a blip. */
+  remote_poll_timeout_s: v.optional(int(1, 3600), 60),
+  /** The ssh alias `monitor` watches when --host is not given (e.g. for the monitor unit). */
+  host: v.optional(v.pipe(str(), v.regex(/^[^-\s][^\s]*$/, got('an ssh alias or host (not starting with "-")')))),
+  /** The project's config path on the remote host, for --host (default agent-runner.toml in the remote login dir). */
+  remote_config: v.optional(nonEmptyStr()),
+  /** How to run agent-runner on the remote host, for --host (default `agent-runner`). */
+  remote_cmd: v.optional(nonEmptyStr()),
 });
 
 const PhaseSchema = v.object({

@@ -38,12 +38,15 @@ const MODES = ['anomaly', 'narrate', 'events'] as const;
 export async function runMonitorCommand(o: MonitorCommandOptions): Promise<number> {
   if (!MODES.includes(o.mode as (typeof MODES)[number])) throw new UsageError(`--mode expects one of ${MODES.join(', ')}, got "${o.mode}"`);
   if (o.transport !== 'stream' && o.transport !== 'exec') throw new UsageError(`--transport expects stream or exec, got "${o.transport}"`);
-  const host = o.host !== undefined ? validateHost(o.host) : undefined;
+  let host = o.host !== undefined ? validateHost(o.host) : undefined;
   const intervalFlag = o.interval !== undefined ? positiveSeconds('--interval', o.interval) : undefined;
 
   // Locally the project's config is the subject; with --host it only supplies [monitor] settings
   // (the remote evaluates with its own config), so it may be absent unless named explicitly.
   const cfg: Config | undefined = !host || o.configExplicit || o.configExists ? loadConfig(resolve(o.configPath)) : undefined;
+  if (!host && cfg?.monitor.host) host = validateHost(cfg.monitor.host);
+  const remoteCmdWords = o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? cfg?.monitor.remote_cmd ?? 'agent-runner';
+  const remoteConfigPath = o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? cfg?.monitor.remote_config ?? 'agent-runner.toml';
 
   const ctl = new AbortController();
   const stop = () => ctl.abort();
@@ -63,7 +66,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     let events: EventWriter;
     let target: { log_dir?: string; host?: string; remote_config?: string };
     if (host) {
-      const remoteConfig = o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? 'agent-runner.toml';
+      const remoteConfig = remoteConfigPath;
       const dir = remoteStateDir(host, remoteConfig);
       statePath = o.stateFile ? resolve(o.stateFile) : join(dir, 'monitor-state.json');
       events = new EventWriter(dir);
@@ -71,8 +74,9 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       const session = new SshSession({ host, configFile: sshConfigFile(o) });
       source = new RemoteSource({
         session,
-        remoteCmd: splitRemoteCmd(o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? 'agent-runner'),
+        remoteCmd: splitRemoteCmd(remoteCmdWords),
         remoteConfig,
+        ...(cfg ? { pollTimeoutMs: cfg.monitor.remote_poll_timeout_s * 1000 } : {}),
         cursor: readMonitorState(statePath).state?.remote_cursor,
         mode: o.transport as 'stream' | 'exec',
       });

@@ -143,9 +143,9 @@ export function thresholdsFrom(cfg: Config): Thresholds {
     mem_avail_min_mb: m.host_health.mem_avail_min_mb,
     // Upstream's default: one and a half round timeouts without a sign of life.
     supervisor_stale_threshold_s: m.supervisor_stale_threshold_s ?? Math.round(cfg.runtime.round_timeout_s * 1.5),
-    hung_factor: HUNG_FACTOR,
+    hung_factor: m.hung_factor ?? HUNG_FACTOR,
     kill_grace_s: cfg.runtime.kill_grace_s,
-    smoke_fail_rate: SMOKE_FAIL_RATE,
+    smoke_fail_rate: m.smoke_fail_rate ?? SMOKE_FAIL_RATE,
     auth_hint: m.auth_fail_hint,
   };
 }

@@ -1,4 +1,5 @@
 import { RunnerError } from '../errors.js';
+import { run } from '../util/exec.js';
 
 /**
  * A thin typed wrapper over systemctl (user or system manager). Errors carry a short message;
@@ -11,10 +12,9 @@ export interface SystemctlResult {
 }
 
 export async function systemctl(scope: 'user' | 'system', args: string[], opts: { check?: boolean; timeoutMs?: number } = {}): Promise<SystemctlResult> {
-  const { execa } = await import('execa');
   const full = scope === 'user' ? ['--user', ...args] : args;
-  const r = await execa('systemctl', full, { reject: false, timeout: opts.timeoutMs ?? 120_000, env: { SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' } });
-  const res = { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  // execFile, not execa: `status` and `peek` call this, and execa's import alone costs ~75 ms.
+  const res = await run('systemctl', full, { env: { ...process.env, SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' }, timeoutMs: opts.timeoutMs ?? 120_000 });
   if (opts.check && res.exitCode !== 0) {
     const why = res.stderr.trim().split('\n')[0] || `exit ${res.exitCode}`;
     const hint = /Failed to connect to bus|No medium found/.test(res.stderr)

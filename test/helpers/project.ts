@@ -78,6 +78,7 @@ export function makeProject(opts: ProjectOptions = {}): Project {
     pidsFile,
     testId,
     cleanup() {
+      killServe(logDir, config);
       killByTestId(testId);
       rmSync(dir, { recursive: true, force: true });
     },
@@ -177,6 +178,29 @@ export function survivorsOf(testId: string): number[] {
 
 export function recordedPids(p: Project): number[] {
   return existsSync(p.pidsFile) ? readFileSync(p.pidsFile, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+}
+
+/** A detached serve (from `start`) outlives its test unless killed: by its pid file, if it is ours. */
+function killServe(logDir: string, config: string): void {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(logDir, 'serve.pid'), 'utf8').trim());
+  } catch {
+    return;
+  }
+  if (!pid || !alive(pid)) return;
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return;
+  }
+  if (!cmdline.includes(config)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 }
 
 function killByTestId(testId: string): void {

@@ -13,8 +13,8 @@ function outcome(source: string): 'ok' | 'config_error' {
     parseConfig(source, PATH);
     return 'ok';
   } catch (e) {
-    if (!(e instanceof ConfigError)) throw new Error(`not a ConfigError: ${String(e)} for ${JSON.stringify(source).slice(0, 300)}`);
-    if (e.message.includes('\n')) throw new Error(`multi-line message: ${JSON.stringify(e.message)}`);
+    if (!(e instanceof ConfigError)) throw new Error(`not a ConfigError: ${String(e)} for ${JSON.stringify(source).slice(0, 300)}`, { cause: e });
+    if (e.message.includes('\n')) throw new Error(`multi-line message: ${JSON.stringify(e.message)}`, { cause: e });
     expect(e.exitCode).toBe(78);
     return 'config_error';
   }

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { emptyDigest, fold } from '../../src/monitor/digest.js';
+import { runDetectors } from '../../src/monitor/detectors/index.js';
+import { needed } from '../../src/monitor/detectors/window.js';
+import type { Snapshot, Thresholds } from '../../src/monitor/types.js';
+
+// Edge cases of the rules, on snapshots folded from event lines shaped like the round's. Each
+// detector is also driven end to end by real rounds in test/e2e/monitor.test.ts.
+
+const T: Thresholds = {
+  window: 10, rate_threshold: 0.2, orphan_chain_threshold: 3, disk_warning_pct: 90, disk_critical_pct: 95, mem_avail_min_mb: 200,
+  supervisor_stale_threshold_s: 60, hung_factor: 1.5, kill_grace_s: 5, smoke_fail_rate: 0.1, auth_hint: '',
+};
+const NOW = Date.UTC(2026, 10, 21, 12);
+const at = (s: number) => new Date(NOW - s * 1000).toISOString();
+
+function snap(events: Array<Record<string, unknown>>, over: Partial<Snapshot> = {}): Snapshot {
+  const d = emptyDigest();
+  for (const e of events) fold(d, { ts: at(100), ...e } as never);
+  return {
+    now: NOW, digest: d, live: null,
+    serve: { present: false, pid: null, process: 'none', state: null, until_ms: null, wait_reason: null },
+    service: { mode: 'none', active: false, pid: null, uptime_s: null }, halt: null,
+    memory: { total_mb: 8000, available_mb: 4000 }, disks: [{ label: 'log_dir+work_dir', path: '/', used_pct: 40, free_gb: 100, total_gb: 200 }],
+    ...over,
+  };
+}
+const names = (s: Snapshot, t = T) => runDetectors(s, t).map((c) => c.detector).sort();
+const exit = (n: number, extra: Record<string, unknown>) => ({ event: 'agent_exit', round_num: n, exit_code: 1, duration_s: 1, timed_out: false, outcome: 'error', transient: null, ...extra });
+
+describe('detector rules', () => {
+  it('a rate needs ceil(window × rate) matches, counted against the full window', () => {
+    expect(needed(10, 0.2)).toBe(2);
+    expect(needed(10, 0.25)).toBe(3);
+    expect(needed(4, 0.5)).toBe(2);
+    expect(needed(10, 0)).toBe(1);
+    expect(names(snap([exit(1, { transient: 'auth_failure' })]))).toEqual([]);
+    expect(names(snap([exit(1, { transient: 'auth_failure' }), exit(2, { transient: 'auth_failure' })]))).toEqual(['oauth_fail']);
+  });
+
+  it('oauth_fail on a single auth failure when serve halted on it', () => {
+    expect(names(snap([exit(1, { transient: 'auth_failure' })], { halt: { reason: 'auth_failure', ts: at(50), message: '' } }))).toEqual(['oauth_fail']);
+    // ...but not when the latest exit is something else.
+    expect(names(snap([exit(1, { transient: 'auth_failure' }), exit(2, { outcome: 'clean', exit_code: 0 })], { halt: { reason: 'auth_failure', ts: at(50), message: '' } }))).toEqual([]);
+  });
+
+  it('only unclassified history falls back to the log-tail text match', () => {
+    const classified = snap([exit(1, {}), exit(2, {})]);
+    classified.digest.exits.forEach((x) => (x.text_match = 'auth_failure'));
+    expect(names(classified)).toEqual([]);
+    const legacy = snap([{ event: 'agent_exit', round_num: 1, exit_code: 1, duration_s: 2, timed_out: false }, { event: 'agent_exit', round_num: 2, exit_code: 1, duration_s: 2, timed_out: false }]);
+    legacy.digest.exits.forEach((x) => (x.text_match = 'network'));
+    expect(names(legacy)).toEqual(['network_fail']);
+  });
+
+  it('orphan_chain counts consecutive snapshotted rounds; a clean round_end resets it', () => {
+    const chain = (n: number) => [{ event: 'orphan_stashed', round_num: n }, { event: 'round_end', round_num: n }];
+    expect(names(snap([...chain(1), ...chain(2), ...chain(3)]))).toEqual(['orphan_chain']);
+    expect(names(snap([...chain(1), ...chain(2), { event: 'round_end', round_num: 3 }, ...chain(4)]))).toEqual([]);
+  });
+
+  it('hung: past timeout × 1.5 + grace, with the supervisor\'s state in the message', () => {
+    const live = (elapsed: number, supervisor: 'alive' | 'stopped' | 'dead') => ({ round_num: 7, phase: null, started_ms: NOW - elapsed * 1000, timeout_s: 100, supervisor, supervisor_pid: 5, agent_pid: 6, agent_alive: true, source: 'status' as const });
+    expect(names(snap([], { live: live(155, 'alive') }))).toEqual([]);
+    const c = runDetectors(snap([], { live: live(156, 'stopped') }), T);
+    expect(c.map((x) => [x.detector, x.subject])).toEqual([['hung', 'R7']]);
+    expect(c[0]!.message).toContain('stopped');
+  });
+
+  it('supervisor_stale: not for a halt, a clean stop, an announced wait or a round within its limits; the monitor\'s events never count', () => {
+    const old = [{ event: 'round_end', round_num: 1, ts: at(600) }, { event: 'monitor_alert_emitted', ts: at(1) }];
+    const serve = (process: 'alive' | 'stopped' | 'dead', extra: Partial<Snapshot['serve']> = {}) => ({ serve: { present: true, pid: 9, process, state: 'running_round', until_ms: null, wait_reason: null, ...extra } });
+    expect(names(snap(old, serve('stopped')))).toEqual(['supervisor_stale']);
+    expect(names(snap(old, serve('dead')))).toEqual(['supervisor_stale']);
+    expect(names(snap(old))).toEqual([]); // nothing supposed to run
+    expect(names(snap(old, { ...serve('stopped'), halt: { reason: 'crash_loop', ts: '', message: '' } }))).toEqual([]);
+    expect(names(snap(old, serve('alive', { state: 'waiting', until_ms: NOW + 3600_000, wait_reason: 'usage_limit' })))).toEqual(['rate_limit_active']);
+    // A frozen serve claiming a wait is still stale.
+    expect(names(snap(old, serve('stopped', { state: 'waiting', until_ms: NOW + 3600_000, wait_reason: 'restart_delay' })))).toEqual(['supervisor_stale']);
+    expect(names(snap(old, { ...serve('alive'), live: { round_num: 2, phase: null, started_ms: NOW - 500_000, timeout_s: 1800, supervisor: 'alive', supervisor_pid: 9, agent_pid: 10, agent_alive: true, source: 'status' } }))).toEqual([]);
+    expect(names(snap(old, serve('stopped')), { ...T, supervisor_stale_threshold_s: 0 })).toEqual([]);
+  });
+
+  it('rate_limit_active ends with a clean round or a recovery, and once the reset is past', () => {
+    const limited = { event: 'transient_error_detected', round_num: 1, classification: 'usage_limit', reset_at_epoch: Math.round(NOW / 1000) + 600, agent: 'claude' };
+    expect(names(snap([limited]))).toEqual(['rate_limit_active']);
+    expect(names(snap([limited, { event: 'transient_error_recovered', classification: 'usage_limit' }]))).toEqual([]);
+    expect(names(snap([limited, exit(2, { outcome: 'clean', exit_code: 0 })]))).toEqual([]);
+    expect(names(snap([{ ...limited, reset_at_epoch: Math.round(NOW / 1000) - 1 }]))).toEqual([]);
+  });
+
+  it('disk: per filesystem, warning below critical; smoke_fail_rate over start attempts', () => {
+    const disks = [{ label: 'log_dir', path: '/l', used_pct: 96, free_gb: 1, total_gb: 20 }, { label: 'work_dir', path: '/w', used_pct: 91, free_gb: 5, total_gb: 50 }];
+    expect(runDetectors(snap([], { disks }), T).map((c) => [c.detector, c.subject])).toEqual([['disk_critical', 'log_dir'], ['disk_warning', 'work_dir']]);
+    const starts = Array.from({ length: 10 }, (_, i) => ({ event: 'round_start', round_num: i + 1 }));
+    expect(names(snap([{ event: 'smoke_check_failed', check: 'agent_cli_in_path' }, ...starts]))).toEqual([]); // pushed out of the window
+    expect(names(snap([...starts, { event: 'smoke_check_failed', check: 'agent_cli_in_path' }]))).toEqual(['smoke_fail_rate']);
+  });
+});
