@@ -29,6 +29,9 @@ const { EVENT_KINDS } = await load('events/kinds.js');
 const { ConfigSchema, PhaseSchema, REMOVED_KEYS } = await load('config/schema.js');
 const { parseConfig } = await load('config/load.js');
 const { defenses } = await load('defenses/catalog.js');
+const { DETECTOR_INFO } = await load('monitor/detector-names.js');
+const { buildProgram } = await load('cli/program.js');
+const { DETECTORS } = await load('monitor/detectors/index.js');
 
 // ---------------------------------------------------------------------------------------------
 // Markdown helpers
@@ -308,6 +311,35 @@ function defensesSection() {
   return `${table(['Defense', 'Value (defaults)', 'State (defaults)', 'Codifies', 'Guarded by'], rows)}\n\n${list.length} defenses.`;
 }
 
+function detectorsSection() {
+  const names = Object.keys(DETECTOR_INFO);
+  if (DETECTORS.length + 1 < names.length) die(`DETECTOR_INFO lists ${names.length} detectors but only ${DETECTORS.length} detector functions exist`, 1);
+  const rows = Object.entries(DETECTOR_INFO).map(([name, d]) => [
+    code(name),
+    d.firesWhen,
+    d.severity === 'critical' ? '**critical**' : d.severity,
+    d.autoStopByDefault ? 'yes' : 'no',
+    d.context.map(code).join(', '),
+  ]);
+  rows.push([code('host_unreachable'), '(not configurable) the poll itself failed', 'unknown', 'never', ['error', 'attempt', 'cap_s'].map(code).join(', ')]);
+  return table(['detector', 'fires when', 'severity', 'auto-stop by default', 'context'], rows);
+}
+
+async function commandsSection() {
+  const program = await buildProgram([]);
+  const parts = [];
+  const globalOpts = program.options.map((o) => `\`${o.flags}\``).join(', ');
+  parts.push(`Global options (before or after the verb): ${globalOpts}.`);
+  for (const c of program.commands) {
+    if (c.name() === 'help') continue;
+    const opts = c.options.filter((o) => !['--config', '--json'].includes(o.long));
+    parts.push(`### \`${c.name()}\`\n\n${c.description()}\n`);
+    if (opts.length) parts.push(table(['option', 'meaning', 'default'], opts.map((o) => [code(o.flags), o.description, o.defaultValue === undefined ? '' : code(JSON.stringify(o.defaultValue))])));
+    else parts.push('No options beyond `--config` and `--json`.');
+  }
+  return parts.join('\n\n');
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const config = configSection();
@@ -321,6 +353,8 @@ const SECTIONS = {
   'events.md': { 'event-kinds': eventsSection() },
   'configuration.md': { 'config-reference': config.text, 'removed-keys': removedKeysSection() },
   'defenses.md': { defenses: defensesSection() },
+  'witness.md': { detectors: detectorsSection() },
+  'commands.md': { commands: await commandsSection() },
 };
 
 let stale = 0;

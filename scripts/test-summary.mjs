@@ -11,7 +11,8 @@ if (!existsSync(report)) {
 }
 const r = JSON.parse(readFileSync(report, 'utf8'));
 const passed = r.numPassedTests ?? 0;
-const failed = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+// A suite that failed to load has no failed tests of its own: count it, but never twice.
+const failed = (r.numFailedTests ?? 0) || (r.numFailedTestSuites ?? 0);
 const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 const extra = [];
 const chaos = process.env.CHAOS_SUMMARY_FILE && existsSync(process.env.CHAOS_SUMMARY_FILE) ? readFileSync(process.env.CHAOS_SUMMARY_FILE, 'utf8').trim() : '';

@@ -41,7 +41,7 @@ function liveMarkers(testId: string): Set<string> {
   return markers;
 }
 
-const stats = { iterations: 0, doubleAgents: 0, survivors: 0, tornLines: 0, lostRounds: 0, lostWork: 0, badState: 0, signals: {} as Record<string, number> };
+const stats = { stopsBeforeStart: 0, iterations: 0, doubleAgents: 0, survivors: 0, tornLines: 0, lostRounds: 0, lostWork: 0, badState: 0, signals: {} as Record<string, number> };
 const violations: string[] = [];
 const timing: Array<[number, number, string]> = [];
 let p: Project;
@@ -95,6 +95,12 @@ function checkFiles(tag: string): void {
       }
     }
   }
+}
+
+function serveStarted(pid: number | undefined): boolean {
+  return readdirSync(p.logDir)
+    .filter((n) => /^events-.*\.jsonl$/.test(n))
+    .some((f) => readFileSync(join(p.logDir, f), 'utf8').includes(`"event": "serve_started", "pid": ${pid},`));
 }
 
 function agentPids(): { leader?: number; children: number[] } {
@@ -160,9 +166,13 @@ it(`survives ${ITERATIONS} random signals with every invariant intact (seed ${SE
       // after a SIGKILL of serve: its orphans are the next serve's to recover.)
       const killedServe = target === 'serve' && sig === 'SIGKILL';
       if (!killedServe && serveRunning() && rand() < 0.15) {
+        const stopped = serve!.pid;
         serve!.kill('SIGTERM');
         await serveExit;
-        const left = survivorsOf(p.testId);
+        // A serve killed during its own Node start-up never took over (nor recovered a previous
+        // serve's orphans): the next one does. Judge only a serve that had started.
+        const left = serveStarted(stopped) ? survivorsOf(p.testId) : [];
+        if (!serveStarted(stopped)) stats.stopsBeforeStart++;
         if (left.length) {
           stats.survivors += left.length;
           violations.push(`iteration ${i}: ${left.length} process(es) alive after serve stopped: ${left.join(' ')}`);
@@ -219,7 +229,7 @@ it(`survives ${ITERATIONS} random signals with every invariant intact (seed ${SE
   }
 
   if (process.env['CHAOS_TIMING']) console.log(JSON.stringify(timing));
-  console.log(`chaos signals delivered: ${JSON.stringify(stats.signals)}; rounds: ${started.size}; orphan refs: ${refs.length}; dirty trees checked: ${written.length}`);
+  console.log(`chaos signals delivered: ${JSON.stringify(stats.signals)}; stops before start-up: ${stats.stopsBeforeStart}; rounds: ${started.size}; orphan refs: ${refs.length}; dirty trees checked: ${written.length}`);
   expect(violations, `seed ${SEED}: reproduce with CHAOS_SEED=${SEED}`).toEqual([]);
   expect(started.size).toBeGreaterThan(ITERATIONS / 4);
 });

@@ -1,0 +1,56 @@
+import { Command } from 'commander';
+import { packageVersion } from './paths.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * Each verb's module, loaded only when that verb runs (or for --help): start-up time is paid on
+ * every `round` and `peek`, so a verb never loads the code of the others.
+ */
+const VERBS: Record<string, () => Promise<Register>> = {
+  init: async () => (await import('./commands/init.js')).registerInit,
+  round: async () => (await import('./commands/round.js')).registerRound,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
+  lifecycle: async () => (await import('./commands/lifecycle.js')).registerLifecycle,
+  install: async () => (await import('./commands/install.js')).registerInstall,
+  peek: async () => (await import('./commands/peek.js')).registerPeek,
+  watch: async () => (await import('./commands/watch.js')).registerWatch,
+  events: async () => (await import('./commands/events.js')).registerEvents,
+  monitor: async () => (await import('./commands/monitor.js')).registerMonitor,
+  probe: async () => (await import('./commands/probe.js')).registerProbe,
+  doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
+};
+const MODULE_OF: Record<string, string> = {
+  start: 'lifecycle', stop: 'lifecycle', kill: 'lifecycle', restart: 'lifecycle', status: 'lifecycle', resume: 'lifecycle',
+  uninstall: 'install',
+};
+
+/** The verb in argv, skipping the global options that may stand before it. */
+export function verbOf(argv: string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-c' || a === '--config') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+export async function buildProgram(argv: string[] = []): Promise<Command> {
+  const program = new Command('agent-runner')
+    .description('Supervise autonomous CLI coding agents: bounded rounds, a restart loop that halts for good, and a witness that tells the truth.')
+    .version(`agent-runner ${packageVersion()}`, '-V, --version')
+    .option('-c, --config <path>', 'config file (any name)', 'agent-runner.toml')
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError()
+    .exitOverride();
+  const verb = verbOf(argv);
+  const mod = verb && (VERBS[verb] ? verb : MODULE_OF[verb]);
+  const wanted = mod ? [mod] : Object.keys(VERBS);
+  for (const register of await Promise.all(wanted.map((m) => VERBS[m]!()))) register(program);
+  // --config/--json after the verb, too.
+  for (const sub of program.commands) {
+    sub.option('-c, --config <path>', 'config file (any name)').option('--json', 'machine-readable output').exitOverride();
+  }
+  return program;
+}
+
