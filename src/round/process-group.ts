@@ -17,19 +17,22 @@ export interface RoundIdentity {
 }
 
 export function roundMembers(id: RoundIdentity): ProcStat[] {
-  return findRoundProcesses({ pgid: id.pgid, marker: id.marker, ...(id.exclude ? { excludePids: id.exclude } : {}), ...(id.minStart !== undefined ? { minStart: id.minStart } : {}) });
+  return findRoundProcesses({ ...(id.pgid > 1 ? { pgid: id.pgid } : {}), marker: id.marker, ...(id.exclude ? { excludePids: id.exclude } : {}), ...(id.minStart !== undefined ? { minStart: id.minStart } : {}) });
 }
 
 export function signalRound(id: RoundIdentity, signal: NodeJS.Signals): number {
   let sent = 0;
-  try {
-    process.kill(-id.pgid, signal);
-    sent++;
-  } catch {
-    /* group already gone */
+  // kill(-1) is every process on the host and kill(-0) our own group: only a real group id.
+  if (id.pgid > 1) {
+    try {
+      process.kill(-id.pgid, signal);
+      sent++;
+    } catch {
+      /* group already gone */
+    }
   }
   for (const p of roundMembers(id)) {
-    if (p.pgrp === id.pgid) continue; // already signalled through the group
+    if (id.pgid > 1 && p.pgrp === id.pgid) continue; // already signalled through the group
     try {
       process.kill(p.pid, signal);
       sent++;

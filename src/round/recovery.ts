@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.js';
 import type { EventSink } from '../events/writer.js';
 import { LockHeldError } from '../errors.js';
-import { isAlive } from '../proc/procfs.js';
+import { environHas, isAlive } from '../proc/procfs.js';
 import { readStatus, writeStatus } from '../state/status.js';
 import { isoNow } from '../util/time.js';
 import { handleDirtyTree } from './dirty.js';
@@ -24,10 +24,13 @@ export async function recoverInterruptedRound(cfg: Config, events: EventSink, gr
     throw new LockHeldError(`${cfg.paths.logDir}/agent-runner.lock`, { pid: s.supervisor_pid, ...(s.started_at ? { started_at: s.started_at } : {}) });
   }
   let killed = 0;
-  if (s.round_marker) {
-    // The group is trusted only while its leader is provably the round's own process.
-    const leaderIsOurs = s.pid !== undefined && s.pgid !== undefined && isAlive(s.pid, s.start_time);
-    const id = { pgid: leaderIsOurs ? s.pgid! : -1, marker: `AGENT_RUNNER_ROUND_ID=${s.round_marker}` };
+  if (typeof s.round_marker === 'string' && s.round_marker) {
+    const marker = `AGENT_RUNNER_ROUND_ID=${s.round_marker}`;
+    // status.json is only a file: the group is trusted only when its leader provably is the
+    // round's own agent — its own group leader, same start time, carrying the round's marker.
+    const leaderIsOurs =
+      Number.isInteger(s.pid) && s.pid! > 1 && s.pgid === s.pid && s.start_time !== undefined && isAlive(s.pid!, s.start_time) && environHas(s.pid!, marker);
+    const id = { pgid: leaderIsOurs ? s.pgid! : -1, marker };
     if (roundMembers(id).length > 0) killed = (await terminateRound(id, graceMs)).killed;
   }
   events.emit('round_recovered', {

@@ -2,6 +2,8 @@
 // it mid-round. The supervisor must finish the round, kill the tree, stop with a clear reason and
 // its own exit code, and leave every state file parseable.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { CLI, makeProject, survivorsOf, type Project } from '../helpers/project.js';
 
@@ -61,4 +63,26 @@ sed 's/^/err: /' out/serve.err`,
   expect(r.stdout, r.stderr).toMatch(/rc=(86|78)/);
   expect(r.stdout).toMatch(/disk|No space left/);
   expect(r.stdout).not.toContain('internal error');
+});
+
+it.skipIf(skip)('a disk filling up under a running serve: monitor raises disk_critical and stops the service', () => {
+  const p = makeProject({ mode: 'sleep:300', runtime: { stop_drain_s: 1, kill_grace_s: 1 } });
+  projects.push(p);
+  const r = inTinyLogDir(
+    p,
+    `"$NODE" "$CLI" start --config "$CFG" >/dev/null 2>&1 || echo "start failed"
+for i in $(seq 200); do [ -s "$LOG/status.json" ] && grep -q '"running": true' "$LOG/status.json" && break; sleep 0.05; done
+head -c 4000000 /dev/zero > "$LOG/filler" 2>/dev/null
+"$NODE" "$CLI" monitor --once --json --config "$CFG" > out/monitor.jsonl 2>out/monitor.err; echo "monitor=$?"
+"$NODE" "$CLI" status --json --config "$CFG" 2>/dev/null | "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log("active=" + JSON.parse(s).active))'
+"$NODE" "$CLI" kill --config "$CFG" >/dev/null 2>&1
+cat out/monitor.err | sed 's/^/err: /'`,
+  );
+  expect(r.stdout, r.stderr).toContain('monitor=2');
+  expect(r.stdout).toContain('active=false');
+  expect(r.stdout).not.toContain('start failed');
+  expect(r.stdout).not.toMatch(/err: .*internal error/);
+  const alerts = readFileSync(join(p.dir, 'out/monitor.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(alerts.find((a) => a['detector'] === 'disk_critical')).toMatchObject({ severity: 'critical', state: 'firing', auto_action: 'stop_service' });
+  expect(survivorsOf(p.testId)).toEqual([]);
 });

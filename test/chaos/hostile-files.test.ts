@@ -1,11 +1,11 @@
 // Truncated and garbage state files, torn event lines, a symlinked log dir, an unwritable log dir:
 // clear errors or tolerant reads, never a crash (and never a crash loop of the supervisor).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, kinds, makeProject, readEvents, runCli, type Project, type ProjectOptions } from '../helpers/project.js';
+import { alive, CLI, kinds, makeProject, readEvents, runCli, type Project, type ProjectOptions } from '../helpers/project.js';
 
 const projects: Project[] = [];
 const dirs: string[] = [];
@@ -56,6 +56,24 @@ describe('hostile state files', () => {
     const ev = readEvents(p.logDir);
     expect(ev.find((e) => e.event === 'round_recovered')).toMatchObject({ round_num: 7, killed: 0 });
     expect(ev.find((e) => e.event === 'round_start')).toMatchObject({ round_num: 8 });
+  });
+
+  it('a hostile status.json naming pid 1 / group 1 as the round never makes recovery signal anything else', async () => {
+    const p = project();
+    mkdirSync(p.logDir, { recursive: true });
+    // A canary outside any round: it must outlive the recovery.
+    const canary = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
+    try {
+      for (const claim of [{ pid: 1, pgid: 1 }, { pid: process.pid, pgid: 0 }, { pid: canary.pid, pgid: canary.pid }]) {
+        writeFileSync(join(p.logDir, 'status.json'), JSON.stringify({ round_num: 7, running: true, ...claim, round_marker: 'not-a-real-round', supervisor_pid: 999999998 }));
+        const r = await round(p);
+        expect(r.code, r.stderr).toBe(0);
+        expect(alive(canary.pid!)).toBe(true);
+      }
+      expect(readEvents(p.logDir).filter((e) => e.event === 'round_recovered').map((e) => e['killed'])).toEqual([0, 0, 0]);
+    } finally {
+      canary.kill('SIGKILL');
+    }
   });
 
   it('a garbage halt.json still halts: serve refuses with a clear line (exit 85) until resume', async () => {

@@ -41,6 +41,9 @@ async function viewsStillWork(p: Project): Promise<void> {
   expect(peek.code, peek.stderr).toBe(0);
   expect(() => JSON.parse(peek.stdout)).not.toThrow();
   for (const e of readEvents(p.logDir)) expect(typeof e.event).toBe('string');
+  const mon = await runCli(['monitor', '--once', '--json', '--config', p.config], { cwd: p.dir });
+  expect([0, 1, 2], mon.stderr).toContain(mon.code);
+  for (const line of mon.stdout.trim().split('\n').filter(Boolean)) expect(JSON.parse(line)).toHaveProperty('detector');
 }
 
 it('2 GB on stdout: the log stays under its cap, memory stays bounded', async () => {

@@ -46,8 +46,11 @@ const violations: string[] = [];
 const timing: Array<[number, number, string]> = [];
 let p: Project;
 let serve: (ChildProcess & { t0: number }) | undefined;
-let serveExit: Promise<unknown> | undefined;
-const serveRunning = () => serve !== undefined && serve.exitCode === null && serve.signalCode === null;
+let serveExit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string } | undefined> | undefined;
+// Set when the test SIGKILLs serve: the ChildProcess reads as running until its exit event is
+// processed, and a killed serve's orphans are the next serve's to recover, not a stop's leftovers.
+let serveKilled = false;
+const serveRunning = () => serve !== undefined && !serveKilled && serve.exitCode === null && serve.signalCode === null;
 let writer: ChildProcess | undefined;
 
 afterAll(async () => {
@@ -58,7 +61,9 @@ afterAll(async () => {
   if (process.env['CHAOS_SUMMARY_FILE']) writeFileSync(process.env['CHAOS_SUMMARY_FILE'], line + '\n');
   if (p) {
     await runCli(['kill', '--config', p.config], { cwd: p.dir }).catch(() => undefined);
-    p.cleanup();
+    // CHAOS_KEEP=1 keeps the project (events, logs, refs) for a post-mortem.
+    if (process.env['CHAOS_KEEP']) console.log(`chaos: project kept at ${p.dir}`);
+    else p.cleanup();
   }
 });
 
@@ -94,6 +99,19 @@ function checkFiles(tag: string): void {
         violations.push(`${tag}: torn line in ${f}: ${l.slice(0, 120)}`);
       }
     }
+  }
+}
+
+/** pid, state, command and which serve/round it came from: enough to tell a leak's origin. */
+function describe(pid: number): string {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    const get = (k: string) => env.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1) ?? '?';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').slice(0, 60);
+    return `${pid} [${stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(0, 4).join(' ')}] serve=${get('AGENT_RUNNER_SERVE_PID')} round=${get('AGENT_RUNNER_ROUND_NUM')} ${cmd}`;
+  } catch {
+    return `${pid} (gone)`;
   }
 }
 
@@ -140,6 +158,7 @@ it(`survives ${ITERATIONS} random signals with every invariant intact (seed ${SE
       if (!serveRunning()) {
         await serveExit;
         serve = startCli(['serve', '--config', p.config], { cwd: p.dir });
+        serveKilled = false;
         // Listen from the start: a late listener would miss an early exit.
         serveExit = finish(serve, 10 * 60_000).catch(() => undefined);
       }
@@ -153,6 +172,8 @@ it(`survives ${ITERATIONS} random signals with every invariant intact (seed ${SE
       const pid = target === 'serve' ? serve!.pid : target === 'agent' ? pids.leader : pick(pids.children.length ? pids.children : [pids.leader]);
       if (!pid) continue;
       stats.signals[`${target}:${sig}`] = (stats.signals[`${target}:${sig}`] ?? 0) + 1;
+      if (process.env['CHAOS_TRACE']) console.log(`iteration ${i}: ${target} ${sig} → ${describe(pid)} (serve ${serve!.pid})`);
+      if (target === 'serve' && sig === 'SIGKILL') serveKilled = true;
       try {
         process.kill(pid, sig);
         if (sig === 'SIGSTOP') {
@@ -164,18 +185,17 @@ it(`survives ${ITERATIONS} random signals with every invariant intact (seed ${SE
       }
       // Now and then a graceful stop, so "after stop nothing survives" is checked for real. (Not
       // after a SIGKILL of serve: its orphans are the next serve's to recover.)
-      const killedServe = target === 'serve' && sig === 'SIGKILL';
-      if (!killedServe && serveRunning() && rand() < 0.15) {
+      if (serveRunning() && rand() < 0.15) {
         const stopped = serve!.pid;
         serve!.kill('SIGTERM');
-        await serveExit;
+        const res = await serveExit;
         // A serve killed during its own Node start-up never took over (nor recovered a previous
         // serve's orphans): the next one does. Judge only a serve that had started.
         const left = serveStarted(stopped) ? survivorsOf(p.testId) : [];
         if (!serveStarted(stopped)) stats.stopsBeforeStart++;
         if (left.length) {
           stats.survivors += left.length;
-          violations.push(`iteration ${i}: ${left.length} process(es) alive after serve stopped: ${left.join(' ')}`);
+          violations.push(`iteration ${i}: ${left.length} process(es) alive after serve ${stopped} stopped (exit ${res?.code}, signal ${res?.signal}, stderr …${res?.stderr.slice(-600)}): ${left.map(describe).join('; ')}`);
         }
       }
       checkFiles(`iteration ${i}`);
