@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/load.js';
 import { readServeState } from '../loop/serve-state.js';
-import { isAlive, processStartEpochMs, readStat } from '../proc/procfs.js';
+import { isAlive, processStartEpochMs, readCmdline, readStat } from '../proc/procfs.js';
 import { stateFiles } from '../state/files.js';
 import { showUnit } from './systemctl.js';
 import { detectUnitMode, lingerEnabled, serveUnitName, type ServiceMode } from './units.js';
@@ -42,8 +42,7 @@ export async function serviceStatus(cfg: Config): Promise<ServiceStatus> {
   }
   const pid = readServePid(cfg.paths.logDir);
   if (pid !== undefined) {
-    const st = readServeState(cfg.paths.logDir);
-    const live = isAlive(pid, st?.pid === pid ? st.start_time : undefined);
+    const live = isOurServe(cfg, pid);
     return { mode: 'pid-file', active: live, pid: live ? pid : null, uptime_s: live ? uptimeOf(pid) : null, unit_file: null };
   }
   return { mode: 'none', active: false, pid: null, uptime_s: null, unit_file: null };
@@ -62,4 +61,17 @@ function uptimeOf(pid: number): number | null {
   const st = readStat(pid);
   const start = st ? processStartEpochMs(st.starttime) : undefined;
   return start ? Math.max(0, Math.round((Date.now() - start) / 1000)) : null;
+}
+
+/**
+ * A pid file is only a claim: stop and kill act on it only when the process provably is this
+ * project's serve (its recorded start time, or its command line naming serve and this config).
+ */
+export function isOurServe(cfg: Config, pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) return false;
+  const st = readServeState(cfg.paths.logDir);
+  if (st?.pid === pid && st.start_time !== undefined) return isAlive(pid, st.start_time);
+  if (!isAlive(pid)) return false;
+  const argv = readCmdline(pid);
+  return argv.includes('serve') && argv.some((a) => a === cfg.path || a.endsWith(`/${cfg.path.split('/').pop()}`));
 }

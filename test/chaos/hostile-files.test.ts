@@ -119,3 +119,23 @@ describe('hostile log dirs', () => {
     noStack(r.stderr);
   });
 });
+
+describe('hostile pid file', () => {
+  it('stop and kill never signal a process that is not this project\'s serve', async () => {
+    const p = project();
+    mkdirSync(p.logDir, { recursive: true });
+    const canary = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
+    try {
+      for (const pid of [String(canary.pid), '1', String(process.pid)]) {
+        writeFileSync(join(p.logDir, 'serve.pid'), pid);
+        const st = JSON.parse((await runCli(['status', '--json', '--config', p.config], { cwd: p.dir })).stdout) as { active: boolean };
+        expect(st.active).toBe(false);
+        expect((await runCli(['stop', '--config', p.config], { cwd: p.dir })).code).toBe(0);
+        expect((await runCli(['kill', '--config', p.config], { cwd: p.dir })).code).toBe(0);
+        expect(alive(canary.pid!)).toBe(true);
+      }
+    } finally {
+      canary.kill('SIGKILL');
+    }
+  });
+});
