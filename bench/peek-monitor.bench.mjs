@@ -25,7 +25,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHistory } from './gen-history.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/cli/main.js');
+const CLI = join(ROOT, 'dist/bin/main.js');
 const OUT = join(ROOT, '.bench-out');
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {

@@ -170,7 +170,7 @@ const MEANING = {
   'monitor.remote_poll_timeout_s': 'How long one remote poll (the probe over ssh) may take before it counts as a blip.',
   'monitor.host': 'The ssh alias `monitor` watches when `--host` is not given (for the monitor unit of a remote project).',
   'monitor.remote_config': 'The project\'s config path on the remote host (default `agent-runner.toml` in the remote login directory).',
-  'monitor.remote_cmd': 'How to run agent-runner on the remote host (default `agent-runner`), e.g. `node /opt/agent-runner/dist/cli/main.js`.',
+  'monitor.remote_cmd': 'How to run agent-runner on the remote host (default `agent-runner`), e.g. `node /opt/agent-runner/dist/bin/main.js`.',
   'monitor.host_health.mem_avail_min_mb': '`mem_pressure` fires below this much available memory.',
   'monitor.host_health.disk_warning_pct': '`disk_warning` fires at this use of the work_dir or log_dir filesystem. Must be below `disk_critical_pct`.',
   'monitor.host_health.disk_critical_pct': '`disk_critical` fires at this use, and the startup check refuses to start a round.',

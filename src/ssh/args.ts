@@ -28,7 +28,7 @@ export function remoteCommandLine(words: readonly string[]): string {
   return words.map(shellQuote).join(' ');
 }
 
-/** `--remote-cmd "node /opt/ar/dist/cli/main.js"` → words (split on spaces; no shell syntax). */
+/** `--remote-cmd "node /opt/ar/dist/bin/main.js"` → words (split on spaces; no shell syntax). */
 export function splitRemoteCmd(text: string): string[] {
   const words = text.trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) throw new UsageError('--remote-cmd is empty');

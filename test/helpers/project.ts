@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dirname, '../..');
-export const CLI = join(REPO, 'dist/cli/main.js');
+/** The shipped CLI: the bundle that `bin` points at. */
+export const CLI = join(REPO, 'dist/bin/main.js');
 export const FAKE_AGENT = join(REPO, 'test/fixtures/bin/fake-agent.sh');
 
 /** A prompt long enough for the 500-byte smoke rule. */
