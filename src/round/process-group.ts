@@ -102,10 +102,31 @@ export function ownCgroupDir(): string | undefined {
   if (!hasProcfs) return undefined;
   try {
     const line = readFileSync('/proc/self/cgroup', 'latin1').split('\n').find((l) => l.startsWith('0::'));
-    return line ? `/sys/fs/cgroup${line.slice(3).trim()}` : undefined;
+    const root = cgroup2Root();
+    return line && root ? `${root}${line.slice(3).trim()}` : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Where cgroup2 is mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones. */
+let cgroup2Mount: string | null | undefined;
+function cgroup2Root(): string | undefined {
+  if (cgroup2Mount === undefined) {
+    cgroup2Mount = null;
+    try {
+      for (const l of readFileSync('/proc/self/mountinfo', 'latin1').split('\n')) {
+        const [pre, post] = l.split(' - ');
+        if (post?.startsWith('cgroup2 ')) {
+          cgroup2Mount = pre!.split(' ')[4] ?? null;
+          break;
+        }
+      }
+    } catch {
+      /* no mountinfo: no cgroup backstop */
+    }
+  }
+  return cgroup2Mount ?? undefined;
 }
 
 /**

@@ -52,10 +52,12 @@ let serveExit: Promise<{ code: number | null; signal: NodeJS.Signals | null; std
 let serveKilled = false;
 const serveRunning = () => serve !== undefined && !serveKilled && serve.exitCode === null && serve.signalCode === null;
 let writer: ChildProcess | undefined;
+let monitor: ChildProcess | undefined;
 
 afterAll(async () => {
   if (serve && serve.exitCode === null) serve.kill('SIGKILL');
   if (writer && writer.exitCode === null) writer.kill('SIGKILL');
+  if (monitor && monitor.exitCode === null) monitor.kill('SIGKILL');
   const line = `chaos: ${stats.iterations} iterations, ${stats.doubleAgents} double agents, ${stats.survivors} survivors, ${stats.tornLines} torn lines, ${stats.lostRounds} lost rounds, ${stats.lostWork} lost dirty trees (seed ${SEED})`;
   console.log(line);
   if (process.env['CHAOS_SUMMARY_FILE']) writeFileSync(process.env['CHAOS_SUMMARY_FILE'], line + '\n');
@@ -69,7 +71,7 @@ afterAll(async () => {
 
 const checkedUpTo = new Map<string, number>();
 function checkFiles(tag: string): void {
-  for (const f of ['status.json', 'round-counter.json', 'loop-state.json', 'serve-state.json', 'halt.json']) {
+  for (const f of ['status.json', 'round-counter.json', 'loop-state.json', 'serve-state.json', 'halt.json', 'monitor-state.json']) {
     const path = join(p.logDir, f);
     if (!existsSync(path)) continue;
     try {
@@ -135,12 +137,15 @@ it(`survives ${ITERATIONS} random signals with every invariant intact (seed ${SE
     mode: 'chaos',
     runtime: { restart_delay_s: 0, kill_grace_s: 0.3, stop_drain_s: 1, crash_loop_threshold: 100000, backoff_max_s: 1, round_timeout_s: 10 },
   });
-  // A second writer appends to the same events file all along, as a monitor would.
+  // A second writer appends to the same events file every 40 ms, much faster than a monitor would.
   writer = spawn(process.execPath, ['--input-type=module', '-e', `
     const { EventWriter } = await import(${JSON.stringify(join(CLI, '../../events/writer.js'))});
     const w = new EventWriter(${JSON.stringify(p.logDir)});
     setInterval(() => { try { w.emit('status_recovered', { reason: 'concurrent writer '.repeat(20), round_num: null }); } catch {} }, 40);
   `], { stdio: 'ignore' });
+
+  // And a real monitor polling every second, appending its own events and state all along.
+  monitor = spawn(process.execPath, [CLI, 'monitor', '--interval', '1', '--json', '--no-auto-stop', '--config', p.config], { cwd: p.dir, stdio: 'ignore' });
 
   // Continuous: never two rounds' processes alive at once.
   const watcher = setInterval(() => {
@@ -209,6 +214,7 @@ it(`survives ${ITERATIONS} random signals with every invariant intact (seed ${SE
   if (serveRunning()) serve!.kill('SIGTERM');
   await serveExit;
   writer.kill('SIGKILL');
+  monitor.kill('SIGTERM');
   const halted = existsSync(join(p.logDir, 'halt.json'));
   if (halted) await runCli(['resume', '--config', p.config], { cwd: p.dir });
   const last = await runCli(['serve', '--once', '--config', p.config], { cwd: p.dir, env: { FAKE_MODE: 'ok' } });
@@ -252,4 +258,6 @@ it(`survives ${ITERATIONS} random signals with every invariant intact (seed ${SE
   console.log(`chaos signals delivered: ${JSON.stringify(stats.signals)}; stops before start-up: ${stats.stopsBeforeStart}; rounds: ${started.size}; orphan refs: ${refs.length}; dirty trees checked: ${written.length}`);
   expect(violations, `seed ${SEED}: reproduce with CHAOS_SEED=${SEED}`).toEqual([]);
   expect(started.size).toBeGreaterThan(ITERATIONS / 4);
+  // The real monitor did append alongside serve and the rounds.
+  expect(events.some((e) => e['event'] === 'monitor_started')).toBe(true);
 });

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -159,6 +159,24 @@ describe('round: one supervisor per project', () => {
     expect(ev.find((e) => e.event === 'round_recovered')).toMatchObject({ round_num: 1 });
     expect(ev.filter((e) => e.event === 'round_end').map((e) => [e.round_num, e.outcome])).toEqual([[1, 'interrupted'], [2, 'clean']]);
     expect(survivorsOf(p.testId)).toEqual([]);
+  });
+});
+
+describe('round: a stale holder whose pid now belongs to someone else', () => {
+  it('is recognised by its start time (pid reused), taken over, and recorded', async () => {
+    const p = project();
+    const { spawn } = await import('node:child_process');
+    const stranger = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
+    try {
+      mkdirSync(p.logDir, { recursive: true });
+      writeFileSync(join(p.logDir, 'agent-runner.lock.holder'), JSON.stringify({ pid: stranger.pid, started_at: '2026-01-01T00:00:00Z', start_time: 1 }));
+      const r = await round(p);
+      expect(r.code).toBe(0);
+      expect(readEvents(p.logDir).find((e) => e.event === 'lock_stale_takeover')).toMatchObject({ holder_pid: stranger.pid, reason: 'pid_reused' });
+      expect(alive(stranger.pid!)).toBe(true);
+    } finally {
+      stranger.kill('SIGKILL');
+    }
   });
 });
 

@@ -139,6 +139,18 @@ describe('serve: halts are durable', () => {
     expect(existsSync(join(q.logDir, 'halt.json'))).toBe(false);
   });
 
+  it('a wall-clock budget (max_wall_s) halts, and survives a restart of serve', async () => {
+    const p = project({ mode: 'sleep:1', runtime: { max_wall_s: 1 } });
+    const r = await serveCli(p);
+    expect(r.code).toBe(82);
+    expect(ofKind(readEvents(p.logDir), 'budget_exhausted')[0]).toMatchObject({ budget: 'max_wall_s', limit: 1 });
+    expect(ofKind(readEvents(p.logDir), 'round_start')).toHaveLength(1);
+    expect((await serveCli(p)).code).toBe(85);
+    // resume resets the budget: the next serve runs again.
+    expect((await runCli(['resume', '--config', p.config], { cwd: p.dir })).code).toBe(0);
+    expect((await serveCli(p, '--once')).code).toBe(0);
+  });
+
   it('a cost budget halts once the rounds\' reported total_cost_usd reaches it', async () => {
     const p = project({ mode: 'json:{"type":"result","subtype":"success","is_error":false,"result":"ok","total_cost_usd":0.6}', runtime: { max_cost_usd: 1 } });
     const r = await serveCli(p);
@@ -264,6 +276,21 @@ describe('serve: recovery and lifecycle without systemd', () => {
     expect(k.code).toBe(0);
     expect(k.stdout).toMatch(/kill: stopped/);
     expect(survivorsOf(p.testId)).toEqual([]);
+  });
+
+  it('restart: a new serve replaces the old one (pid changes), nothing of the old round is left', async () => {
+    const p = project({ mode: 'sleep:300', runtime: { stop_drain_s: 1 } });
+    expect((await runCli(['start', '--config', p.config], { cwd: p.dir })).code).toBe(0);
+    await waitFor(agentRunning(p), 'agent running');
+    const before = JSON.parse((await runCli(['status', '--json', '--config', p.config], { cwd: p.dir })).stdout) as { pid: number };
+    const r = await runCli(['restart', '--config', p.config], { cwd: p.dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/stop: stopped[\s\S]*started \(pid \d+, pid-file\)/);
+    const after = JSON.parse((await runCli(['status', '--json', '--config', p.config], { cwd: p.dir })).stdout) as { pid: number; active: boolean };
+    expect(after.active).toBe(true);
+    expect(after.pid).not.toBe(before.pid);
+    expect(ofKind(readEvents(p.logDir), 'agent_exit')[0]).toMatchObject({ outcome: 'interrupted' });
+    expect((await runCli(['kill', '--config', p.config], { cwd: p.dir })).code).toBe(0);
   });
 
   it('a second serve on the same project is refused with exit 75', async () => {

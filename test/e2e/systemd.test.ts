@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUserManager, systemdUnavailableReason, type UserManager } from '../helpers/systemd-user.js';
-import { CLI, makeProject, readEvents, recordedPids, survivorsOf, type Project } from '../helpers/project.js';
+import { alive, CLI, makeProject, readEvents, recordedPids, survivorsOf, type Project } from '../helpers/project.js';
 
 const reason = systemdUnavailableReason();
 const skip = reason !== undefined && process.env.CI !== 'true';
@@ -112,6 +112,23 @@ describe.skipIf(skip)('systemd --user service', () => {
     expect(Number(/in ([\d.]+)s/.exec(stop.stdout)![1])).toBeLessThan(15);
     expect(readEvents(p.logDir).filter((e) => e.event === 'agent_exit').at(-1)).toMatchObject({ outcome: 'interrupted' });
     expect((await m.show(serveUnit(), ['ActiveState'])).ActiveState).toBe('inactive');
+    expect(survivorsOf(p.testId)).toEqual([]);
+  });
+
+  it('under the unit, the service cgroup catches what left both the session and the environment', async () => {
+    writeFileSync(p.config, readFileSync(p.config, 'utf8').replace(/FAKE_MODE = ".*"/, 'FAKE_MODE = "escape_all;;sleep:1"'));
+    writeFileSync(p.pidsFile, '');
+    const started = await ar('start');
+    expect(started.exitCode, started.stderr).toBe(0);
+    const ends = () => readEvents(p.logDir).filter((e) => e.event === 'round_end').length;
+    const before = ends();
+    await poll('an escapee recorded', async () => recordedPids(p).length >= 2);
+    const escapee = recordedPids(p)[1]!;
+    await poll('the round to end', async () => ends() > before);
+    await poll('the escapee killed by the cgroup sweep', async () => !alive(escapee));
+    const exit = readEvents(p.logDir).filter((e) => e.event === 'agent_exit').at(-1)!;
+    expect(Number(exit['leftovers_killed'])).toBeGreaterThanOrEqual(1);
+    expect((await ar('stop')).exitCode).toBe(0);
     expect(survivorsOf(p.testId)).toEqual([]);
   });
 
