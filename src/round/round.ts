@@ -7,7 +7,7 @@ import { promptFilesFor, timeoutFor } from '../config/load.js';
 import { ConfigError, RunnerError } from '../errors.js';
 import type { EventSink } from '../events/writer.js';
 import { appendMetrics } from '../metrics/writer.js';
-import { descendantsOf, readCmdline, readStat } from '../proc/procfs.js';
+import { readStat } from '../proc/procfs.js';
 import { stateFiles } from '../state/files.js';
 import { readJsonOr } from '../state/json-file.js';
 import { reserveRoundNumber } from '../state/round-counter.js';
@@ -21,14 +21,14 @@ import { handleDirtyTree, type DirtyOutcome } from './dirty.js';
 import { dirtyFiles, ownedPaths } from './git.js';
 import { acquireLock, type Lock } from './lock.js';
 import { LogFollower } from './log-follower.js';
-import { oomKillCount, serviceCgroupLeftovers, terminateRound, type RoundIdentity } from './process-group.js';
+import { oomKillCount, type RoundIdentity } from './process-group.js';
 import { assemblePromptBody, contextBlock } from './prompt.js';
+import { superviseAgent, type SuperviseResult } from './supervise.js';
 import { recoverInterruptedRound } from './recovery.js';
 import { pruneRoundLogs } from './retention.js';
 import { classifyText, type TransientSignal } from './stream-json.js';
 
 export const MARKER_VAR = 'AGENT_RUNNER_ROUND_ID';
-const TICK_MS = 100;
 
 export interface RoundOptions {
   cfg: Config;
@@ -204,15 +204,6 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     }
   };
 
-  let killedBy: 'timeout' | 'idle' | 'grace' | 'interrupt' | undefined;
-  let interruptedBy: string | undefined;
-  let killMs: number | undefined;
-  let leftoversKilled = 0;
-  let exitCode: number | null = null;
-  let signal: string | null = null;
-  let spawnError: string | undefined;
-  let graceExtended = false;
-  let liveChildrenAtGrace: Array<{ name: string; pid: number }> = [];
   const follower = new LogFollower(logPath, cfg.runtime.round_log_max_bytes, (elided) => {
     if (elided > 0 && !truncNoted) {
       truncNoted = true;
@@ -263,104 +254,31 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     }
   }
 
-  // 7/8. Wait for the leader's exit (never stdio EOF), enforcing the timeouts.
+  // 7/8. Wait for the leader's exit (never stdio EOF) under the timeouts, then sweep.
+  let sup: SuperviseResult;
   if (child) {
-    let spawnSettled = false;
-    let killing: Promise<void> | undefined;
-    const kill = (why: NonNullable<typeof killedBy>) => {
-      if (killing) return killing;
-      killedBy = why;
-      killing = terminateRound(id, graceMs).then((r) => {
-        killMs = r.ms;
-      });
-      return killing;
-    };
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, sig) => {
-        exitCode = code;
-        signal = sig;
-        spawnSettled = true;
-        resolve();
-      });
-      child.once('error', (err) => {
-        spawnSettled = true;
-        spawnError = err.message;
-        exitCode = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 127 : 126;
-        resolve();
-      });
+    sup = await superviseAgent({
+      child,
+      id,
+      follower,
+      startMono,
+      timeoutS,
+      graceMs,
+      idleTimeoutS: cfg.runtime.idle_timeout_s,
+      graceAfterResultS: cfg.runtime.max_grace_after_result_s,
+      graceIgnorePatterns: cfg.runtime.grace_kill_ignore_patterns,
+      progressMs: cfg.monitor.round_progress_interval_s * 1000,
+      helperPids: lock.helperPids,
+      ...(opts.interrupt ? { interrupt: opts.interrupt } : {}),
+      bestEffort,
+      onGraceExtended: (live) =>
+        events.emit('round_grace_extended', { round_num: roundNum, grace_s: cfg.runtime.max_grace_after_result_s, live_children: live.working.slice(0, 5), ignored_children: live.ignored.slice(0, 5) }),
+      onProgress: (pr) => events.emit('round_progress', { round_num: roundNum, ...pr }),
     });
-    const onAbort = () => {
-      interruptedBy = String(opts.interrupt?.reason ?? 'SIGTERM');
-      void kill('interrupt');
-    };
-    opts.interrupt?.addEventListener('abort', onAbort, { once: true });
-    // libuv timers run on a monotonic clock; re-armed in chunks past Node's 24.8-day limit.
-    let hardTimer: NodeJS.Timeout | undefined;
-    const armHard = () => {
-      const left = timeoutS * 1000 - (monoMs() - startMono);
-      if (left <= 0) return void kill('timeout');
-      hardTimer = setTimeout(armHard, Math.min(left, 2 ** 31 - 1));
-    };
-    armHard();
-    let resultAt: number | undefined;
-    let cpuAtResult = new Map<number, number>();
-    let lastProgress = startMono;
-    const progressMs = cfg.monitor.round_progress_interval_s * 1000;
-    const ticker = setInterval(() => bestEffort(() => {
-      follower.poll();
-      const now = monoMs();
-      if (cfg.runtime.idle_timeout_s > 0 && now - follower.lastActivity > cfg.runtime.idle_timeout_s * 1000) void kill('idle');
-      if (follower.stream.resultSeen && resultAt === undefined) {
-        resultAt = now;
-        cpuAtResult = cpuOfDescendants(child.pid!);
-      }
-      const grace = cfg.runtime.max_grace_after_result_s * 1000;
-      if (grace > 0 && resultAt !== undefined && !graceExtended && !killing && now - resultAt > grace) {
-        const live = liveChildren(child.pid!, cfg.runtime.grace_kill_ignore_patterns, cpuAtResult);
-        liveChildrenAtGrace = live.working;
-        if (live.working.length > 0) {
-          graceExtended = true;
-          events.emit('round_grace_extended', { round_num: roundNum, grace_s: cfg.runtime.max_grace_after_result_s, live_children: live.working.slice(0, 5), ignored_children: live.ignored.slice(0, 5) });
-        } else void kill('grace');
-      }
-      if (progressMs > 0 && now - lastProgress >= progressMs) {
-        lastProgress = now;
-        events.emit('round_progress', {
-          round_num: roundNum,
-          log_size_kb: Math.round(follower.size / 1024),
-          last_write_age_s: round3((now - follower.lastActivity) / 1000),
-          wall_age_s: round3((now - startMono) / 1000),
-          tool_calls: follower.stream.toolCalls,
-        });
-      }
-    }), TICK_MS);
-    try {
-      await exited;
-      if (killing) await killing;
-    } finally {
-      clearTimeout(hardTimer);
-      clearInterval(ticker);
-      opts.interrupt?.removeEventListener('abort', onAbort);
-      // Whatever happened above, nothing of this round outlives this block (the sweep below
-      // counts leftovers; this only matters when something threw).
-      if (!spawnSettled) await terminateRound(id, graceMs).catch(() => undefined);
-    }
-    // Sweep: whatever of the round outlived its leader (MCP servers, setsid'd daemons).
-    const sweep = await terminateRound(id, graceMs);
-    leftoversKilled = sweep.killed;
-    const cg = serviceCgroupLeftovers(new Set([...lock.helperPids]));
-    for (const pid of cg) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        leftoversKilled++;
-      } catch {
-        /* gone */
-      }
-    }
   } else {
-    killedBy = 'interrupt';
-    interruptedBy = String(opts.interrupt?.reason ?? 'SIGTERM');
+    sup = { exitCode: null, signal: null, killedBy: 'interrupt', interruptedBy: String(opts.interrupt?.reason ?? 'SIGTERM'), leftoversKilled: 0, liveChildrenAtGrace: [] };
   }
+  const { exitCode, signal, spawnError, killedBy, interruptedBy, killMs, leftoversKilled, liveChildrenAtGrace } = sup;
   const endMono = monoMs();
   bestEffort(() => follower.finish());
   const durationS = round3((endMono - startMono) / 1000);
@@ -540,34 +458,6 @@ function safeMetrics(cfg: Config, ev: 'round_start' | 'round_end', extra: Record
   } catch {
     /* metrics are advisory; events carry the truth */
   }
-}
-
-function cpuOfDescendants(pid: number): Map<number, number> {
-  return new Map(descendantsOf(pid).map((d) => [d.pid, d.cpu]));
-}
-
-/**
- * Children of the agent still *working* after its result: alive and burning CPU since the result
- * (a background build), minus those matching ignore patterns. Idle ones — an MCP server waiting
- * for a request, a shell-snapshot helper, a forgotten `sleep` — do not hold the round open.
- */
-function liveChildren(
-  pid: number,
-  ignorePatterns: string[],
-  cpuAtResult: Map<number, number>,
-): { working: Array<{ name: string; pid: number }>; ignored: Array<{ name: string; pid: number; matched: string }> } {
-  const res = ignorePatterns.map((p) => new RegExp(p));
-  const working: Array<{ name: string; pid: number }> = [];
-  const ignored: Array<{ name: string; pid: number; matched: string }> = [];
-  for (const d of descendantsOf(pid)) {
-    if (d.state === 'Z' || d.cpu <= (cpuAtResult.get(d.pid) ?? 0)) continue;
-    const cmd = readCmdline(d.pid).join(' ');
-    // Only the basename and pid are recorded, never argv: it may hold secrets.
-    const hit = res.find((re) => re.test(cmd));
-    if (hit) ignored.push({ name: d.comm, pid: d.pid, matched: hit.source });
-    else working.push({ name: d.comm, pid: d.pid });
-  }
-  return { working, ignored };
 }
 
 const SIGNUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
