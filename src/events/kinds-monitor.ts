@@ -2,7 +2,7 @@ import type { EventKindInfo } from './kinds.js';
 
 /** Event kinds written by the witness layer (monitor). Merged into EVENT_KINDS. */
 export const MONITOR_EVENT_KINDS = {
-  monitor_started: { layer: 'monitor', fields: ['host', 'interval_s', 'log_dir', 'mode', 'once', 'pid'], description: 'A monitor began polling (host is null for the local project).' },
+  monitor_started: { layer: 'monitor', fields: ['host', 'resolved', 'interval_s', 'log_dir', 'mode', 'once', 'pid'], description: 'A monitor began polling (host is null for the local project).' },
   monitor_stopped: { layer: 'monitor', fields: ['host', 'reason', 'polls'], description: 'A monitor ended (signal, --once, or gave up on an unreachable host).' },
   monitor_alert_emitted: {
     layer: 'monitor',

@@ -64,7 +64,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     let source: PollSource;
     let statePath: string;
     let events: EventWriter;
-    let target: { log_dir?: string; host?: string; remote_config?: string };
+    let target: { log_dir?: string; host?: string; remote_config?: string; resolved?: string };
     if (host) {
       const remoteConfig = remoteConfigPath;
       const dir = remoteStateDir(host, remoteConfig);
@@ -72,6 +72,11 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       events = new EventWriter(dir);
       target = { host, remote_config: remoteConfig };
       const session = new SshSession({ host, configFile: sshConfigFile(o) });
+      const r = await session.resolve();
+      if (r) {
+        target.resolved = `${r.user}@${r.hostname}:${r.port}${r.proxyjump ? ` via ${r.proxyjump}` : ''}`;
+        if (!o.json) warn(`watching ${host} = ${target.resolved} (as \`ssh -G ${host}\` resolves it)`);
+      }
       source = new RemoteSource({
         session,
         remoteCmd: splitRemoteCmd(remoteCmdWords),

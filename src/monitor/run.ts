@@ -42,7 +42,7 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
   let alerts: AlertSet = loaded.state?.alerts ?? {};
   let polls = loaded.state?.polls ?? 0;
   const host = o.source.host;
-  o.events.emit('monitor_started', { host, interval_s: o.intervalS, log_dir: o.logDir, mode: o.mode, once: o.once, pid: process.pid });
+  o.events.emit('monitor_started', { host, resolved: o.target.resolved ?? null, interval_s: o.intervalS, log_dir: o.logDir, mode: o.mode, once: o.once, pid: process.pid });
 
   let outage: { since: number; attempts: number } | undefined;
   let stopReason = 'signal';

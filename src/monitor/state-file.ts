@@ -15,7 +15,7 @@ import type { HistoryState } from './history.js';
  */
 export interface MonitorStateFile {
   v: 1;
-  target: { log_dir?: string; host?: string; remote_config?: string };
+  target: { log_dir?: string; host?: string; remote_config?: string; resolved?: string };
   alerts: AlertSet;
   history?: { cursor: string; digest: Digest };
   remote_cursor?: string;

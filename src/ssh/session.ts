@@ -64,6 +64,19 @@ export class SshSession {
     ];
   }
 
+  /**
+   * What the alias means, as OpenSSH itself resolves it (`ssh -G`: the user's config with Include,
+   * Match and ProxyJump, without connecting): `user@hostname:port`, plus the jump host if any.
+   */
+  async resolve(): Promise<{ user: string; hostname: string; port: string; proxyjump?: string } | undefined> {
+    const child = spawn('ssh', ['-G', ...(this.opts.configFile ? ['-F', this.opts.configFile] : []), '--', this.host], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = await collect(child, 10_000);
+    if (r.code !== 0) return undefined;
+    const kv = new Map(r.stdout.split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const));
+    const proxyjump = kv.get('proxyjump');
+    return { user: kv.get('user') ?? '', hostname: kv.get('hostname') ?? this.host, port: kv.get('port') ?? '22', ...(proxyjump && proxyjump !== 'none' ? { proxyjump } : {}) };
+  }
+
   /** The full argv (without "ssh") for a remote command: options, `--`, host, one quoted command string. */
   argv(words: readonly string[], extra: string[] = []): string[] {
     return [...this.base, ...extra, '-T', '--', this.host, remoteCommandLine(words)];

@@ -115,6 +115,13 @@ describe.skipIf(skip)('monitor --host over a real sshd', () => {
     expect(ofKind(localEvents(), 'monitor_auto_stop_triggered')).toHaveLength(1);
   });
 
+  it('the alias means what `ssh -G` says it means: shown, and recorded in monitor_started', async () => {
+    const p = project({ mode: 'ok' });
+    const r = await runCli(remoteArgs(p, '--once'), { cwd: localHome, env: env() });
+    expect(r.stderr).toContain(`watching ${ALIAS} = ${sshd.user}@127.0.0.1:${sshd.port}`);
+    expect(ofKind(localEvents(), 'monitor_started').at(-1)).toMatchObject({ host: ALIAS, resolved: `${sshd.user}@127.0.0.1:${sshd.port}` });
+  });
+
   it('an unknown host key is refused, never accepted: the host is unknown (exit 3), not healthy', async () => {
     const p = project({ mode: 'ok' });
     const empty = join(localHome, 'empty_known_hosts');
