@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # agent-runner's one build entry point. Every subcommand is idempotent and safe to re-run.
 #   setup   install the system packages the tests need (apt-get, when missing), npm ci, build
-#   build   compile TypeScript to dist/
+#   build   compile TypeScript to dist/ and bundle the CLI (dist/bin/main.js)
 #   test    setup, then the whole suite (unit + end-to-end: real processes, systemd --user, sshd);
 #           ends with a plain "N passed, N failed" line
 #   soak    the chaos suite alone, long: CHAOS_ITERATIONS (default 2000), CHAOS_SEED to reproduce
-#   check   lint + typecheck + test
+#   check   lint + typecheck + docs freshness + test
 #   bench   benchmarks (medians and ratios; never part of the test suite)
 #   demo    a scratch repo, `init --preset demo`, three rounds with `serve --max-rounds 3`, `peek`
 #   docs    regenerate the reference sections of docs/ from the code's registries
@@ -138,5 +138,5 @@ case "$sub" in
   bench) cmd_bench "$@" ;;
   demo) cmd_demo ;;
   docs) cmd_docs "$@" ;;
-  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
