@@ -5,19 +5,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, CLI, kinds, makeProject, readEvents, runCli, type Project, type ProjectOptions } from '../helpers/project.js';
+import { alive, CLI, kinds, readEvents, runCli, type Project, useProjects,
+} from '../helpers/project.js';
 
-const projects: Project[] = [];
+const { project } = useProjects();
 const dirs: string[] = [];
 afterEach(() => {
-  for (const p of projects.splice(0)) p.cleanup();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-function project(opts: ProjectOptions = {}): Project {
-  const p = makeProject(opts);
-  projects.push(p);
-  return p;
-}
 const round = (p: Project) => runCli(['round', '--config', p.config], { cwd: p.dir });
 const noStack = (s: string) => expect(s).not.toMatch(/internal error|\n\s+at /);
 

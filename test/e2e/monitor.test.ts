@@ -1,37 +1,15 @@
 import { statfsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  finish, makeProject, readEvents, readJson, runCli, startCli, waitFor,
-  type EventLine, type Project, type ProjectOptions,
+  finish, readEvents, readJson, runCli, startCli, waitFor,
+  type EventLine, type Project, useProjects,
 } from '../helpers/project.js';
 
 // Every detector is driven by real rounds of the fake agent (and a real serve where the detector
 // is about serve), then judged by the real CLI: `monitor --once --json`.
 
-const projects: Project[] = [];
-const children: Array<ReturnType<typeof startCli>> = [];
-function project(opts: ProjectOptions = {}): Project {
-  const p = makeProject(opts);
-  projects.push(p);
-  return p;
-}
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      try {
-        process.kill(c.pid!, 'SIGCONT');
-      } catch {
-        /* gone */
-      }
-      c.kill('SIGKILL');
-    }
-  }
-  for (const p of projects.splice(0)) {
-    await runCli(['kill', '--config', p.config], { cwd: p.dir }).catch(() => undefined);
-    p.cleanup();
-  }
-});
+const { project, track } = useProjects();
 
 interface AlertLine {
   ts: string;
@@ -164,7 +142,7 @@ describe('monitor: detectors fire on conditions real rounds produce', () => {
   it('hung: a round whose supervisor is frozen runs past 1.5 × its timeout; resolved once it ends', async () => {
     const p = project({ mode: 'sleep:60', runtime: { round_timeout_s: 1, kill_grace_s: 1 } });
     const r = startCli(['round', '--config', p.config], { cwd: p.dir });
-    children.push(r);
+    track(r);
     const roundDone = finish(r);
     await waitFor(() => running(p), 'round running');
     process.kill(r.pid!, 'SIGSTOP');
@@ -230,7 +208,8 @@ describe('monitor: narrate and events modes', () => {
     expect((await round(p)).code).toBe(0);
     const narr = startCli(['monitor', '--mode', 'narrate', '--config', p.config], { cwd: p.dir });
     const raw = startCli(['monitor', '--mode', 'events', '--config', p.config], { cwd: p.dir });
-    children.push(narr, raw);
+    track(narr);
+    track(raw);
     const narrDone = finish(narr);
     const rawDone = finish(raw);
     let n = '';
@@ -261,7 +240,7 @@ describe('monitor: with a real serve', () => {
   it('supervisor_stale: a long announced wait is not stale, a frozen serve is, and the monitor\'s own events never count', async () => {
     const p = project({ mode: 'ok', runtime: { restart_delay_s: 3600 }, extraToml: '[monitor]\nsupervisor_stale_threshold_s = 1' });
     const serve = startCli(['serve', '--config', p.config], { cwd: p.dir });
-    children.push(serve);
+    track(serve);
     const serveDone = finish(serve);
     await waitFor(() => ofKind(readEvents(p.logDir), 'serve_waiting').length > 0, 'serve waiting');
     // Older than the threshold, but serve said it waits for an hour and is alive.
@@ -289,7 +268,7 @@ describe('monitor: with a real serve', () => {
   it('oauth_fail stops a running serve gracefully, once; evidence from before a restart never stops it again', async () => {
     const p = project({ mode: AUTH_JSON, runtime: { auth_failure_halt_after: 100, backoff_max_s: 1, restart_delay_s: 0 } });
     const serve = startCli(['serve', '--config', p.config], { cwd: p.dir });
-    children.push(serve);
+    track(serve);
     // Listen from the start: the monitor, not the test, ends this process.
     const serveDone = finish(serve);
     await waitFor(() => ofKind(readEvents(p.logDir), 'agent_exit').length >= 2, 'two auth failures', 20_000);
@@ -312,7 +291,7 @@ describe('monitor: with a real serve', () => {
     // window, but they predate this run of the service, so it keeps running.
     setMode(p, 'sleep:30');
     const serve2 = startCli(['serve', '--config', p.config], { cwd: p.dir });
-    children.push(serve2);
+    track(serve2);
     await waitFor(() => ofKind(readEvents(p.logDir), 'serve_started').length >= 2 && running(p), 'second serve running a round', 15_000);
     const later = await monitorOnce(p);
     expect(later.alerts).toEqual([]);

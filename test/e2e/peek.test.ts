@@ -1,26 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  CLI, finish, makeProject, readEvents, readJson, recordedPids, runCli, startCli, waitFor,
-  type Project, type ProjectOptions,
+  CLI, finish, readEvents, readJson, recordedPids, runCli, startCli, waitFor,
+  type Project, useProjects,
 } from '../helpers/project.js';
 
-const projects: Project[] = [];
-const children: Array<ReturnType<typeof startCli>> = [];
-function project(opts: ProjectOptions = {}): Project {
-  const p = makeProject(opts);
-  projects.push(p);
-  return p;
-}
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const p of projects.splice(0)) {
-    await runCli(['kill', '--config', p.config], { cwd: p.dir }).catch(() => undefined);
-    p.cleanup();
-  }
-});
+const { project, track } = useProjects();
 
 const round = (p: Project) => runCli(['round', '--config', p.config], { cwd: p.dir });
 const peek = (p: Project, ...args: string[]) => runCli(['peek', '--config', p.config, ...args], { cwd: p.dir });
@@ -64,7 +51,7 @@ describe('peek: the ProjectState document', () => {
   it('shows the live round: agent pid, phase, elapsed, log size, seconds since output, tool calls so far', async () => {
     const p = project({ mode: `${TOOL(1)};;${TOOL(2)};;${TOOL(3)};;child;;setsid;;sleep:60`, runtime: { round_timeout_s: 120 } });
     const r = startCli(['round', '--config', p.config], { cwd: p.dir });
-    children.push(r);
+    track(r);
     const done = finish(r);
     await waitFor(() => running(p) && recordedPids(p).length >= 3, 'agent running with a child and an escaped grandchild');
     const s = await peekJson(p);
@@ -131,7 +118,7 @@ describe('peek: the ProjectState document', () => {
   it('halt and wait state from a real serve', async () => {
     const p = project({ mode: 'ok', runtime: { restart_delay_s: 3600 } });
     const serve = startCli(['serve', '--config', p.config], { cwd: p.dir });
-    children.push(serve);
+    track(serve);
     const done = finish(serve);
     await waitFor(() => readEvents(p.logDir).some((e) => e.event === 'serve_waiting'), 'serve waiting');
     const s = await peekJson(p);

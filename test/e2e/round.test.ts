@@ -1,21 +1,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  alive, finish, kinds, makeProject, readEvents, readJson, recordedPids, runCli, startCli, survivorsOf, waitFor,
-  type Project, type ProjectOptions,
+  alive, finish, kinds, readEvents, readJson, recordedPids, runCli, startCli, survivorsOf, waitFor,
+  type Project, useProjects,
 } from '../helpers/project.js';
 
-const projects: Project[] = [];
-function project(opts: ProjectOptions = {}): Project {
-  const p = makeProject(opts);
-  projects.push(p);
-  return p;
-}
-afterEach(() => {
-  for (const p of projects.splice(0)) p.cleanup();
-});
+const { project } = useProjects();
 
 const round = (p: Project, ...extra: string[]) => runCli(['round', '--config', p.config, ...extra], { cwd: p.dir });
 

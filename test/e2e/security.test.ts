@@ -2,18 +2,11 @@
 // ever spliced into a shell string.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LONG_PROMPT, makeProject, runCli, type Project, type ProjectOptions } from '../helpers/project.js';
+import { describe, expect, it } from 'vitest';
+import { LONG_PROMPT, runCli, useProjects,
+} from '../helpers/project.js';
 
-const projects: Project[] = [];
-afterEach(() => {
-  for (const p of projects.splice(0)) p.cleanup();
-});
-function project(opts: ProjectOptions = {}): Project {
-  const p = makeProject(opts);
-  projects.push(p);
-  return p;
-}
+const { project } = useProjects();
 
 function allFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? allFiles(join(dir, e.name)) : [join(dir, e.name)]));

@@ -1,30 +1,17 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  finish, kinds, makeProject, readEvents, readJson, recordedPids, runCli, startCli, survivorsOf, waitFor,
-  type EventLine, type Project, type ProjectOptions,
+  finish, kinds, readEvents, readJson, recordedPids, runCli, startCli, survivorsOf, waitFor,
+  type EventLine, type Project, useProjects,
 } from '../helpers/project.js';
 
-const projects: Project[] = [];
-const children: Array<{ pid?: number | undefined; kill(sig?: NodeJS.Signals): boolean; exitCode: number | null }> = [];
-function project(opts: ProjectOptions = {}): Project {
-  const p = makeProject(opts);
-  projects.push(p);
-  return p;
-}
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const p of projects.splice(0)) {
-    await runCli(['kill', '--config', p.config], { cwd: p.dir }).catch(() => undefined);
-    p.cleanup();
-  }
-});
+const { project, track } = useProjects();
 
 const serveCli = (p: Project, ...extra: string[]) => runCli(['serve', '--config', p.config, ...extra], { cwd: p.dir, timeoutMs: 90_000 });
 const startServe = (p: Project, ...extra: string[]) => {
   const c = startCli(['serve', '--config', p.config, ...extra], { cwd: p.dir });
-  children.push(c);
+  track(c);
   return c;
 };
 const ofKind = (ev: EventLine[], k: string) => ev.filter((e) => e.event === k);

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { afterEach } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -227,4 +228,40 @@ export async function waitFor<T>(fn: () => T | undefined | false | null, what: s
 
 export function readJson<T = Record<string, unknown>>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+/**
+ * The projects and CLI children of one test file, cleaned up after every test: children by pid
+ * (continued first, in case a test stopped one), then any serve a project still runs, then the
+ * project's processes and files.
+ */
+export function useProjects(): { project(opts?: ProjectOptions): Project; track<T extends ChildProcess>(child: T): T } {
+  const projects: Project[] = [];
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const c of children.splice(0)) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      try {
+        process.kill(c.pid!, 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+      c.kill('SIGKILL');
+    }
+    for (const p of projects.splice(0)) {
+      if (existsSync(join(p.logDir, 'serve.pid'))) await runCli(['kill', '--config', p.config], { cwd: p.dir }).catch(() => undefined);
+      p.cleanup();
+    }
+  });
+  return {
+    project(opts: ProjectOptions = {}) {
+      const p = makeProject(opts);
+      projects.push(p);
+      return p;
+    },
+    track(child) {
+      children.push(child);
+      return child;
+    },
+  };
 }
