@@ -287,12 +287,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
 function preSpawnHalt(cfg: Config, loop: LoopState, events: EventSink): { reason: HaltReason; code: number; message: string; hint: string } | undefined {
   const sentinel = cfg.paths.doneSentinel;
   if (existsSync(sentinel)) {
-    let content = '';
-    try {
-      content = readFileSync(sentinel, 'utf8').slice(0, 200);
-    } catch {
-      /* unreadable: still a sentinel */
-    }
+    const content = readHead(sentinel);
     // Archived, never deleted: the agent's last word is evidence.
     const archiveDir = join(cfg.paths.logDir, 'archive');
     mkdirSync(archiveDir, { recursive: true, mode: 0o700 });
@@ -307,12 +302,7 @@ function preSpawnHalt(cfg: Config, loop: LoopState, events: EventSink): { reason
   }
   const stopFile = cfg.paths.stopFile;
   if (stopFile && existsSync(stopFile)) {
-    let content = '';
-    try {
-      content = readFileSync(stopFile, 'utf8').slice(0, 200);
-    } catch {
-      /* still a stop */
-    }
+    const content = readHead(stopFile);
     events.emit('stop_file_detected', { stop_file: stopFile, content, rounds_completed: loop.rounds });
     return { reason: 'stop_file', code: EXIT.HALT_STOP_FILE, message: `stop file ${stopFile} exists`, hint: `remove ${stopFile}` };
   }
@@ -333,4 +323,13 @@ function preSpawnHalt(cfg: Config, loop: LoopState, events: EventSink): { reason
     return { reason: 'budget', code: EXIT.HALT_BUDGET, message: `cost budget max_cost_usd = ${rt.max_cost_usd} spent ($${loop.cost_usd.toFixed(4)})`, hint: 'raise runtime.max_cost_usd' };
   }
   return undefined;
+}
+
+/** The first 200 characters of a marker file; an unreadable one still counts, with no content. */
+function readHead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').slice(0, 200);
+  } catch {
+    return '';
+  }
 }

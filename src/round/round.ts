@@ -214,11 +214,11 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
 
   const startMono = monoMs();
   const interrupted = opts.interrupt?.aborted;
+  // writeStatus drops undefined fields: a round without phases simply has none.
+  const identity = { round_num: roundNum, current_phase: phase, phase_index: phaseIndex };
   const liveBase: Status = {
-    round_num: roundNum,
+    ...identity,
     running: true,
-    ...(phase !== undefined ? { current_phase: phase } : {}),
-    ...(phaseIndex !== undefined ? { phase_index: phaseIndex } : {}),
     started_at: startedAt,
     log_path: logPath,
     round_marker: marker,
@@ -398,10 +398,8 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
   // 11. Final state, then round_end: the round's terminal record.
   const endedAt = isoNow();
   bestEffort(() => writeStatus(cfg.paths.logDir, {
-    round_num: roundNum,
+    ...identity,
     running: false,
-    ...(phase !== undefined ? { current_phase: phase } : {}),
-    ...(phaseIndex !== undefined ? { phase_index: phaseIndex } : {}),
     last_completed_at: endedAt,
     last_exit_code: exitCodeForEvent,
     last_duration_s: durationS,
