@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # agent-runner's one build entry point. Every subcommand is idempotent and safe to re-run.
-#   setup   install the system packages the tests need (apt-get, when missing), npm ci, build
+#   setup   install the system packages the product needs (git, util-linux, coreutils; apt-get,
+#           when missing), npm ci, build
 #   build   compile TypeScript to dist/ and bundle the CLI (dist/bin/main.js)
-#   test    setup, then the whole suite (unit + end-to-end: real processes, systemd --user, sshd);
-#           ends with a plain "N passed, N failed" line
+#   test    setup plus the test-only packages (openssh, systemd, jq; never started or enabled), then
+#           the whole suite (unit + end-to-end: real processes, systemd --user, sshd); ends with a
+#           plain "N passed, N failed" line
 #   soak    the chaos suite alone, long: CHAOS_ITERATIONS (default 2000), CHAOS_SEED to reproduce
 #   check   lint + typecheck + docs freshness + test
 #   bench   benchmarks (medians and ratios; never part of the test suite)
@@ -15,39 +17,103 @@ ROOT=$PWD
 
 say() { printf '==> %s\n' "$*" >&2; }
 
-need_pkgs() {
-  local missing=()
-  command -v git >/dev/null || missing+=(git)
-  command -v flock >/dev/null || missing+=(util-linux)
-  command -v jq >/dev/null || missing+=(jq)
-  command -v ssh >/dev/null || missing+=(openssh-client)
-  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
-  [ -x /lib/systemd/systemd ] || missing+=(systemd)
-  command -v unshare >/dev/null || missing+=(util-linux)
-  command -v setsid >/dev/null || missing+=(util-linux)
-  command -v timeout >/dev/null || missing+=(coreutils)
-  printf '%s\n' "${missing[@]}" | sort -u | grep -v '^$' || true
+# Every system package, in one place: "package  what-proves-it-is-there  who-needs-it".
+#   run   the product itself (setup, demo, and every command below)
+#   test  only the test suite (./build.sh test, check, soak): installed with service starts denied
+#         and any unit they enable disabled again, so no daemon is left running or enabled.
+# A test that needs a new tool adds one line here.
+PACKAGES=(
+  "git              git                   run"
+  "util-linux       flock                 run"
+  "util-linux       setsid                run"
+  "coreutils        timeout               run"
+  "util-linux       unshare               test"
+  "jq               jq                    test"
+  "openssh-client   ssh                   test"
+  "openssh-server   /usr/sbin/sshd        test"
+  "systemd          /lib/systemd/systemd  test"
+)
+
+# The packages of the given roles whose marker command or file is missing, one per line.
+missing_pkgs() {
+  local line pkg probe role want
+  for line in "${PACKAGES[@]}"; do
+    read -r pkg probe role <<<"$line"
+    for want in "$@"; do
+      [ "$role" = "$want" ] || continue
+      if [[ $probe == /* ]]; then [ -e "$probe" ] && continue; else command -v "$probe" >/dev/null && continue; fi
+      echo "$pkg"
+    done
+  done | sort -u
 }
 
-cmd_setup() {
+POLICY_RC=/usr/sbin/policy-rc.d
+POLICY_SAVED=""
+POLICY_OURS=0
+restore_policy() {
+  [ "$POLICY_OURS" = 1 ] || return 0
+  if [ -n "$POLICY_SAVED" ]; then mv -f "$POLICY_SAVED" "$POLICY_RC"; else rm -f "$POLICY_RC"; fi
+  POLICY_OURS=0
+}
+
+# apt-get install that starts no service and leaves none enabled: a policy-rc.d denying every
+# start (the one already there, if any, is put back afterwards), and every systemd unit link the
+# install created removed again (deb-systemd-helper enables units even when starts are denied).
+install_quietly() {
+  local links_before link unit
+  links_before=$(find /etc/systemd/system -type l 2>/dev/null | sort)
+  if [ -e "$POLICY_RC" ]; then POLICY_SAVED=$(mktemp); cp -p "$POLICY_RC" "$POLICY_SAVED"; fi
+  POLICY_OURS=1
+  trap restore_policy EXIT
+  printf '#!/bin/sh\n# agent-runner build.sh: test packages are installed, never started.\nexit 101\n' >"$POLICY_RC"
+  chmod 755 "$POLICY_RC"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
+  restore_policy
+  trap - EXIT
+  comm -13 <(printf '%s\n' "$links_before") <(find /etc/systemd/system -type l 2>/dev/null | sort) | while read -r link; do
+    [ -n "$link" ] || continue
+    unit=$(basename "$link")
+    say "not enabling $unit (installed for the tests only)"
+    if command -v deb-systemd-helper >/dev/null; then deb-systemd-helper disable "$unit" >/dev/null 2>&1 || true; fi
+    rm -f "$link"
+  done
+}
+
+# Install what the given roles need (run, test), when missing and when we can.
+ensure_pkgs() {
   local pkgs
-  pkgs=$(need_pkgs)
-  if [ -n "$pkgs" ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      say "installing system packages: $(echo $pkgs)"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >/dev/null
-      # shellcheck disable=SC2086
-      apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
-    else
-      say "missing system packages (install them, then re-run): $(echo $pkgs)"
-      say "the end-to-end tests that need them will be skipped outside CI"
-    fi
+  pkgs=$(missing_pkgs "$@")
+  [ -n "$pkgs" ] || return 0
+  # shellcheck disable=SC2086
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing system packages ($*): $(echo $pkgs)"
+    install_quietly $pkgs
+  else
+    say "missing system packages (install them, then re-run): $(echo $pkgs)"
+    case " $* " in *" test "*) say "the end-to-end tests that need them will be skipped outside CI" ;; esac
   fi
+}
+
+npm_ci() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "npm ci"
     npm ci --no-audit --no-fund --loglevel=error
   fi
+}
+
+# What the product needs: its runtime packages, node modules, a build. No test package, no service.
+cmd_setup() {
+  ensure_pkgs run
+  npm_ci
+  cmd_build
+}
+
+# What the test suite needs on top: sshd, systemd, jq … installed but never started or enabled.
+cmd_setup_test() {
+  ensure_pkgs run test
+  npm_ci
   cmd_build
 }
 
@@ -65,7 +131,7 @@ cmd_build() {
 }
 
 cmd_test() {
-  cmd_setup
+  cmd_setup_test
   local report="$ROOT/.vitest-report.json"
   rm -f "$report" "$ROOT/.chaos-summary.txt"
   set +e
@@ -76,12 +142,12 @@ cmd_test() {
 }
 
 cmd_soak() {
-  cmd_setup
+  cmd_setup_test
   CHAOS_ITERATIONS=${CHAOS_ITERATIONS:-2000} npx --no-install vitest run test/chaos/signals.test.ts
 }
 
 cmd_check() {
-  cmd_setup
+  cmd_setup_test
   say "lint"
   npx --no-install eslint .
   say "typecheck (sources, tests, benchmarks)"
@@ -94,7 +160,7 @@ cmd_check() {
 }
 
 cmd_bench() {
-  cmd_setup
+  cmd_setup_test
   mkdir -p .bench-out
   for b in bench/*.bench.mjs; do
     say "$b"
@@ -138,5 +204,5 @@ case "$sub" in
   bench) cmd_bench "$@" ;;
   demo) cmd_demo ;;
   docs) cmd_docs "$@" ;;
-  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
