@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { DEFAULT_CONFIG_NAME, loadConfig, type Config } from '../config/load.js';
+import { DEFAULT_CONFIG_NAME, describeInert, loadConfig, type Config } from '../config/load.js';
 import { EventWriter } from '../events/writer.js';
 import { Redactor } from '../util/redact.js';
+import { err } from './output.js';
 
 export interface GlobalOpts {
   config?: string;
@@ -18,8 +19,11 @@ export function configPath(cmd: Command): string {
   return resolve(globals(cmd).config ?? DEFAULT_CONFIG_NAME);
 }
 
-export function loadFor(cmd: Command): Config {
-  return loadConfig(configPath(cmd));
+/** Load the config; fields that have no effect are named on stderr (doctor lists them itself). */
+export function loadFor(cmd: Command, opts: { warnInert?: boolean } = {}): Config {
+  const cfg = loadConfig(configPath(cmd));
+  if (opts.warnInert ?? true) for (const f of cfg.inert) err(`warning: ${describeInert(cfg, f)}; remove it`);
+  return cfg;
 }
 
 export function eventsFor(cfg: Config): EventWriter {

@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import * as v from 'valibot';
 import { ConfigError, errnoCode } from '../errors.js';
+import { inertFieldsOf, type InertField } from './inert.js';
 import { didYouMean, locateKey } from './locate.js';
 import { ConfigSchema, describeValue, PhaseSchema, REMOVED_KEYS, type PhaseConfig, type RawConfig } from './schema.js';
 
@@ -25,6 +26,8 @@ export interface Config extends Omit<RawConfig, 'phases'> {
   project: string;
   paths: ResolvedPaths;
   phases: { list: string[]; overrides: Record<string, PhaseConfig & { promptFiles?: string[] }> };
+  /** Upstream fields this file sets that have no effect here (see inert.ts). */
+  inert: Array<InertField & { line?: number }>;
 }
 
 type AnySchema = v.GenericSchema & { type: string; entries?: Record<string, AnySchema>; wrapped?: AnySchema; pipe?: AnySchema[] };
@@ -162,7 +165,12 @@ export function parseConfig(source: string, path: string): Config {
     ...(raw.runtime.stop_file ? { stopFile: p(raw.runtime.stop_file) } : {}),
   };
 
-  return { ...raw, path, dir, project, paths, phases };
+  const inert = inertFieldsOf(doc).map((f) => {
+    const line = locateKey(source, f.key.split('.'));
+    return line ? { ...f, line } : f;
+  });
+
+  return { ...raw, path, dir, project, paths, phases, inert };
 }
 
 function parsePhases(table: Record<string, unknown>, fail: Fail): Config['phases'] {
@@ -218,6 +226,11 @@ export function expandHome(p: string): string {
   if (p === '~') return process.env['HOME'] ?? homedir();
   if (p.startsWith('~/')) return resolve(process.env['HOME'] ?? homedir(), p.slice(2));
   return p;
+}
+
+/** One line naming a field that has no effect: `file:line: key: has no effect (why)`. */
+export function describeInert(cfg: Pick<Config, 'path'>, f: Config['inert'][number]): string {
+  return `${cfg.path}${f.line ? `:${f.line}` : ''}: ${f.key}: has no effect (${f.why})`;
 }
 
 /** The effective round timeout for a phase. */

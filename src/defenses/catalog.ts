@@ -49,6 +49,7 @@ const on = (cond: boolean, why: string): Pick<Defense, 'current_state' | 'note'>
 const needs = (cond: boolean, why: string): Pick<Defense, 'current_state' | 'note'> => (cond ? { current_state: 'active' } : { current_state: 'degraded', note: why });
 
 export function defenses(cfg: Config, host: HostFacts = detectHost()): Defense[] {
+  const repetitive = cfg.monitor.anomaly_repetitive_window > 0 && cfg.monitor.anomaly_repetitive_threshold > 0;
   const rt = cfg.runtime;
   const stashing = cfg.vcs.dirty_action === 'stash' || cfg.vcs.dirty_action_on_failure === 'stash';
   const envKeys = Object.keys(cfg.agent.env).sort();
@@ -229,6 +230,15 @@ export function defenses(cfg: Config, host: HostFacts = detectHost()): Defense[]
       guarded_by: 'test/unit/stream-json.test.ts',
       exercises: ['tool_result', 'api_error_status', 'rate_limit_event'],
       current_state: 'active',
+    },
+    {
+      name: 'repetitive_tool_anomaly',
+      upstream: 'anomaly_repetitive_tool',
+      value: repetitive ? `${cfg.monitor.anomaly_repetitive_threshold} × one (tool, target) within ${cfg.monitor.anomaly_repetitive_window} tool calls` : 'off',
+      codifies: 'F33: a stuck tool loop (the same Edit 8 times in a row) burned a round. Ours counts every tool call of the round as it streams, not only the last 50 log lines.',
+      guarded_by: 'test/e2e/monitor.test.ts',
+      exercises: ['anomaly_repetitive_tool', 'anomaly_repetitive_active', 'tools:8:Edit'],
+      ...on(repetitive, 'monitor.anomaly_repetitive_window and _threshold are 0 (upstream\'s default): opt in with e.g. 10 and 8'),
     },
     {
       name: 'stdin_prompt_delivery',

@@ -23,6 +23,7 @@ export const EVENT_KINDS = {
   },
   agent_network_blip: { layer: 'round', fields: ['round_num', 'phase', 'matched', 'round_duration_s', 'exit_code', 'timed_out'], description: 'A failed round whose output shows a network error.' },
   agent_usage_recorded: { layer: 'round', fields: ['round_num', 'agent', 'model', 'input_tokens', 'output_tokens', 'cached_tokens', 'cost_usd', 'duration_ms', 'tool_call_count', 'phase', 'success'], description: 'Usage and cost from the agent\'s structured result.' },
+  anomaly_repetitive_tool: { layer: 'round', fields: ['round_num', 'tool_name', 'target', 'count', 'window'], description: 'The agent called one tool on one target `count` times within `window` consecutive tool calls (monitor.anomaly_repetitive_window/threshold): a stuck loop. Emitted when the round ends.' },
   transient_error_detected: { layer: 'round', fields: ['round_num', 'classification', 'agent', 'reset_at_epoch', 'raw'], description: 'The agent reported an auth failure, a usage/rate limit or a network/server error.' },
   dirty_detected: { layer: 'round', fields: ['round_num', 'files', 'outcome'], description: 'The work tree was dirty after the round (first 20 files).' },
   orphan_stashed: { layer: 'round', fields: ['round_num', 'ref', 'ref_name', 'reason', 'files'], description: 'Dirty work preserved as a commit under refs/agent-runner/orphans/R<N>, then the tree cleaned.' },

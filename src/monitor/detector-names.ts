@@ -10,6 +10,7 @@ export const DETECTOR_NAMES = [
   'oauth_fail',
   'network_fail',
   'rate_limit_active',
+  'anomaly_repetitive_active',
   'supervisor_stale',
 ] as const;
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
@@ -34,5 +35,6 @@ export const DETECTOR_INFO: Record<DetectorName, DetectorInfo> = {
   oauth_fail: { firesWhen: '≥ `rate_threshold` of the window failed to authenticate, or serve halted on an auth failure that is the latest exit', severity: 'critical', autoStopByDefault: true, context: ['matches', 'rounds', 'window', 'threshold', 'last_round', 'halted', 'hint'] },
   network_fail: { firesWhen: '≥ `rate_threshold` of the window failed on network or upstream server errors', severity: 'warning', autoStopByDefault: false, context: ['matches', 'rounds', 'window', 'threshold', 'last_round', 'hint'] },
   rate_limit_active: { firesWhen: 'serve waits out a usage limit, or the agent reported one whose reset is ahead', severity: 'info', autoStopByDefault: false, context: ['throttled_until_iso', 'classification', 'agent', 'source'] },
+  anomaly_repetitive_active: { firesWhen: 'one of the newest 5 rounds reported a stuck tool loop (`anomaly_repetitive_tool`: one tool on one target `anomaly_repetitive_threshold` times within `anomaly_repetitive_window` calls; off while either is 0)', severity: 'warning', autoStopByDefault: false, context: ['count', 'window_rounds', 'latest_tool', 'latest_target', 'latest_round', 'events'] },
   supervisor_stale: { firesWhen: 'no event from round or serve for `supervisor_stale_threshold_s` (default 1.5 × `round_timeout_s`; 0 disables) while serve is supposed to run', severity: 'warning', autoStopByDefault: false, context: ['age_s', 'threshold_s', 'last_ts', 'last_event', 'serve_pid', 'serve_process'] },
 };

@@ -27,6 +27,15 @@ export interface ExitRecord {
   text_match?: 'auth_failure' | 'network' | null;
 }
 
+export interface RepetitiveRecord {
+  round_num: number;
+  /** epoch ms */
+  ts: number;
+  tool_name: string;
+  target: string;
+  count: number;
+}
+
 export interface StartAttempt {
   ts: number;
   ok: boolean;
@@ -46,6 +55,10 @@ export interface Digest {
   limit: { classification: string; reset_at_epoch: number | null; ts: number; agent: string | null; round_num: number | null } | null;
   /** Newest event written by the supervisor (round or serve), never by a monitor. */
   last_supervisor: { ts: number; event: string } | null;
+  /** The newest round number started (round_start) or reported on (anomaly_repetitive_tool). */
+  newest_round: number | null;
+  /** Stuck tool loops the rounds reported (anomaly_repetitive_tool), oldest first. */
+  repetitive: RepetitiveRecord[];
   /** round_num → agent log path, from agent_spawn. */
   log_paths: Array<[number, string]>;
   folded: number;
@@ -54,7 +67,7 @@ export interface Digest {
 export const KEEP = 50;
 
 export function emptyDigest(): Digest {
-  return { v: 1, exits: [], attempts: [], orphan: { streak: 0, last_round: null, stashed: [] }, open: null, limit: null, last_supervisor: null, log_paths: [], folded: 0 };
+  return { v: 1, exits: [], attempts: [], orphan: { streak: 0, last_round: null, stashed: [] }, open: null, limit: null, last_supervisor: null, newest_round: null, repetitive: [], log_paths: [], folded: 0 };
 }
 
 /** Events written by any monitor (upstream's and ours): never evidence of the supervisor's health. */
@@ -65,7 +78,7 @@ export function isMonitorKind(kind: string): boolean {
 /** Kinds the digest reads; every other line can be skipped without parsing. */
 export const DIGEST_KINDS = new Set([
   'round_start', 'smoke_check_failed', 'agent_spawn', 'agent_exit', 'round_end', 'orphan_stashed', 'orphan_idempotent_skip',
-  'transient_error_detected', 'transient_error_recovered',
+  'transient_error_detected', 'transient_error_recovered', 'anomaly_repetitive_tool',
 ]);
 
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
@@ -91,6 +104,7 @@ export function fold(d: Digest, ev: EventRecord, keep = KEEP): Digest {
   switch (ev.event) {
     case 'round_start':
       pushBounded(d.attempts, { ts, ok: true }, keep);
+      noteRound(d, round);
       if (round !== null) d.open = { round_num: round, phase: str(ev['phase']), ts };
       break;
     case 'smoke_check_failed': {
@@ -142,11 +156,21 @@ export function fold(d: Digest, ev: EventRecord, keep = KEEP): Digest {
         d.limit = { classification: 'usage_limit', reset_at_epoch: num(ev['reset_at_epoch']), ts, agent: str(ev['agent']), round_num: round };
       }
       break;
+    case 'anomaly_repetitive_tool':
+      if (round !== null) {
+        noteRound(d, round);
+        pushBounded(d.repetitive, { round_num: round, ts, tool_name: str(ev['tool_name']) ?? '', target: str(ev['target']) ?? '', count: num(ev['count']) ?? 0 }, keep);
+      }
+      break;
     case 'transient_error_recovered':
       if (ev['classification'] === 'usage_limit' || ev['classification'] === undefined) d.limit = null;
       break;
   }
   return d;
+}
+
+function noteRound(d: Digest, round: number | null): void {
+  if (round !== null && (d.newest_round === null || round > d.newest_round)) d.newest_round = round;
 }
 
 /** The agent log path recorded for a round, if any. */

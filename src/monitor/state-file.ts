@@ -6,7 +6,7 @@ import { parseCursor } from '../events/reader.js';
 import { readJsonFile } from '../state/json-file.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import type { AlertSet } from './alerts.js';
-import type { Digest } from './digest.js';
+import { emptyDigest, type Digest } from './digest.js';
 import type { HistoryState } from './history.js';
 
 /**
@@ -39,7 +39,8 @@ export function writeMonitorState(path: string, s: MonitorStateFile): void {
 export function historyFromState(s: MonitorStateFile | undefined): HistoryState | undefined {
   const h = s?.history;
   const cursor = h ? parseCursor(h.cursor) : undefined;
-  return h && cursor && h.digest?.v === 1 ? { cursor, digest: h.digest } : undefined;
+  // A digest saved by an older version lacks the fields added since: they start empty.
+  return h && cursor && h.digest?.v === 1 ? { cursor, digest: { ...emptyDigest(), ...h.digest } } : undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { monoMs } from '../util/time.js';
+import type { RepetitionOptions } from './repetition.js';
 import { feedLine, newStreamState, type StreamState } from './stream-json.js';
 
 /**
@@ -12,7 +13,7 @@ const MAX_READ_PER_POLL = 4 * 1024 * 1024;
 const MAX_LINE = 1024 * 1024;
 
 export class LogFollower {
-  readonly stream: StreamState = newStreamState();
+  readonly stream: StreamState;
   /** Monotonic ms of the last growth of the log. */
   lastActivity = monoMs();
   elidedBytes = 0;
@@ -27,7 +28,9 @@ export class LogFollower {
     readonly path: string,
     private readonly maxBytes: number,
     private readonly onTruncate?: (elided: number) => void,
+    repetition?: RepetitionOptions,
   ) {
+    this.stream = newStreamState(repetition);
     this.fd = openSync(path, 'r+');
     this.head = Math.floor(maxBytes / 2);
     this.tail = Math.floor(maxBytes / 4);

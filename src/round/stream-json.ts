@@ -4,6 +4,8 @@
  * structured error signals. Only structured fields are trusted; text inside tool output (a file
  * the agent cat'ed that says "usage limit reached") is never read as a signal.
  */
+import { RepetitionTracker, toolTarget, type RepetitionOptions } from './repetition.js';
+
 export type TransientClass = 'auth_failure' | 'usage_limit' | 'network';
 
 export interface TransientSignal {
@@ -26,12 +28,12 @@ export interface StreamState {
   durationMs?: number;
   lastType?: string;
   transient?: TransientSignal;
-  /** Tool name + target of recent tool calls, newest last (for repetition checks). */
-  recentTools: string[];
+  /** Repeated (tool, target) pairs: monitor.anomaly_repetitive_window/threshold. */
+  repetition: RepetitionTracker;
 }
 
-export function newStreamState(): StreamState {
-  return { structured: false, lines: 0, resultSeen: false, resultIsError: false, toolCalls: 0, recentTools: [] };
+export function newStreamState(repetition: RepetitionOptions = { window: 0, threshold: 0 }): StreamState {
+  return { structured: false, lines: 0, resultSeen: false, resultIsError: false, toolCalls: 0, repetition: new RepetitionTracker(repetition) };
 }
 
 const AUTH_TEXT = /(invalid api key|please run \/login|not logged in|oauth token (has )?expired|token (has )?expired|authentication[_ ](failed|error)|unauthorized|\b401\b|\b403\b|credit balance is too low)/i;
@@ -59,20 +61,15 @@ export function feedLine(state: StreamState, line: string): void {
     if (msg && typeof msg.model === 'string') state.model = msg.model;
     if (Array.isArray(msg?.content)) {
       for (const c of msg.content as Array<Record<string, unknown>>) {
-        if (c?.['type'] === 'tool_use') {
-          state.toolCalls++;
-          const input = (c['input'] ?? {}) as Record<string, unknown>;
-          const target = String(input['file_path'] ?? input['path'] ?? input['command'] ?? input['pattern'] ?? '').slice(0, 200);
-          state.recentTools.push(`${String(c['name'])}\u0000${target}`);
-          if (state.recentTools.length > 50) state.recentTools.shift();
-        }
+        if (c?.['type'] === 'tool_use') noteTool(state, c['name'], c['input']);
       }
     }
     // Newer claude versions tag failed turns: "error": "authentication_failed" | "rate_limit" | …
     const err = obj['error'];
     if (typeof err === 'string') noteErrorTag(state, err, line);
   }
-  if (type === 'tool_use' || type === 'tool_call') state.toolCalls++;
+  // Other agents' shapes: a tool call as a line of its own.
+  if (type === 'tool_use' || type === 'tool_call') noteTool(state, obj['name'] ?? obj['tool_name'], obj['input'] ?? obj['parameters'] ?? obj['args']);
 
   if (type === 'rate_limit_event') {
     const info = (obj['rate_limit_info'] ?? {}) as Record<string, unknown>;
@@ -106,6 +103,11 @@ export function feedLine(state: StreamState, line: string): void {
     }
     if (isError) classifyResultError(state, obj, line);
   }
+}
+
+function noteTool(state: StreamState, name: unknown, input: unknown): void {
+  state.toolCalls++;
+  state.repetition.note(typeof name === 'string' ? name : '', toolTarget(input));
 }
 
 function noteErrorTag(state: StreamState, tag: string, line: string): void {

@@ -1,4 +1,4 @@
-import type { Config } from '../config/load.js';
+import { describeInert, type Config } from '../config/load.js';
 import type { EventSink } from '../events/writer.js';
 import { readHalt } from '../loop/halt.js';
 import { runStartupChecks } from '../round/checks.js';
@@ -19,6 +19,7 @@ export interface DoctorFinding {
  */
 export async function doctor(cfg: Config, events: EventSink): Promise<DoctorFinding[]> {
   const out: DoctorFinding[] = [{ check: 'config', status: 'ok', detail: `${cfg.path} is valid (project ${cfg.project})` }];
+  for (const f of cfg.inert) out.push({ check: 'config_inert', status: 'warn', detail: describeInert(cfg, f), fix: `remove ${f.key} (it loads, so upstream files work, but changes nothing)` });
   const env = { ...process.env, ...cfg.agent.env };
   for (const c of await runStartupChecks(cfg, [undefined, ...cfg.phases.list], env)) {
     if (c.name === 'config_valid') continue;

@@ -44,3 +44,26 @@ it('a recorded halt and a dirty tree are warnings with their fixes (exit 1)', as
   expect(r.stdout).toMatch(/resume/);
   expect(r.stdout).toMatch(/warn git_clean: 1 uncommitted path/);
 });
+
+it('upstream fields with no effect are named once on stderr at load, and by doctor as warnings', async () => {
+  const p = makeProject({ runtime: { dry_run: true, fresh_eyes_every_n: 3 }, extraToml: '[phases]\nlist = ["a"]\n[phases.a]\ndisable_pre_round_hooks = true\n[plugins]\nsmoke = "x"' });
+  projects.push(p);
+  const r = await runCli(['round', '--config', p.config], { cwd: p.dir });
+  expect(r.code).toBe(0);
+  const warnings = r.stderr.split('\n').filter((l) => l.includes('warning:'));
+  expect(warnings.map((l) => l.match(/: ([a-z_.]+): has no effect/)?.[1]).sort()).toEqual(['phases.a.disable_pre_round_hooks', 'plugins', 'runtime.dry_run', 'runtime.fresh_eyes_every_n']);
+  expect(warnings.find((l) => l.includes('runtime.dry_run'))).toMatch(new RegExp(`^agent-runner: warning: ${p.config}:\\d+: runtime\\.dry_run: has no effect \\(.+\\); remove it$`));
+
+  const d = await runCli(['doctor', '--json', '--config', p.config], { cwd: p.dir });
+  expect(d.stderr).not.toContain('warning:');
+  const doc = JSON.parse(d.stdout) as { findings: Array<{ check: string; status: string; detail: string }> };
+  const inert = doc.findings.filter((f) => f.check === 'config_inert');
+  expect(inert.map((f) => f.status)).toEqual(['warn', 'warn', 'warn', 'warn']);
+  expect(inert.map((f) => f.detail).join('\n')).toContain('runtime.dry_run: has no effect');
+  expect(d.code).toBe(1);
+
+  // A file without them loads in silence.
+  const quiet = makeProject();
+  projects.push(quiet);
+  expect((await runCli(['round', '--config', quiet.config], { cwd: quiet.dir })).stderr).not.toContain('warning:');
+});

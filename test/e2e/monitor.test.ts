@@ -139,6 +139,29 @@ describe('monitor: detectors fire on conditions real rounds produce', () => {
     expect(m.code).toBe(0);
   });
 
+  it('anomaly_repetitive_active from a round that made the same edit 8 times; not from a round spread over files; off by default', async () => {
+    const p = project({ mode: 'tools:8:Edit:src/a.ts', extraToml: '[monitor]\nanomaly_repetitive_window = 10\nanomaly_repetitive_threshold = 8' });
+    expect((await round(p)).code).toBe(0);
+    const loops = ofKind(readEvents(p.logDir), 'anomaly_repetitive_tool');
+    expect(loops).toEqual([expect.objectContaining({ round_num: 1, tool_name: 'Edit', target: 'src/a.ts', count: 8, window: 10 })]);
+    const m = await monitorOnce(p);
+    expect(firing(m.alerts)).toEqual(['anomaly_repetitive_active']);
+    expect(m.alerts[0]).toMatchObject({ severity: 'warning', context: { count: 8, latest_tool: 'Edit', latest_target: 'src/a.ts', latest_round: 1 } });
+    expect(m.code).toBe(1);
+
+    // Seven edits of one file never reach the threshold.
+    const quiet = project({ mode: 'tools:7:Edit:src/a.ts;;tools:7:Edit:src/b.ts', extraToml: '[monitor]\nanomaly_repetitive_window = 10\nanomaly_repetitive_threshold = 8' });
+    expect((await round(quiet)).code).toBe(0);
+    // Upstream's default: off.
+    const off = project({ mode: 'tools:20:Edit:src/a.ts' });
+    expect((await round(off)).code).toBe(0);
+    for (const q of [quiet, off]) {
+      expect(ofKind(readEvents(q.logDir), 'agent_exit')[0]).toMatchObject({ tool_calls: q === off ? 20 : 14 });
+      expect(ofKind(readEvents(q.logDir), 'anomaly_repetitive_tool')).toEqual([]);
+      expect(firing((await monitorOnce(q)).alerts)).toEqual([]);
+    }
+  });
+
   it('hung: a round whose supervisor is frozen runs past 1.5 × its timeout; resolved once it ends', async () => {
     const p = project({ mode: 'sleep:60', runtime: { round_timeout_s: 1, kill_grace_s: 1 } });
     const r = startCli(['round', '--config', p.config], { cwd: p.dir });

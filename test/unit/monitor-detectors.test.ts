@@ -53,6 +53,17 @@ describe('detector rules', () => {
     expect(names(legacy)).toEqual(['network_fail']);
   });
 
+  it('anomaly_repetitive_active while one of the newest 5 rounds reported a stuck tool loop', () => {
+    const loop = { event: 'anomaly_repetitive_tool', round_num: 2, tool_name: 'Edit', target: 'src/a.ts', count: 8, window: 10 };
+    const start = (n: number) => ({ event: 'round_start', round_num: n });
+    const fired = runDetectors(snap([start(1), start(2), loop, start(3)]), T).find((c) => c.detector === 'anomaly_repetitive_active');
+    expect(fired?.context).toMatchObject({ count: 8, window_rounds: 5, latest_tool: 'Edit', latest_target: 'src/a.ts', latest_round: 2, events: 1 });
+    expect(names(snap([start(2), loop, start(6)]))).toEqual(['anomaly_repetitive_active']);
+    // Round 7 is five rounds past round 2: the loop is old news.
+    expect(names(snap([start(2), loop, start(7)]))).toEqual([]);
+    expect(names(snap([start(1), start(2), start(3)]))).toEqual([]);
+  });
+
   it('orphan_chain counts consecutive snapshotted rounds; a clean round_end resets it', () => {
     const chain = (n: number) => [{ event: 'orphan_stashed', round_num: n }, { event: 'round_end', round_num: n }];
     expect(names(snap([...chain(1), ...chain(2), ...chain(3)]))).toEqual(['orphan_chain']);

@@ -139,16 +139,24 @@ describe('feedLine: tool calls', () => {
       { type: 'tool_call', name: 'shell' },
     );
     expect(s.toolCalls).toBe(4);
-    expect(s.recentTools).toEqual(['Read\u0000/a.ts', 'Bash\u0000ls']);
   });
 
-  it('keeps only the 50 most recent tool targets for repetition checks, but counts them all', () => {
+  it('feeds every (tool, target) pair to the repetition check, from either shape', () => {
+    const s = newStreamState({ window: 10, threshold: 3 });
+    for (let i = 0; i < 3; i++) feedLine(s, JSON.stringify(assistant([{ type: 'tool_use', name: 'Edit', input: { file_path: '/a.ts' } }])));
+    for (let i = 0; i < 3; i++) feedLine(s, JSON.stringify({ type: 'tool_call', name: 'shell', parameters: { command: 'make' } }));
+    expect(s.toolCalls).toBe(6);
+    expect(s.repetition.findings()).toEqual([
+      { tool_name: 'Edit', target: '/a.ts', count: 3, window: 10 },
+      { tool_name: 'shell', target: 'make', count: 3, window: 10 },
+    ]);
+  });
+
+  it('counts every call, with the repetition check off by default', () => {
     const s = newStreamState();
-    for (let i = 0; i < 60; i++) feedLine(s, JSON.stringify(assistant([{ type: 'tool_use', name: 'Edit', input: { file_path: `/f${i}` } }])));
+    for (let i = 0; i < 60; i++) feedLine(s, JSON.stringify(assistant([{ type: 'tool_use', name: 'Edit', input: { file_path: '/same' } }])));
     expect(s.toolCalls).toBe(60);
-    expect(s.recentTools).toHaveLength(50);
-    expect(s.recentTools.at(-1)).toBe('Edit\u0000/f59');
-    expect(s.recentTools[0]).toBe('Edit\u0000/f10');
+    expect(s.repetition.findings()).toEqual([]);
   });
 });
 

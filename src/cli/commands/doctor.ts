@@ -9,7 +9,7 @@ export function registerDoctor(program: Command): void {
     .command('doctor')
     .description('check everything a long unattended run needs (config, every phase\'s prompt, agent CLI and its version, git, disk, service, linger) and say what to fix')
     .action(async (_o: unknown, cmd: Command) => {
-      const cfg = loadFor(cmd);
+      const cfg = loadFor(cmd, { warnInert: false });
       const findings = await doctor(cfg, eventsFor(cfg));
       const failed = findings.some((f) => f.status === 'fail');
       const warned = findings.some((f) => f.status === 'warn');

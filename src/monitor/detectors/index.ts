@@ -2,11 +2,11 @@ import type { DetectorName } from '../detector-names.js';
 import type { Condition, Detector, Snapshot, Thresholds } from '../types.js';
 import { disk, memPressure } from './host.js';
 import { networkFail, oauthFail, timeoutRate } from './rates.js';
-import { hung, orphanChain, smokeFailRate } from './rounds.js';
+import { anomalyRepetitiveActive, hung, orphanChain, smokeFailRate } from './rounds.js';
 import { rateLimitActive, supervisorStale } from './supervisor.js';
 
 /** Every detector, in upstream's order. disk covers disk_warning and disk_critical. */
-export const DETECTORS: readonly Detector[] = [timeoutRate, hung, orphanChain, disk, memPressure, smokeFailRate, oauthFail, networkFail, rateLimitActive, supervisorStale];
+export const DETECTORS: readonly Detector[] = [timeoutRate, hung, orphanChain, disk, memPressure, smokeFailRate, oauthFail, networkFail, rateLimitActive, anomalyRepetitiveActive, supervisorStale];
 
 /**
  * Detectors that may not stop the service even when listed in monitor.auto_stop_on: staleness is

@@ -75,3 +75,37 @@ export function smokeFailRate(s: Snapshot, t: Thresholds): Condition[] {
     },
   ];
 }
+
+/** Rounds back from the newest that a reported stuck tool loop stays relevant (upstream's 5). */
+export const REPETITIVE_ROUNDS = 5;
+
+/**
+ * A round reported a stuck tool loop (anomaly_repetitive_tool, written when the round ends; only
+ * when monitor.anomaly_repetitive_window and _threshold are both set). Stays up while one of the
+ * newest five rounds reported one.
+ */
+export function anomalyRepetitiveActive(s: Snapshot, _t: Thresholds): Condition[] {
+  const newest = s.digest.newest_round;
+  if (newest === null) return [];
+  const recent = s.digest.repetitive.filter((r) => r.round_num > newest - REPETITIVE_ROUNDS);
+  const latest = recent.at(-1);
+  if (!latest) return [];
+  return [
+    {
+      detector: 'anomaly_repetitive_active',
+      subject: '',
+      severity: 'warning',
+      message: `round ${latest.round_num} called ${latest.tool_name} on ${latest.target ? JSON.stringify(latest.target) : 'the same input'} ${latest.count} times in a row of its tool calls (${recent.length} such loop${recent.length === 1 ? '' : 's'} in the last ${REPETITIVE_ROUNDS} rounds)`,
+      context: {
+        count: latest.count,
+        window_rounds: REPETITIVE_ROUNDS,
+        latest_tool: latest.tool_name,
+        latest_target: latest.target,
+        latest_round: latest.round_num,
+        events: recent.length,
+        hint: 'read the round log (`agent-runner peek --round N --log`): the agent is retrying one step; clarify the prompt or fix what it keeps failing on',
+      },
+      evidence_ms: latest.ts,
+    },
+  ];
+}
