@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG_NAME, describeInert, loadConfig, type Config } from '../config/load.js';
-import { EventWriter } from '../events/writer.js';
-import { Redactor } from '../util/redact.js';
+import { eventsFor } from '../events/open.js';
 import { err } from './output.js';
 
 export interface GlobalOpts {
@@ -26,6 +25,4 @@ export function loadFor(cmd: Command, opts: { warnInert?: boolean } = {}): Confi
   return cfg;
 }
 
-export function eventsFor(cfg: Config): EventWriter {
-  return new EventWriter(cfg.paths.logDir, new Redactor(Object.values(cfg.agent.env)));
-}
+export { eventsFor };
