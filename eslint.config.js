@@ -2,6 +2,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const NO_EVENTS = { group: ['**/events/reader*'], message: 'the round and loop layers must not read events' };
+const NO_NODE = { group: ['node:*'], message: 'pure deciders import no node:* module' };
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.bench-out/**'] },
   js.configs.recommended,
@@ -16,13 +19,19 @@ export default tseslint.config(
     },
   },
   {
-    // The supervisor never decides anything from its own outputs (upstream's "ouroboros" rule).
-    files: ['src/round/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/events/reader*'], message: 'the round layer must not read events' }] }] },
+    // The supervisor never decides anything from its own outputs (upstream's "ouroboros" rule):
+    // the round and the loop decide from the agent's exit, its structured output and state files.
+    files: ['src/round/**/*.ts', 'src/loop/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_EVENTS] }] },
   },
   {
-    // Detectors are pure functions over a snapshot.
-    files: ['src/monitor/detectors/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'detectors are pure' }] }] },
+    // Pure deciders: plain data in, decisions out, unit-tested with plain objects (no I/O, no clock).
+    files: ['src/monitor/detectors/**/*.ts', 'src/monitor/alerts.ts', 'src/monitor/digest.ts', 'src/config/inert.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_NODE] }] },
+  },
+  {
+    // Both at once (a later block replaces a rule's options, it does not add to them).
+    files: ['src/round/classify.ts', 'src/round/repetition.ts', 'src/loop/policy.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_EVENTS, NO_NODE] }] },
   },
 );

@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: pure unit tests beside their sources, and end-to-end tests that run the built CLI
-// against real processes, a real systemd --user manager and a real sshd.
+// Two projects. `unit` is test/unit/: pure logic tested with plain objects, plus the defense guards
+// (test/unit/defenses-guards.test.ts) that run short real rounds; a `*.test.ts` beside its source
+// under src/ would count too, but none is kept there. `e2e` is test/e2e/ and test/chaos/: the built
+// CLI against real processes, a real systemd --user manager and a real sshd.
 export default defineConfig({
   test: {
     projects: [

@@ -237,7 +237,7 @@ async function benchBreakdown() {
     return stats(await repeat(Math.min(RUNS, 15), async () => Number((await timed(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT })).stdout)));
   };
   const imports = {};
-  for (const dep of ['commander', 'valibot', 'smol-toml', 'execa']) imports[dep] = await importCost(dep);
+  for (const dep of ['commander', 'valibot', 'smol-toml']) imports[dep] = await importCost(dep);
   imports['dist/config/load.js (config graph)'] = await importCost(pathToFileURL(join(ROOT, 'dist/config/load.js')).href);
   imports['dist/round/round.js (round graph)'] = await importCost(pathToFileURL(join(ROOT, 'dist/round/round.js')).href);
 

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { RunnerError } from '../errors.js';
+import { run } from '../util/exec.js';
 import { renderUnits } from './render.js';
 import { systemctl } from './systemctl.js';
 import { currentUser, lingerEnabled, monitorUnitName, serveUnitName, SYSTEM_UNIT_DIR, userUnitDir, validateProjectName } from './units.js';
@@ -71,8 +72,7 @@ export async function install(cfg: Config, opts: InstallOptions): Promise<Instal
   let lingerNow = linger;
   if (!opts.system && linger === false) {
     if (opts.linger) {
-      const { execa } = await import('execa');
-      const r = await execa('loginctl', ['enable-linger', user], { reject: false });
+      const r = await run('loginctl', ['enable-linger', user]);
       lingerNow = r.exitCode === 0 ? true : false;
       if (r.exitCode !== 0) warnings.push(`could not enable lingering (${String(r.stderr).trim().split('\n')[0]}): run \`sudo loginctl enable-linger ${user}\``);
     } else {

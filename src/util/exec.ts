@@ -9,9 +9,10 @@ export interface ExecResult {
 
 /**
  * Run a short-lived command with an argument array (never a shell string) and collect its
- * output. It sits on the round's hot path (git twice per round), where execa's ~90 ms import
- * would double the supervisor's overhead, so it uses execFile; verbs off the hot path (systemctl,
- * ssh) use execa.
+ * output: git on the round's hot path, systemctl, loginctl. Every one of them is a plain
+ * run-to-completion, which execFile does in a few lines; execa (the original design's choice) would
+ * add 23 packages and its import time to every `round` and `peek` (docs/dependencies.md). The agent
+ * itself and ssh are spawned directly, by the modules that supervise them.
  */
 export function run(
   cmd: string,
