@@ -15,7 +15,11 @@ export const EVENT_KINDS = {
   ...MONITOR_EVENT_KINDS,
   // ---- round ----
   round_start: { layer: 'round', fields: ['round_num', 'phase', 'checks'], description: 'A round reserved its number and is about to spawn the agent.' },
-  agent_spawn: { layer: 'round', fields: ['round_num', 'timeout_s', 'pid', 'pgid', 'log_path'], description: 'The agent process started in its own process group.' },
+  agent_spawn: {
+    layer: 'round',
+    fields: ['round_num', 'timeout_s', 'pid', 'pgid', 'log_path', 'cgroup_mode', 'cgroup', 'limits_applied', 'cgroup_unavailable', 'limits_not_applied', 'sandbox'],
+    description: 'The agent process started in its own process group, and in its own cgroup: cgroup_mode is scope (a systemd scope), direct (a cgroup2 directory of its own) or none (cgroup_unavailable says why; the sweep alone then). limits_applied lists the limit files written; sandbox is off, systemd or bwrap.',
+  },
   agent_exit: {
     layer: 'round',
     fields: ['round_num', 'exit_code', 'signal', 'duration_s', 'timed_out', 'exit_cause', 'outcome', 'transient', 'reset_at_epoch', 'leftovers_killed', 'tool_calls', 'cost_usd', 'error'],
