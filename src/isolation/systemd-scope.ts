@@ -38,7 +38,9 @@ export function scopeArgv(m: ScopeManager, name: string, limits: LimitsConfig): 
     '--collect',
     `--unit=${name}`,
     `--description=agent-runner round ${name}`,
-    ...(m.serviceUnit ? [`--property=BindsTo=${m.serviceUnit}`, `--property=After=${m.serviceUnit}`] : []),
+    // BindsTo: the round does not outlive the service. Before: stop jobs run in reverse order, so the
+    // service stops first — serve drains and interrupts the round itself — and the scope after it.
+    ...(m.serviceUnit ? [`--property=BindsTo=${m.serviceUnit}`, `--property=Before=${m.serviceUnit}`] : []),
     ...systemdProperties(limits).map((p) => `--property=${p}`),
     '--',
   ];
