@@ -12,7 +12,7 @@ import { runRound, StartupCheckError, type RoundResult } from '../round/round.js
 import { stateFiles } from '../state/files.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { isoNow } from '../util/time.js';
-import { readHalt, writeHalt } from './halt.js';
+import { haltedError, readHalt, writeHalt } from './halt.js';
 import { readLoopState, writeLoopState, type LoopState } from './loop-state.js';
 import { readPreRoundMarkers } from './markers.js';
 import { decideBeforeRound, decideNext, decideOnRoundFailure, HALTS, type Continue, type HaltDecision, type RoundFailure, type RoundSummary } from './policy.js';
@@ -93,8 +93,8 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
     const files = stateFiles(cfg.paths.logDir);
     const halt = readHalt(cfg.paths.logDir);
     if (halt) {
-      events.emit('halt_refused_start', { reason: halt.reason, since: halt.ts });
-      throw new RunnerError(`halted (${halt.reason}) since ${halt.ts || 'unknown'}: ${halt.message}. ${halt.hint}; then run \`agent-runner resume\``, 'halted', EXIT.HALTED);
+      events.emit('halt_refused_start', { reason: halt.reason, since: halt.ts, verb: 'serve' });
+      throw haltedError(halt);
     }
     const lock: Lock = await acquireLock(cfg.paths.logDir);
     const me = readStat(process.pid);
