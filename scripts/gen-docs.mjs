@@ -32,6 +32,7 @@ const { defenses } = await load('defenses/catalog.js');
 const { DETECTOR_INFO } = await load('monitor/detector-names.js');
 const { buildProgram } = await load('cli/program.js');
 const { DETECTORS } = await load('monitor/detectors/index.js');
+const { HALTS } = await load('loop/policy.js');
 
 // ---------------------------------------------------------------------------------------------
 // Markdown helpers
@@ -351,6 +352,16 @@ async function commandsSection() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Halts (the policy's halt table)
+
+function haltsSection() {
+  return table(
+    ['reason', 'when', 'exit', 'event'],
+    Object.entries(HALTS).map(([reason, h]) => [code(reason), h.summary, String(h.exitCode), h.events.length ? h.events.map(code).join(', ') : '—']),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const config = configSection();
 const unknownMeanings = Object.keys(MEANING).filter((k) => !config.seen.has(k));
@@ -364,6 +375,7 @@ const SECTIONS = {
   'configuration.md': { 'config-reference': config.text, 'removed-keys': removedKeysSection() },
   'defenses.md': { defenses: defensesSection() },
   'witness.md': { detectors: detectorsSection() },
+  'service.md': { halts: haltsSection() },
   'commands.md': { commands: await commandsSection() },
 };
 

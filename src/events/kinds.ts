@@ -56,6 +56,7 @@ export const EVENT_KINDS = {
   crash_loop: { layer: 'loop', fields: ['consecutive', 'exit_code', 'outcome', 'reason'], description: 'Halt: crash_loop_threshold consecutive fast failing rounds.' },
   config_broken: { layer: 'loop', fields: ['reason'], description: 'Halt: the config or a startup check fails; retrying cannot help.' },
   auth_failure_halt: { layer: 'loop', fields: ['consecutive', 'round_num', 'hint'], description: 'Halt: the agent cannot authenticate; no further round burns quota.' },
+  transient_error_halt: { layer: 'loop', fields: ['round_num', 'classification', 'agent', 'reset_at_epoch'], description: 'Halt: a round failed on a usage limit or a network error and transient_error_action = "stop".' },
   agent_self_terminated: { layer: 'loop', fields: ['reason', 'archived_to'], description: 'Halt: the agent wrote its done sentinel (archived, never deleted).' },
   max_rounds_reached: { layer: 'loop', fields: ['rounds_completed', 'max_rounds', 'source'], description: 'The round budget is spent (config: a durable halt; --max-rounds: this invocation only).' },
   stop_file_detected: { layer: 'loop', fields: ['stop_file', 'content', 'rounds_completed'], description: 'Halt: runtime.stop_file exists.' },
