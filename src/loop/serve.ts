@@ -234,7 +234,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
           if (decision.capped && cls) {
             events.emit('transient_error_backoff_capped', {
               classification: cls,
-              agent: cfg.agent.name ?? cfg.agent.command[0],
+              agent: cfg.agent.name ?? cfg.agent.command[0] ?? null,
               requested_sleep_s: Math.round(decision.capped.requestedS),
               applied_sleep_s: Math.round(decision.capped.appliedS),
               original_reset_at_epoch: result.transient?.reset_at_epoch ?? null,
@@ -247,7 +247,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
           const t0 = Date.now();
           const w = await waitUntil(until, stopCtl.signal, beat);
           if (w === 'done' && cls && waitReason !== 'restart_delay') {
-            events.emit('transient_error_recovered', { classification: cls, agent: cfg.agent.name ?? cfg.agent.command[0], throttled_for_s: Math.round((Date.now() - t0) / 1000) });
+            events.emit('transient_error_recovered', { classification: cls, agent: cfg.agent.name ?? cfg.agent.command[0] ?? null, throttled_for_s: Math.round((Date.now() - t0) / 1000) });
           }
           if (reloadPending) doReload();
         }

@@ -4,7 +4,9 @@
  * structured error signals. Only structured fields are trusted; text inside tool output (a file
  * the agent cat'ed that says "usage limit reached") is never read as a signal.
  */
-export type TransientClass = 'auth_failure' | 'usage_limit' | 'network';
+import type { TransientClass } from '../events/payloads.js';
+
+export type { TransientClass };
 
 export interface TransientSignal {
   classification: TransientClass;
