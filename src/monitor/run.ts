@@ -47,8 +47,9 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
   let outage: { since: number; attempts: number } | undefined;
   let stopReason = 'signal';
   let exitCode: number = ONCE_EXIT.healthy;
-  const persist = () =>
-    writeMonitorState(o.statePath, {
+  let persistProblem: string | undefined;
+  const persist = () => {
+    const problem = writeMonitorState(o.statePath, {
       v: 1,
       target: o.target,
       alerts,
@@ -59,6 +60,10 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
       polls,
       updated_at: new Date().toISOString(),
     });
+    // Said once per spell, not once per poll.
+    if (problem && !persistProblem) o.warn(`cannot save the monitor state (${problem}); alerts are kept in memory`);
+    persistProblem = problem;
+  };
 
   try {
     while (!o.signal.aborted) {

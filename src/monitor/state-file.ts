@@ -31,9 +31,22 @@ export function readMonitorState(path: string): { state: MonitorStateFile | unde
   return { state: r.value };
 }
 
-export function writeMonitorState(path: string, s: MonitorStateFile): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeJsonAtomic(path, s);
+const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
+
+/**
+ * Writes the state, or returns why it could not: a monitor whose own disk is full must go on
+ * watching (disk_critical is one of the alerts it raises), keeping its state in memory.
+ */
+export function writeMonitorState(path: string, s: MonitorStateFile): string | undefined {
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeJsonAtomic(path, s);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && DISK_ERRORS.has(code)) return `${path}: ${code}`;
+    throw err;
+  }
 }
 
 export function historyFromState(s: MonitorStateFile | undefined): HistoryState | undefined {

@@ -89,20 +89,38 @@ export function readCmdline(pid: number): string[] {
   }
 }
 
-/** True when `/proc/PID/environ` contains exactly `NAME=value`. Unreadable → false. */
-export function environHas(pid: number, entry: string): boolean {
+/**
+ * Whether `/proc/PID/environ` contains exactly `NAME=value`: 'unknown' when it reads empty, which
+ * is what a process shows for an instant inside execve (the new image's environment is not mapped
+ * yet) — exactly when a daemon that just left the session with setsid(1) execs its program.
+ */
+export function environMarker(pid: number, entry: string): 'yes' | 'no' | 'unknown' {
   let raw: Buffer;
   try {
     raw = readFileSync(`/proc/${pid}/environ`);
   } catch {
-    return false;
+    return 'no';
   }
-  return raw.toString('latin1').split('\0').includes(entry);
+  if (raw.length === 0) return 'unknown';
+  return raw.toString('latin1').split('\0').includes(entry) ? 'yes' : 'no';
 }
+
+/** True when `/proc/PID/environ` contains exactly `NAME=value`. Unreadable → false. */
+export function environHas(pid: number, entry: string): boolean {
+  return environMarker(pid, entry) === 'yes';
+}
+
+/** Kernel threads (kthreadd and its children) have no environment and belong to no round. */
+const isKernelThread = (st: ProcStat) => st.pid === 2 || st.ppid === 2;
+
+/** How often, 1 ms apart, an empty environment is read again before it is taken as truly empty. */
+const EMPTY_ENVIRON_RETRIES = 20;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /** Live (non-zombie) processes of a round: same process group, same session, or carrying its marker. */
 export function findRoundProcesses(opts: { pgid?: number; marker?: string; excludePids?: Set<number>; minStart?: number }): ProcStat[] {
   const out: ProcStat[] = [];
+  let unsure: ProcStat[] = [];
   for (const st of listProcesses()) {
     if (st.state === 'Z' || st.state === 'X') continue;
     if (opts.excludePids?.has(st.pid) || st.pid === process.pid) continue;
@@ -113,7 +131,19 @@ export function findRoundProcesses(opts: { pgid?: number; marker?: string; exclu
     }
     // A descendant cannot predate the round: only younger processes can carry its marker, which
     // spares reading the environment of everything else on the host.
-    if (opts.marker !== undefined && (opts.minStart === undefined || st.starttime >= opts.minStart) && environHas(st.pid, opts.marker)) out.push(st);
+    if (opts.marker === undefined || (opts.minStart !== undefined && st.starttime < opts.minStart)) continue;
+    const seen = environMarker(st.pid, opts.marker);
+    if (seen === 'yes') out.push(st);
+    else if (seen === 'unknown' && !isKernelThread(st)) unsure.push(st);
+  }
+  // A sweep that misses a daemon caught mid-exec would let it outlive the round: look again, briefly.
+  for (let i = 0; i < EMPTY_ENVIRON_RETRIES && unsure.length > 0; i++) {
+    Atomics.wait(pause, 0, 0, 1);
+    unsure = unsure.filter((st) => {
+      const seen = environMarker(st.pid, opts.marker!);
+      if (seen === 'yes') out.push(st);
+      return seen === 'unknown';
+    });
   }
   return out;
 }
