@@ -111,6 +111,7 @@ const MEANING = {
   'agent.name': 'The agent\'s name in events and usage records; defaults to `command[0]`.',
   'agent.env': 'Variables for the agent, set over the inherited environment (numbers and booleans become strings). Values of 8 characters or more are masked in events, status and the round context.',
   'agent.prompt_delivery': '`stdin`: the prompt is written to the agent\'s stdin, which is then closed, so it never shows in the process list. `argv`: it is substituted into `prompt_arg_template`.',
+  'agent.version_timeout_s': 'How long `<command> --version` may take (in `doctor` and before every round) before its whole process tree is killed and the probe reported as timed out.',
   'runtime.work_dir': 'The git work tree the agent works in. `{project}` is removed and `~` expanded.',
   'runtime.log_dir': 'Events, status, round logs, the lock and halt.json. Created with mode 0700.',
   'runtime.project': 'The project name, used for `{project}` and in unit names; defaults to the basename of work_dir.',

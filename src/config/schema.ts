@@ -68,6 +68,8 @@ const AgentSchema = v.object({
   name: v.optional(str()),
   env: v.optional(v.record(v.string(), envValue(), got('a table of NAME = "value"')), {}),
   prompt_delivery: v.optional(oneOf(['argv', 'stdin']), 'argv'),
+  /** new: how long `<agent> --version` may take (doctor, the per-round version record) before its tree is killed. */
+  version_timeout_s: v.optional(num(0.1, 600, 'a number of seconds from 0.1 to 600'), 10),
 });
 
 const RuntimeSchema = v.object({

@@ -57,7 +57,7 @@ export const EVENT_KINDS = {
   stop_file_detected: { layer: 'loop', fields: ['stop_file', 'content', 'rounds_completed'], description: 'Halt: runtime.stop_file exists.' },
   budget_exhausted: { layer: 'loop', fields: ['budget', 'limit', 'spent'], description: 'Halt: max_wall_s or max_cost_usd is spent.' },
   halt_recorded: { layer: 'loop', fields: ['reason', 'exit_code', 'round_num', 'hint'], description: 'halt.json written: serve refuses to run until `agent-runner resume`.' },
-  halt_refused_start: { layer: 'loop', fields: ['reason', 'since'], description: 'serve started while a halt is recorded, and exited without running a round.' },
+  halt_refused_start: { layer: 'loop', fields: ['reason', 'since', 'verb'], description: '`serve` (or `round` without `--force`; verb says which) started while a halt is recorded, and exited without running a round.' },
   halt_cleared: { layer: 'loop', fields: ['reason', 'since'], description: '`agent-runner resume` cleared a recorded halt.' },
   transient_error_recovered: { layer: 'loop', fields: ['classification', 'agent', 'throttled_for_s'], description: 'A wait for a transient error ended; rounds resume.' },
   transient_error_backoff_capped: { layer: 'loop', fields: ['classification', 'agent', 'requested_sleep_s', 'applied_sleep_s', 'original_reset_at_epoch'], description: 'A requested wait was longer than usage_limit_max_wait_s / backoff_max_s and was clamped.' },

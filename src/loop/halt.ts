@@ -1,6 +1,8 @@
 import { rmSync } from 'node:fs';
 import { stateFiles } from '../state/files.js';
 import { readJsonFile } from '../state/json-file.js';
+import { RunnerError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 
 /**
@@ -32,4 +34,13 @@ export function writeHalt(logDir: string, halt: Halt): void {
 
 export function clearHalt(logDir: string): void {
   rmSync(stateFiles(logDir).halt, { force: true });
+}
+
+/** The refusal of a verb that would run the agent while a halt is recorded (exit 85, with the way out). */
+export function haltedError(halt: Halt, override?: string): RunnerError {
+  return new RunnerError(
+    `halted (${halt.reason}) since ${halt.ts || 'unknown'}: ${halt.message}. ${halt.hint}; then run \`agent-runner resume\`${override ? ` (or ${override})` : ''}`,
+    'halted',
+    EXIT.HALTED,
+  );
 }

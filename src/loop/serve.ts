@@ -13,7 +13,7 @@ import { recoverInterruptedRound } from '../round/recovery.js';
 import { runRound, StartupCheckError, type RoundResult } from '../round/round.js';
 import { stateFiles } from '../state/files.js';
 import { isoNow, compactUtc } from '../util/time.js';
-import { readHalt, writeHalt, type HaltReason } from './halt.js';
+import { haltedError, readHalt, writeHalt, type HaltReason } from './halt.js';
 import { readLoopState, writeLoopState, type LoopState } from './loop-state.js';
 import { decideNext } from './policy.js';
 import { clearServeState, writeServeState, type ServeState } from './serve-state.js';
@@ -93,8 +93,8 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
     const files = stateFiles(cfg.paths.logDir);
     const halt = readHalt(cfg.paths.logDir);
     if (halt) {
-      events.emit('halt_refused_start', { reason: halt.reason, since: halt.ts });
-      throw new RunnerError(`halted (${halt.reason}) since ${halt.ts || 'unknown'}: ${halt.message}. ${halt.hint}; then run \`agent-runner resume\``, 'halted', EXIT.HALTED);
+      events.emit('halt_refused_start', { reason: halt.reason, since: halt.ts, verb: 'serve' });
+      throw haltedError(halt);
     }
     const lock: Lock = await acquireLock(cfg.paths.logDir);
     const me = readStat(process.pid);

@@ -2,8 +2,12 @@ import type { Config } from '../config/load.js';
 import type { EventSink } from '../events/writer.js';
 import { readHalt } from '../loop/halt.js';
 import { runStartupChecks } from '../round/checks.js';
-import { git } from '../round/git.js';
-import { run, which } from '../util/exec.js';
+import { readFileSync } from 'node:fs';
+import { probeAgentVersion } from '../agents/version.js';
+import { promptFilesFor } from '../config/load.js';
+import { dirtyFiles, git, ownedPaths } from '../round/git.js';
+import { hasTemplateGoal } from '../round/template-goal.js';
+import { which } from '../util/exec.js';
 import { serviceStatus } from './status.js';
 
 export interface DoctorFinding {
@@ -25,21 +29,30 @@ export async function doctor(cfg: Config, events: EventSink): Promise<DoctorFind
     out.push(c.ok ? { check: c.name, status: 'ok', detail: 'ok' } : { check: c.name, status: 'fail', detail: c.reason ?? 'failed', ...(c.hint ? { fix: c.hint } : {}) });
   }
 
+  out.push(promptGoalFinding(cfg));
+
   const bin = which(cfg.agent.command[0]!, env['PATH']);
   if (bin) {
     // The version is recorded so a CLI that updated itself between runs is visible in the history.
-    const v = await run(bin, ['--version'], { env, timeoutMs: 15_000 });
-    const version = (v.stdout || v.stderr).trim().split('\n')[0]?.slice(0, 200) ?? '';
-    out.push(v.exitCode === 0 && version ? { check: 'agent_version', status: 'ok', detail: `${bin}: ${version}` } : { check: 'agent_version', status: 'warn', detail: `${bin} --version exited ${v.exitCode}`, fix: 'check that the agent CLI runs at all on this host' });
-    if (v.exitCode === 0) events.emit('agent_version_recorded', { command: bin, version });
+    const v = await probeAgentVersion(bin, env, { timeoutMs: cfg.agent.version_timeout_s * 1000, graceMs: cfg.runtime.kill_grace_s * 1000 });
+    if (v.kind === 'ok') {
+      out.push({ check: 'agent_version', status: 'ok', detail: `${bin}: ${v.version}` });
+      events.emit('agent_version_recorded', { command: bin, version: v.version });
+    } else if (v.kind === 'timeout') {
+      out.push({ check: 'agent_version', status: 'warn', detail: `${bin} --version timed out after ${v.timeoutS}s (its process tree was killed)`, fix: 'check that the agent CLI runs at all on this host (a first-run prompt, a hung update, no network), or raise agent.version_timeout_s' });
+    } else {
+      out.push({ check: 'agent_version', status: 'warn', detail: `${bin} --version ${v.exitCode !== null ? `exited ${v.exitCode}` : v.signal ? `was killed by ${v.signal}` : 'failed'}: ${v.detail}`, fix: 'check that the agent CLI runs at all on this host' });
+    }
   }
 
   const head = await git(cfg.paths.workDir, ['rev-parse', '--abbrev-ref', 'HEAD']);
   if (head.exitCode === 0) {
     const branch = head.stdout.trim();
     out.push(branch === 'HEAD' ? { check: 'git_head', status: 'warn', detail: 'detached HEAD: the agent\'s commits belong to no branch', fix: 'git switch -c <branch>' } : { check: 'git_head', status: 'ok', detail: `on branch ${branch}` });
-    const dirty = await git(cfg.paths.workDir, ['status', '--porcelain']);
-    if (dirty.stdout.trim()) out.push({ check: 'git_clean', status: 'warn', detail: `${dirty.stdout.trim().split('\n').length} uncommitted path(s): the first round's dirty-tree handling (${cfg.vcs.dirty_action}) will apply to them`, fix: 'commit or stash your own work first' });
+    // The same view the round's dirty-tree handling has: it never touches agent-runner's own files
+    // (config, prompts, log dir), so they are no reason to warn.
+    const dirty = await dirtyFiles(cfg.paths.workDir, ownedPaths(cfg)).catch(() => []);
+    if (dirty.length) out.push({ check: 'git_clean', status: 'warn', detail: `${dirty.length} uncommitted path(s) (${dirty.slice(0, 3).join(', ')}${dirty.length > 3 ? ', …' : ''}): the first round's dirty-tree handling (${cfg.vcs.dirty_action}) will apply to them`, fix: 'commit or stash your own work first' });
     else out.push({ check: 'git_clean', status: 'ok', detail: 'work tree clean' });
   }
 
@@ -54,4 +67,20 @@ export async function doctor(cfg: Config, events: EventSink): Promise<DoctorFind
     if (svc.active_state === 'failed') out.push({ check: 'unit', status: 'warn', detail: `${svc.unit} failed`, fix: 'agent-runner status; then resume/start' });
   }
   return out;
+}
+
+/** A prompt still holding the template's goal line was never edited: fail before a round is spent on it. */
+function promptGoalFinding(cfg: Config): DoctorFinding {
+  for (const phase of [undefined, ...cfg.phases.list]) {
+    for (const f of promptFilesFor(cfg, phase)) {
+      let text: string;
+      try {
+        text = readFileSync(f, 'utf8');
+      } catch {
+        continue; // prompt_files_exist reports it
+      }
+      if (hasTemplateGoal(text)) return { check: 'prompt_goal_set', status: 'fail', detail: `${f} still holds the template's placeholder goal`, fix: `edit ${f}: replace the "Goal:" paragraph with what the agent should do` };
+    }
+  }
+  return { check: 'prompt_goal_set', status: 'ok', detail: 'the prompt states its own goal' };
 }

@@ -52,6 +52,9 @@ writeFileSync(
   join(bin, 'claude'),
   `#!/bin/sh\n[ "$1" = "--version" ] && { echo "2.0.0 (Claude Code, stand-in)"; exit 0; }\ncat >/dev/null\necho '{"type":"system","subtype":"init","model":"stand-in"}'\necho '{"type":"result","subtype":"success","is_error":false,"result":"done","total_cost_usd":0.01}'\n`,
 );
+// Stands in for the user's editor: writes a real goal over the template's placeholder.
+writeFileSync(join(bin, 'edit-goal'), `#!/bin/sh\nsed -i 's/^Goal: .*/Goal: keep the README accurate./' "$1"\n`);
+chmodSync(join(bin, 'edit-goal'), 0o755);
 chmodSync(join(bin, 'agent-runner'), 0o755);
 chmodSync(join(bin, 'claude'), 0o755);
 execFileSync('git', ['init', '-q', join(home, 'src', 'your-project')]);
@@ -61,7 +64,7 @@ const env = {
   ...process.env,
   HOME: home,
   PATH: `${bin}:${process.env['PATH']}`,
-  EDITOR: 'true',
+  EDITOR: 'edit-goal',
   NO_COLOR: '1',
   GIT_AUTHOR_NAME: 'docs',
   GIT_AUTHOR_EMAIL: 'docs@localhost',

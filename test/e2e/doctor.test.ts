@@ -1,7 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { LONG_PROMPT, makeProject, readEvents, runCli, type Project } from '../helpers/project.js';
+import { TEMPLATE_GOAL } from '../../src/round/template-goal.js';
+import { alive, FAKE_AGENT, LONG_PROMPT, makeProject, readEvents, recordedPids, REPO, runCli, survivorsOf, type Project } from '../helpers/project.js';
 
 const projects: Project[] = [];
 afterEach(() => {
@@ -43,4 +44,55 @@ it('a recorded halt and a dirty tree are warnings with their fixes (exit 1)', as
   expect(r.stdout).toMatch(/warn halt: halted \(crash_loop\)/);
   expect(r.stdout).toMatch(/resume/);
   expect(r.stdout).toMatch(/warn git_clean: 1 uncommitted path/);
+});
+
+it('an agent whose --version hangs: reported as a timeout, and nothing it started survives doctor', async () => {
+  const p = makeProject({ command: [FAKE_AGENT], agentEnv: { FAKE_VERSION: 'hang' }, extraToml: '' });
+  projects.push(p);
+  writeFileSync(p.config, readFileSync(p.config, 'utf8').replace('[agent.env]', 'version_timeout_s = 1\n[agent.env]'));
+  const r = await runCli(['doctor', '--json', '--config', p.config], { cwd: p.dir });
+  const doc = JSON.parse(r.stdout) as { findings: Array<{ check: string; status: string; detail: string }> };
+  expect(doc.findings.find((f) => f.check === 'agent_version')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/--version timed out after 1s/) });
+  // The probe's shell and its child both recorded their pids: neither may outlive doctor.
+  const pids = recordedPids(p);
+  expect(pids.length).toBeGreaterThanOrEqual(2);
+  expect(pids.filter(alive)).toEqual([]);
+  expect(survivorsOf(p.testId)).toEqual([]);
+});
+
+it('an agent whose --version fails is reported with its exit code', async () => {
+  const p = makeProject({ command: [FAKE_AGENT], agentEnv: { FAKE_VERSION: 'fail' } });
+  projects.push(p);
+  const r = await runCli(['doctor', '--json', '--config', p.config], { cwd: p.dir });
+  const doc = JSON.parse(r.stdout) as { findings: Array<{ check: string; status: string; detail: string }> };
+  expect(doc.findings.find((f) => f.check === 'agent_version')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/--version exited 3/) });
+});
+
+it('an unedited template prompt fails doctor (exit 78) until its goal is written', async () => {
+  const p = makeProject({ prompt: readFileSync(join(REPO, 'prompts/main.md'), 'utf8') });
+  projects.push(p);
+  const r = await runCli(['doctor', '--config', p.config], { cwd: p.dir });
+  expect(r.code, r.stdout).toBe(78);
+  expect(r.stdout).toMatch(/FAIL prompt_goal_set: .*prompt\.md still holds the template's placeholder goal/);
+  expect(r.stdout).not.toMatch(/^ready/m);
+  writeFileSync(join(p.dir, 'prompt.md'), readFileSync(join(p.dir, 'prompt.md'), 'utf8').replace(TEMPLATE_GOAL, 'Goal: make the tests pass.'));
+  const again = await runCli(['doctor', '--config', p.config], { cwd: p.dir });
+  expect(again.code, again.stdout).toBe(0);
+  expect(again.stdout).toMatch(/ok {3}prompt_goal_set/);
+});
+
+it('agent-runner\'s own files (config, prompt) are no reason for the dirty-tree warning; the user\'s are', async () => {
+  const p = makeProject();
+  projects.push(p);
+  // The user edited the prompt and config without committing: the dirty-tree handling never
+  // touches them, so doctor must not warn that it would.
+  writeFileSync(join(p.dir, 'prompt.md'), LONG_PROMPT + 'One more line.\n');
+  writeFileSync(p.config, readFileSync(p.config, 'utf8') + '# edited\n');
+  const r = await runCli(['doctor', '--json', '--config', p.config], { cwd: p.dir });
+  const git = (JSON.parse(r.stdout) as { findings: Array<{ check: string; status: string; detail: string }> }).findings.find((f) => f.check === 'git_clean');
+  expect(git).toMatchObject({ status: 'ok' });
+  writeFileSync(join(p.dir, 'mine.txt'), 'my own work');
+  const r2 = await runCli(['doctor', '--json', '--config', p.config], { cwd: p.dir });
+  const git2 = (JSON.parse(r2.stdout) as { findings: Array<{ check: string; status: string; detail: string }> }).findings.find((f) => f.check === 'git_clean');
+  expect(git2).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^1 uncommitted path\(s\) \(mine\.txt\)/) });
 });

@@ -320,3 +320,23 @@ describe('round: startup checks', () => {
 it('spawnSync sanity: the fixture agent is executable bash', () => {
   expect(spawnSync('bash', ['-n', join(import.meta.dirname, '../fixtures/bin/fake-agent.sh')]).status).toBe(0);
 });
+
+describe('round: a recorded halt', () => {
+  it('round refuses while halted (exit 85, the resume hint, no spawn); --force runs one round and keeps the halt', async () => {
+    const p = project({ mode: 'exit:1', runtime: { crash_loop_threshold: 1 } });
+    expect((await runCli(['serve', '--config', p.config], { cwd: p.dir })).code).toBe(80);
+    const spawnsBefore = readEvents(p.logDir).filter((e) => e.event === 'agent_spawn').length;
+    const r = await round(p);
+    expect(r.code).toBe(85);
+    expect(r.stderr).toMatch(/halted \(crash_loop\).*agent-runner resume.*round --force/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // one line, no stack trace
+    let ev = readEvents(p.logDir);
+    expect(ev.filter((e) => e.event === 'agent_spawn')).toHaveLength(spawnsBefore);
+    expect(ev.filter((e) => e.event === 'halt_refused_start').at(-1)).toMatchObject({ reason: 'crash_loop', verb: 'round' });
+    const forced = await round(p, '--force');
+    expect(forced.code).toBe(10);
+    ev = readEvents(p.logDir);
+    expect(ev.filter((e) => e.event === 'agent_spawn')).toHaveLength(spawnsBefore + 1);
+    expect(existsSync(join(p.logDir, 'halt.json'))).toBe(true);
+  });
+});

@@ -59,3 +59,13 @@ describe('contextBlock', () => {
     expect(JSON.parse(block.split('\n').slice(1, -3).join('\n'))).toEqual({ round_num: 3, phase: 'review' });
   });
 });
+
+describe('the template goal', () => {
+  it('the shipped prompt holds exactly the placeholder doctor looks for, and the demo goal replaces it', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { DEMO_GOAL, hasTemplateGoal, TEMPLATE_GOAL } = await import('../../src/round/template-goal.js');
+    const shipped = readFileSync(join(import.meta.dirname, '../../prompts/main.md'), 'utf8');
+    expect(hasTemplateGoal(shipped)).toBe(true);
+    expect(hasTemplateGoal(shipped.replace(TEMPLATE_GOAL, DEMO_GOAL))).toBe(false);
+  });
+});

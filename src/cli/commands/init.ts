@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, write
 import { basename, dirname, join, relative } from 'node:path';
 import { RunnerError, UsageError } from '../../errors.js';
 import { git } from '../../round/git.js';
+import { DEMO_GOAL, TEMPLATE_GOAL } from '../../round/template-goal.js';
 import { configPath, globals } from '../context.js';
 import { json, out } from '../output.js';
 import { PACKAGE_DIR } from '../paths.js';
@@ -41,7 +42,9 @@ export function registerInit(program: Command): void {
       created.push(cfgPath);
       if (!existsSync(promptPath) || opts.force) {
         mkdirSync(dirname(promptPath), { recursive: true });
-        writeFileSync(promptPath, readFileSync(join(PACKAGE_DIR, 'prompts', 'main.md')));
+        const template = readFileSync(join(PACKAGE_DIR, 'prompts', 'main.md'), 'utf8');
+        // The demo agent needs no instructions, but its prompt must still pass doctor's goal check.
+        writeFileSync(promptPath, opts.preset === 'demo' ? template.replace(TEMPLATE_GOAL, DEMO_GOAL) : template);
         created.push(promptPath);
       }
       const gi = join(dir, '.gitignore');

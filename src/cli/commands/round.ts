@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { haltedError, readHalt } from '../../loop/halt.js';
 import { runRound } from '../../round/round.js';
 import { eventsFor, globals, loadFor } from '../context.js';
 import { err, json, out } from '../output.js';
@@ -8,9 +9,16 @@ export function registerRound(program: Command): void {
     .command('round')
     .description('run one agent round: startup checks, lock, spawn under a hard timeout, classify, preserve dirty work')
     .option('--phase <name>', 'run this phase (from phases.list) once, without advancing the rotation')
-    .action(async (opts: { phase?: string }, cmd: Command) => {
+    .option('--force', 'run even while a halt is recorded (the halt stays recorded)')
+    .action(async (opts: { phase?: string; force?: boolean }, cmd: Command) => {
       const cfg = loadFor(cmd);
       const events = eventsFor(cfg);
+      // A halt means running the agent again cannot help (or costs): the same refusal as serve's.
+      const halt = readHalt(cfg.paths.logDir);
+      if (halt && !opts.force) {
+        events.emit('halt_refused_start', { reason: halt.reason, since: halt.ts, verb: 'round' });
+        throw haltedError(halt, '`agent-runner round --force` for one round anyway');
+      }
       const ctl = new AbortController();
       // A signal to the round is forwarded to the agent's whole tree (TERM → grace → KILL),
       // the round is recorded, and the lock released last.
