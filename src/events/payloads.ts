@@ -93,7 +93,7 @@ export interface EventPayloads {
   stop_file_detected: { stop_file: string; content: string; rounds_completed: number };
   budget_exhausted: { budget: 'max_wall_s' | 'max_cost_usd'; limit: number; spent: number };
   halt_recorded: { reason: string; exit_code: number; round_num: number | null; hint: string };
-  halt_refused_start: { reason: string; since: string };
+  halt_refused_start: { reason: string; since: string; verb: 'serve' | 'round' };
   halt_cleared: { reason: string; since: string };
   transient_error_recovered: { classification: TransientClass; agent: string | null; throttled_for_s: number };
   transient_error_backoff_capped: {
