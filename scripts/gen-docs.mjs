@@ -32,6 +32,7 @@ const { defenses } = await load('defenses/catalog.js');
 const { DETECTOR_INFO } = await load('monitor/detector-names.js');
 const { buildProgram } = await load('cli/program.js');
 const { DETECTORS } = await load('monitor/detectors/index.js');
+const { HALTS } = await load('loop/policy.js');
 
 // ---------------------------------------------------------------------------------------------
 // Markdown helpers
@@ -106,6 +107,15 @@ const UPSTREAM_KEYS = new Set(
  * would set it. --check fails when a schema field has no entry here, or an entry no field.
  */
 const MEANING = {
+  'limits.cgroup': '`auto`: every round runs in a cgroup of its own — a systemd scope `agent-runner-<project>-R<N>` under a systemd service, else (as root) a cgroup2 directory of that name — killed whole with `cgroup.kill`, which reaches even a process that left the session and cleared its environment. Where neither is possible the round says why (`agent_spawn.cgroup_unavailable`) and the process-group and marker sweep remain. `off`: the sweep alone. See [isolation.md](isolation.md).',
+  'limits.memory_max': 'Hard memory limit of a round (`memory.max`, or `memory.limit_in_bytes` on a v1 memory hierarchy), swap off. Past it the kernel OOM-kills in the round, and the round is classified `oom` (exit 14), a crash for the loop.',
+  'limits.memory_high': 'Memory throttling threshold (`memory.high`); on a v1 memory hierarchy the soft limit, which only applies reclaim pressure.',
+  'limits.tasks_max': 'Most processes and threads a round may have (`pids.max`): a fork bomb is held here. Count the agent CLI\'s own threads (Node: about 11).',
+  'limits.cpu_quota': 'CPU time per second, in percent of one CPU (`cpu.max` / `CPUQuota=`): `"50%"` is half a core.',
+  'limits.io_weight': 'Relative block-I/O weight, 1–10000 (`io.weight` / `IOWeight=`; scaled to 10–1000 for v1 `blkio.weight`).',
+  'sandbox.mode': '`off`; `systemd`: `install` renders hardening into the units (`ProtectSystem=strict`, `ReadWritePaths=` work dir, log dir and `writable_paths`, `PrivateTmp`, `NoNewPrivileges`, `ProtectHome=read-only`); `bwrap`: every round runs in bubblewrap (whole file system read-only but those paths, private `/tmp` and `/dev`). See [isolation.md](isolation.md).',
+  'sandbox.writable_paths': 'The agent\'s own state directories (e.g. `["~/.claude", "~/.claude.json"]`), writable in the sandbox besides work_dir and log_dir. `~` is expanded; missing ones are skipped.',
+  'sandbox.network': '`false` (bwrap): the round gets a network namespace of its own with only loopback — no API either, so for agents that work offline.',
   'agent.command': 'The agent CLI and its fixed arguments. Must be an array; a string is an error, never split into characters.',
   'agent.prompt_arg_template': 'Arguments appended after `command`. With argv delivery exactly the elements holding `{prompt}` receive the prompt; with stdin delivery `{prompt}` is an error.',
   'agent.name': 'The agent\'s name in events and usage records; defaults to `command[0]`.',
@@ -260,7 +270,7 @@ function configSection() {
   const out = [];
   const head = ['Key', 'Type', 'Default', 'Accepted', 'Meaning'];
   const top = ConfigSchema.entries;
-  for (const section of ['agent', 'runtime', 'prompt', 'vcs', 'monitor']) {
+  for (const section of ['agent', 'runtime', 'prompt', 'vcs', 'monitor', 'limits', 'sandbox']) {
     const { s } = unwrap(top[section]);
     const entries = { ...s.entries };
     if (section === 'monitor') delete entries.host_health;
@@ -342,6 +352,16 @@ async function commandsSection() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Halts (the policy's halt table)
+
+function haltsSection() {
+  return table(
+    ['reason', 'when', 'exit', 'event'],
+    Object.entries(HALTS).map(([reason, h]) => [code(reason), h.summary, String(h.exitCode), h.events.length ? h.events.map(code).join(', ') : '—']),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const config = configSection();
 const unknownMeanings = Object.keys(MEANING).filter((k) => !config.seen.has(k));
@@ -355,6 +375,7 @@ const SECTIONS = {
   'configuration.md': { 'config-reference': config.text, 'removed-keys': removedKeysSection() },
   'defenses.md': { defenses: defensesSection() },
   'witness.md': { detectors: detectorsSection() },
+  'service.md': { halts: haltsSection() },
   'commands.md': { commands: await commandsSection() },
 };
 

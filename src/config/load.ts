@@ -16,6 +16,8 @@ export interface ResolvedPaths {
   stopFile?: string;
   narrativeFile: string;
   doneSentinel: string;
+  /** sandbox.writable_paths, resolved: what the agent may write besides work_dir and log_dir. */
+  writablePaths: string[];
 }
 
 export interface Config extends Omit<RawConfig, 'phases'> {
@@ -160,6 +162,7 @@ export function parseConfig(source: string, path: string): Config {
     narrativeFile: raw.runtime.narrative_file ? p(raw.runtime.narrative_file) : resolve(logDir, 'narrative.md'),
     doneSentinel: isAbsolute(expandHome(sentinel)) ? expandHome(sentinel) : resolve(logDir, sentinel),
     ...(raw.runtime.stop_file ? { stopFile: p(raw.runtime.stop_file) } : {}),
+    writablePaths: raw.sandbox.writable_paths.map(p),
   };
 
   return { ...raw, path, dir, project, paths, phases };

@@ -171,6 +171,34 @@ const MonitorSchema = v.object({
   remote_cmd: v.optional(nonEmptyStr()),
 });
 
+/** A byte size: an integer number of bytes or a string with a K, M, G or T suffix (powers of 1024), as systemd takes it. */
+const byteSize = () =>
+  v.union(
+    [
+      v.pipe(v.number(), v.integer(), v.minValue(4096)),
+      v.pipe(v.string(), v.regex(/^[1-9][0-9]*(\.[0-9]+)?[KMGT]?$/)),
+    ],
+    got('a byte size such as "512M", "2G" or a number of bytes >= 4096'),
+  );
+
+const LimitsSchema = v.object({
+  /** new: "auto" runs each round in a cgroup of its own when the host allows it; "off" keeps the sweep only. */
+  cgroup: v.optional(oneOf(['auto', 'off']), 'auto'),
+  memory_max: v.optional(byteSize()),
+  memory_high: v.optional(byteSize()),
+  tasks_max: v.optional(int(1)),
+  cpu_quota: v.optional(v.pipe(str(), v.regex(/^[1-9][0-9]*%$/, got('a percentage of one CPU such as "150%"')))),
+  io_weight: v.optional(int(1, 10000)),
+});
+
+const SandboxSchema = v.object({
+  mode: v.optional(oneOf(['off', 'systemd', 'bwrap']), 'off'),
+  /** Paths the agent may write besides work_dir and log_dir (its own state dirs); ~ expanded. */
+  writable_paths: v.optional(strArray('an array of paths'), []),
+  /** bwrap: false unshares the network namespace (loopback only). */
+  network: v.optional(bool(), true),
+});
+
 const PhaseSchema = v.object({
   round_timeout_s: v.optional(int(1)),
   disable_pre_round_hooks: v.optional(bool()),
@@ -188,6 +216,8 @@ export const ConfigSchema = v.object({
   prompt: v.optional(PromptSchema, {}),
   vcs: v.optional(VcsSchema, {}),
   monitor: v.optional(MonitorSchema, {}),
+  limits: v.optional(LimitsSchema, {}),
+  sandbox: v.optional(SandboxSchema, {}),
   phases: v.optional(v.record(v.string(), v.unknown(), got('a table: list = [...] and [phases.<name>] tables')), {}),
   plugins: v.optional(v.record(v.string(), v.unknown(), got('a table')), {}),
 });

@@ -15,7 +15,11 @@ export const EVENT_KINDS = {
   ...MONITOR_EVENT_KINDS,
   // ---- round ----
   round_start: { layer: 'round', fields: ['round_num', 'phase', 'checks'], description: 'A round reserved its number and is about to spawn the agent.' },
-  agent_spawn: { layer: 'round', fields: ['round_num', 'timeout_s', 'pid', 'pgid', 'log_path'], description: 'The agent process started in its own process group.' },
+  agent_spawn: {
+    layer: 'round',
+    fields: ['round_num', 'timeout_s', 'pid', 'pgid', 'log_path', 'cgroup_mode', 'cgroup', 'limits_applied', 'cgroup_unavailable', 'limits_not_applied', 'sandbox'],
+    description: 'The agent process started in its own process group, and in its own cgroup: cgroup_mode is scope (a systemd scope), direct (a cgroup2 directory of its own) or none (cgroup_unavailable says why; the sweep alone then). limits_applied lists the limit files written; sandbox is off, systemd or bwrap.',
+  },
   agent_exit: {
     layer: 'round',
     fields: ['round_num', 'exit_code', 'signal', 'duration_s', 'timed_out', 'exit_cause', 'outcome', 'transient', 'reset_at_epoch', 'leftovers_killed', 'tool_calls', 'cost_usd', 'error'],
@@ -52,6 +56,7 @@ export const EVENT_KINDS = {
   crash_loop: { layer: 'loop', fields: ['consecutive', 'exit_code', 'outcome', 'reason'], description: 'Halt: crash_loop_threshold consecutive fast failing rounds.' },
   config_broken: { layer: 'loop', fields: ['reason'], description: 'Halt: the config or a startup check fails; retrying cannot help.' },
   auth_failure_halt: { layer: 'loop', fields: ['consecutive', 'round_num', 'hint'], description: 'Halt: the agent cannot authenticate; no further round burns quota.' },
+  transient_error_halt: { layer: 'loop', fields: ['round_num', 'classification', 'agent', 'reset_at_epoch'], description: 'Halt: a round failed on a usage limit or a network error and transient_error_action = "stop".' },
   agent_self_terminated: { layer: 'loop', fields: ['reason', 'archived_to'], description: 'Halt: the agent wrote its done sentinel (archived, never deleted).' },
   max_rounds_reached: { layer: 'loop', fields: ['rounds_completed', 'max_rounds', 'source'], description: 'The round budget is spent (config: a durable halt; --max-rounds: this invocation only).' },
   stop_file_detected: { layer: 'loop', fields: ['stop_file', 'content', 'rounds_completed'], description: 'Halt: runtime.stop_file exists.' },

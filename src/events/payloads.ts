@@ -26,7 +26,21 @@ export interface ChildProcessInfo {
 export interface EventPayloads {
   // ---- round ----
   round_start: { round_num: number; phase: string | null; checks: string[] };
-  agent_spawn: { round_num: number; timeout_s: number; pid: number | null; pgid: number | null; log_path: string };
+  agent_spawn: {
+    round_num: number;
+    timeout_s: number;
+    pid: number | null;
+    pgid: number | null;
+    log_path: string;
+    cgroup_mode: 'scope' | 'direct' | 'none';
+    cgroup: string | null;
+    limits_applied: string[];
+    /** Only with cgroup_mode none: why. */
+    cgroup_unavailable?: string;
+    /** Only when some configured limit could not be applied: which, and why. */
+    limits_not_applied?: string[];
+    sandbox: string;
+  };
   agent_exit: {
     round_num: number;
     /** Negative signal number when the agent died of a signal. */
@@ -95,6 +109,7 @@ export interface EventPayloads {
   halt_recorded: { reason: string; exit_code: number; round_num: number | null; hint: string };
   halt_refused_start: { reason: string; since: string; verb: 'serve' | 'round' };
   halt_cleared: { reason: string; since: string };
+  transient_error_halt: { round_num: number; classification: TransientClass; agent: string | null; reset_at_epoch: number | null };
   transient_error_recovered: { classification: TransientClass; agent: string | null; throttled_for_s: number };
   transient_error_backoff_capped: {
     classification: TransientClass;
@@ -125,6 +140,9 @@ export interface EventPayloads {
   monitor_remote_recovered: { host: string | null; attempts: number; outage_s: number };
   monitor_remote_giveup: { host: string | null; total_attempts: number; total_elapsed_s: number; cap_s: number; final_error: string };
 }
+
+/** An event decided by pure code (a policy) and emitted by its caller. */
+export type PendingEvent = { [K in KnownKind]: { kind: K; payload: EventPayloads[K] } }[KnownKind];
 
 /** Every kind this version writes. */
 export type KnownKind = keyof EventPayloads;

@@ -11,7 +11,7 @@ type RegistryFields<K extends EventKind> = (typeof EVENT_KINDS)[K]['fields'][num
 
 type KindsMissingAPayloadType = Exclude<EventKind, keyof EventPayloads>;
 type PayloadTypesWithoutAKind = Exclude<keyof EventPayloads, EventKind>;
-type KindsWhoseFieldsDiffer = { [K in EventKind]: Same<keyof EventPayloads[K], RegistryFields<K>> extends true ? never : K }[EventKind];
+type KindsWhoseFieldsDiffer = { [K in EventKind]: K extends keyof EventPayloads ? (Same<keyof EventPayloads[K], RegistryFields<K>> extends true ? never : K) : never }[EventKind];
 
 export const registryMatchesPayloads: {
   missing: [KindsMissingAPayloadType] extends [never] ? true : KindsMissingAPayloadType;

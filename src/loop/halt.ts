@@ -4,13 +4,14 @@ import { readJsonFile } from '../state/json-file.js';
 import { RunnerError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
+import type { HaltReason } from './policy.js';
+
+export type { HaltReason };
 
 /**
  * halt.json: a terminal state that survives restarts. serve refuses to run while it exists, so
  * neither a service manager nor a reboot can undo a halt; `agent-runner resume` clears it.
  */
-export type HaltReason = 'crash_loop' | 'auth_failure' | 'config_broken' | 'budget' | 'done' | 'stop_file' | 'max_rounds' | 'disk';
-
 export interface Halt {
   reason: HaltReason;
   ts: string;
@@ -24,7 +25,7 @@ export function readHalt(logDir: string): Halt | undefined {
   const r = readJsonFile<Halt>(stateFiles(logDir).halt);
   if (r.kind === 'ok') return r.value;
   // A torn halt file is still a halt: refusing to run is the safe reading.
-  if (r.kind === 'corrupt') return { reason: 'config_broken', ts: '', round_num: null, exit_code: 85, message: `halt.json is unreadable: ${r.error}`, hint: 'inspect it, then `agent-runner resume`' };
+  if (r.kind === 'corrupt') return { reason: 'config_broken', ts: '', round_num: null, exit_code: EXIT.HALTED, message: `halt.json is unreadable: ${r.error}`, hint: 'inspect it, then `agent-runner resume`' };
   return undefined;
 }
 

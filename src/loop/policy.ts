@@ -1,16 +1,152 @@
 /**
- * PURE: what serve does after a round. No clocks, no I/O: the caller passes `now` and a random
- * number, so every branch is testable with plain objects.
+ * PURE: what serve does before and after a round, and how each way of stopping for good is
+ * recorded. No clocks, no I/O: the caller passes `now`, a random number and the facts it read, so
+ * every branch is testable with plain objects.
  */
+import type { EventKind } from '../events/kinds.js';
+import type { PendingEvent } from '../events/payloads.js';
+import { EXIT } from '../exit-codes.js';
 import type { Outcome } from '../round/classify.js';
 import type { TransientClass } from '../round/stream-json.js';
 
+/** Why serve stopped for good (halt.json's `reason`). */
+export type HaltReason = 'crash_loop' | 'auth_failure' | 'transient_stop' | 'budget' | 'done' | 'stop_file' | 'config_broken' | 'disk';
+
+export interface HaltSpec {
+  /** serve's exit code for this halt. */
+  exitCode: number;
+  /** The events that announce it (one per halt, just before `halt_recorded`); none for disk. */
+  events: readonly EventKind[];
+  /** What to do about it, when the decision has nothing more specific. */
+  hint: string;
+  /** What it means, for docs/service.md. */
+  summary: string;
+}
+
+/** Every durable halt, in one table: docs/service.md's halt table is generated from it. */
+export const HALTS = {
+  crash_loop: { exitCode: EXIT.HALT_CRASH_LOOP, events: ['crash_loop'], hint: 'see the last round log', summary: '`crash_loop_threshold` fast failing rounds in a row' },
+  auth_failure: { exitCode: EXIT.HALT_AUTH, events: ['auth_failure_halt'], hint: 'log the agent CLI in again on this host', summary: 'the agent failed to authenticate `auth_failure_halt_after` rounds in a row' },
+  transient_stop: {
+    exitCode: EXIT.HALT_TRANSIENT,
+    events: ['transient_error_halt'],
+    hint: 'wait until the usage limit resets or the network is back',
+    summary: 'a usage limit or network error with `transient_error_action = "stop"`',
+  },
+  budget: { exitCode: EXIT.HALT_BUDGET, events: ['max_rounds_reached', 'budget_exhausted'], hint: 'raise the budget', summary: '`max_rounds` (config), `max_wall_s` or `max_cost_usd` is spent' },
+  done: { exitCode: EXIT.HALT_DONE, events: ['agent_self_terminated'], hint: 'read the archived note', summary: 'the agent wrote `log_dir/.agent-done` (`done_sentinel`)' },
+  stop_file: { exitCode: EXIT.HALT_STOP_FILE, events: ['stop_file_detected'], hint: 'remove the stop file', summary: '`stop_file` exists' },
+  config_broken: { exitCode: EXIT.CONFIG, events: ['config_broken'], hint: 'fix the config or the failed check', summary: 'the config or a startup check is broken' },
+  disk: { exitCode: EXIT.HALT_DISK, events: [], hint: 'free disk space in the log dir', summary: 'disk critical, or a state write failed (ENOSPC)' },
+} as const satisfies Record<HaltReason, HaltSpec>;
+
+/** A decision to stop for good: serve records it in halt.json and exits with HALTS[reason].exitCode. */
+export interface HaltDecision {
+  kind: 'halt';
+  reason: HaltReason;
+  message: string;
+  hint: string;
+  /** The event that announces this halt, one of HALTS[reason].events. */
+  event?: PendingEvent;
+}
+
+function halt(reason: HaltReason, message: string, hint: string = HALTS[reason].hint, event?: HaltDecision['event']): HaltDecision {
+  return { kind: 'halt', reason, message, hint, ...(event ? { event } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Before a round
+
+export interface PreRoundFacts {
+  /** The done sentinel the agent wrote (already archived by the caller), if any. */
+  sentinel?: { content: string; archivedTo: string } | undefined;
+  /** The stop file, if it exists. */
+  stopFile?: { path: string; content: string } | undefined;
+  /** Durable counters (loop-state.json). */
+  loop: { rounds: number; cost_usd: number; budget_started_at: string };
+}
+
+export interface BudgetConfig {
+  max_rounds?: number | undefined;
+  max_wall_s?: number | undefined;
+  max_cost_usd?: number | undefined;
+}
+
+/** Halts decided before a spawn, in order: the agent's done sentinel, the stop file, budgets. */
+export function decideBeforeRound(f: PreRoundFacts, rt: BudgetConfig, nowMs: number): HaltDecision | undefined {
+  if (f.sentinel) {
+    const { content, archivedTo } = f.sentinel;
+    return halt('done', `the agent reported it is done: ${content.trim() || '(empty sentinel)'}`, `its note is archived at ${archivedTo}`, {
+      kind: 'agent_self_terminated',
+      payload: { reason: content, archived_to: archivedTo },
+    });
+  }
+  if (f.stopFile) {
+    const { path, content } = f.stopFile;
+    return halt('stop_file', `stop file ${path} exists`, `remove ${path}`, {
+      kind: 'stop_file_detected',
+      payload: { stop_file: path, content, rounds_completed: f.loop.rounds },
+    });
+  }
+  if (rt.max_rounds !== undefined && f.loop.rounds >= rt.max_rounds) {
+    return halt('budget', `max_rounds = ${rt.max_rounds} reached`, 'raise runtime.max_rounds', {
+      kind: 'max_rounds_reached',
+      payload: { rounds_completed: f.loop.rounds, max_rounds: rt.max_rounds, source: 'config' },
+    });
+  }
+  if (rt.max_wall_s !== undefined) {
+    const spent = (nowMs - Date.parse(f.loop.budget_started_at)) / 1000;
+    if (spent >= rt.max_wall_s) {
+      return halt('budget', `wall-clock budget max_wall_s = ${rt.max_wall_s} spent`, 'raise runtime.max_wall_s', {
+        kind: 'budget_exhausted',
+        payload: { budget: 'max_wall_s', limit: rt.max_wall_s, spent: Math.round(spent) },
+      });
+    }
+  }
+  if (rt.max_cost_usd !== undefined && f.loop.cost_usd >= rt.max_cost_usd) {
+    return halt('budget', `cost budget max_cost_usd = ${rt.max_cost_usd} spent ($${f.loop.cost_usd.toFixed(4)})`, 'raise runtime.max_cost_usd', {
+      kind: 'budget_exhausted',
+      payload: { budget: 'max_cost_usd', limit: rt.max_cost_usd, spent: Math.round(f.loop.cost_usd * 10000) / 10000 },
+    });
+  }
+  return undefined;
+}
+
+/** Why a round could not run or be recorded: serve reads these off the error or the result. */
+export type RoundFailure =
+  | { kind: 'disk_check'; reason?: string | undefined; hint?: string | undefined }
+  | { kind: 'config'; message: string }
+  | { kind: 'disk_full'; message: string }
+  | { kind: 'state_write'; message: string };
+
+/** A round that cannot run (or whose state cannot be written) halts: retrying cannot help. */
+export function decideOnRoundFailure(f: RoundFailure): HaltDecision {
+  switch (f.kind) {
+    case 'disk_check':
+      return halt('disk', f.reason ?? 'disk critical', f.hint ?? 'free disk space');
+    case 'config':
+      return halt('config_broken', f.message, HALTS.config_broken.hint, { kind: 'config_broken', payload: { reason: f.message } });
+    case 'disk_full':
+      return halt('disk', `disk full while writing state: ${f.message}`, 'free disk space');
+    case 'state_write':
+      return halt('disk', f.message, HALTS.disk.hint);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// After a round
+
 export interface RoundSummary {
+  roundNum: number;
   outcome: Outcome;
   transient?: TransientClass | undefined;
   resetAtEpoch?: number | undefined;
   durationS: number;
   exitCode: number | null;
+  /** The round log, named in the crash-loop hint. */
+  logPath: string;
+  /** The agent's name, for the transient-stop event. */
+  agent: string;
 }
 
 export interface LoopCounters {
@@ -31,11 +167,18 @@ export interface PolicyConfig {
   usage_limit_buffer_s: number;
   usage_limit_jitter_s: number;
   usage_limit_max_wait_s: number;
+  /** monitor.auth_fail_hint: the auth halt's hint when set. */
+  auth_fail_hint?: string | undefined;
 }
 
-export type Decision =
-  | { kind: 'continue'; delayMs: number; reason: 'restart_delay' | 'backoff' | 'usage_limit' | 'network'; capped?: { requestedS: number; appliedS: number } }
-  | { kind: 'halt'; reason: 'crash_loop' | 'auth_failure' | 'usage_limit_stop'; detail: string };
+export interface Continue {
+  kind: 'continue';
+  delayMs: number;
+  reason: 'restart_delay' | 'backoff' | 'usage_limit' | 'network';
+  capped?: { requestedS: number; appliedS: number };
+}
+
+export type Decision = Continue | HaltDecision;
 
 /** Waits for classes the agent gave no reset time for (upstream's estimates). */
 const BASE_WAIT_S: Record<TransientClass, number> = { usage_limit: 300, network: 60, auth_failure: 60 };
@@ -59,7 +202,12 @@ export function decideNext(
   if (r.transient === 'auth_failure') {
     next.consecutive_auth = c.consecutive_auth + 1;
     if (next.consecutive_auth >= cfg.auth_failure_halt_after) {
-      return { decision: { kind: 'halt', reason: 'auth_failure', detail: `${next.consecutive_auth} round(s) in a row failed to authenticate` }, counters: next };
+      const hint = cfg.auth_fail_hint || HALTS.auth_failure.hint;
+      const decision = halt('auth_failure', `${next.consecutive_auth} round(s) in a row failed to authenticate`, hint, {
+        kind: 'auth_failure_halt',
+        payload: { consecutive: next.consecutive_auth, round_num: r.roundNum, hint },
+      });
+      return { decision, counters: next };
     }
     return { decision: backoff('auth_failure', next, cfg, random), counters: next };
   }
@@ -68,7 +216,7 @@ export function decideNext(
   if (r.transient === 'usage_limit' || r.transient === 'network') {
     // The agent was refused or could not reach its API: a wait, not a crash.
     next.consecutive_failures = 0;
-    if (cfg.transient_error_action === 'stop') return { decision: { kind: 'halt', reason: 'usage_limit_stop', detail: `transient error (${r.transient}) with transient_error_action = "stop"` }, counters: next };
+    if (cfg.transient_error_action === 'stop') return { decision: transientStop(r, r.transient), counters: next };
     if (cfg.transient_error_action === 'skip') return { decision: { kind: 'continue', delayMs: restart, reason: 'restart_delay' }, counters: next };
     if (r.transient === 'usage_limit' && r.resetAtEpoch) {
       const requestedS = Math.max(0, r.resetAtEpoch - nowMs / 1000) + cfg.usage_limit_buffer_s + random() * cfg.usage_limit_jitter_s;
@@ -87,10 +235,12 @@ export function decideNext(
   const fast = r.durationS < cfg.crash_loop_fast_s && r.outcome !== 'timeout';
   next.consecutive_failures = fast ? c.consecutive_failures + 1 : 0;
   if (next.consecutive_failures >= cfg.crash_loop_threshold) {
-    return {
-      decision: { kind: 'halt', reason: 'crash_loop', detail: `${next.consecutive_failures} consecutive rounds failed within ${cfg.crash_loop_fast_s}s (last: ${r.outcome}, exit ${r.exitCode})` },
-      counters: next,
-    };
+    const detail = `${next.consecutive_failures} consecutive rounds failed within ${cfg.crash_loop_fast_s}s (last: ${r.outcome}, exit ${r.exitCode})`;
+    const decision = halt('crash_loop', detail, `see the last round log (${r.logPath})`, {
+      kind: 'crash_loop',
+      payload: { consecutive: next.consecutive_failures, exit_code: r.exitCode, outcome: r.outcome, reason: detail },
+    });
+    return { decision, counters: next };
   }
   if (!fast) return { decision: { kind: 'continue', delayMs: restart, reason: 'restart_delay' }, counters: next };
   const base = Math.max(cfg.restart_delay_s, 1);
@@ -98,7 +248,18 @@ export function decideNext(
   return { decision: { kind: 'continue', delayMs: Math.round(jitter(s, random) * 1000), reason: 'backoff' }, counters: next };
 }
 
-function backoff(cls: TransientClass, next: LoopCounters, cfg: PolicyConfig, random: () => number): Decision {
+/** transient_error_action = "stop": its own halt, never mistaken for the agent being done. */
+function transientStop(r: RoundSummary, cls: 'usage_limit' | 'network'): HaltDecision {
+  const resetAt = cls === 'usage_limit' && r.resetAtEpoch ? new Date(r.resetAtEpoch * 1000).toISOString() : undefined;
+  const hint =
+    cls === 'network' ? 'check the network and the agent\'s API status' : resetAt ? `wait until the usage limit resets at ${resetAt}` : 'wait until the usage limit resets';
+  return halt('transient_stop', `round ${r.roundNum} failed on a ${cls === 'network' ? 'network error' : 'usage limit'} and transient_error_action = "stop"`, hint, {
+    kind: 'transient_error_halt',
+    payload: { round_num: r.roundNum, classification: cls, agent: r.agent, reset_at_epoch: r.resetAtEpoch ?? null },
+  });
+}
+
+function backoff(cls: TransientClass, next: LoopCounters, cfg: PolicyConfig, random: () => number): Continue {
   const n = next.backoff[cls] ?? 0;
   next.backoff[cls] = n + 1;
   const requestedS = BASE_WAIT_S[cls] * 2 ** Math.min(n, 5);

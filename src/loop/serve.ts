@@ -1,9 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { writeFileAtomic } from '../util/atomic-write.js';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { Config } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
-import { ConfigError, RunnerError } from '../errors.js';
+import { ConfigError, errnoCode, RunnerError } from '../errors.js';
 import type { EventSink } from '../events/writer.js';
 import { EXIT } from '../exit-codes.js';
 import { readStat } from '../proc/procfs.js';
@@ -12,10 +10,12 @@ import { acquireLock, type Lock } from '../round/lock.js';
 import { recoverInterruptedRound } from '../round/recovery.js';
 import { runRound, StartupCheckError, type RoundResult } from '../round/round.js';
 import { stateFiles } from '../state/files.js';
-import { isoNow, compactUtc } from '../util/time.js';
-import { haltedError, readHalt, writeHalt, type HaltReason } from './halt.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { isoNow } from '../util/time.js';
+import { haltedError, readHalt, writeHalt } from './halt.js';
 import { readLoopState, writeLoopState, type LoopState } from './loop-state.js';
-import { decideNext } from './policy.js';
+import { readPreRoundMarkers } from './markers.js';
+import { decideBeforeRound, decideNext, decideOnRoundFailure, HALTS, type Continue, type HaltDecision, type RoundFailure, type RoundSummary } from './policy.js';
 import { clearServeState, writeServeState, type ServeState } from './serve-state.js';
 import { waitUntil } from './wait.js';
 
@@ -132,25 +132,29 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       let loop: LoopState = readLoopState(cfg.paths.logDir, isoNow());
       let invocationRounds = 0;
 
-      const haltWith = (reason: HaltReason, code: number, message: string, hint: string, roundNum: number | null) => {
+      // The one place a halt becomes durable: its event, halt.json, halt_recorded, the exit code.
+      const recordHalt = (h: HaltDecision, roundNum: number | null) => {
+        const code = HALTS[h.reason].exitCode;
+        if (h.event) events.emit(h.event.kind, h.event.payload);
         try {
-          writeHalt(cfg.paths.logDir, { reason, ts: isoNow(), round_num: roundNum, exit_code: code, message, hint });
+          writeHalt(cfg.paths.logDir, { reason: h.reason, ts: isoNow(), round_num: roundNum, exit_code: code, message: h.message, hint: h.hint });
         } catch (err) {
           // A full disk can refuse even the halt record; the exit code still says it all.
           opts.log(`could not record the halt in halt.json: ${(err as Error).message}`);
         }
-        events.emit('halt_recorded', { reason, exit_code: code, round_num: roundNum, hint });
-        opts.log(`halted (${reason}): ${message}. ${hint}`);
+        events.emit('halt_recorded', { reason: h.reason, exit_code: code, round_num: roundNum, hint: h.hint });
+        opts.log(`halted (${h.reason}): ${h.message}. ${h.hint}`);
         exitCode = code;
-        stopReason = reason;
+        stopReason = h.reason;
       };
 
       for (;;) {
         // Every stop condition is re-checked right before every spawn.
         if (stopSignal) break;
-        const pre = preSpawnHalt(cfg, loop, events);
+        const now = Date.now();
+        const pre = decideBeforeRound({ ...readPreRoundMarkers(cfg, now), loop }, cfg.runtime, now);
         if (pre) {
-          haltWith(pre.reason, pre.code, pre.message, pre.hint, null);
+          recordHalt(pre, null);
           break;
         }
         if (opts.maxRounds !== undefined && invocationRounds >= opts.maxRounds) {
@@ -166,89 +170,40 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
         try {
           result = await runRound({ cfg, events, lock, interrupt: roundCtl.signal, log: opts.log, extraEnv: { AGENT_RUNNER_SERVE_PID: String(process.pid) }, checkCache });
         } catch (e) {
-          inRound = false;
-          if (e instanceof StartupCheckError && e.failed.name === 'disk_headroom') {
-            haltWith('disk', EXIT.HALT_DISK, e.failed.reason ?? 'disk critical', e.failed.hint ?? 'free disk space', null);
-            break;
-          }
-          if (e instanceof ConfigError) {
-            events.emit('config_broken', { reason: e.message });
-            haltWith('config_broken', EXIT.CONFIG, e.message, 'fix the config or the failed check', null);
-            break;
-          }
-          if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
-            haltWith('disk', EXIT.HALT_DISK, `disk full while writing state: ${(e as Error).message}`, 'free disk space', null);
-            break;
-          }
-          throw e;
+          const failure = roundFailureOf(e);
+          if (!failure) throw e;
+          recordHalt(decideOnRoundFailure(failure), null);
+          break;
         } finally {
           inRound = false;
           clearTimeout(drainTimer);
         }
         invocationRounds++;
         if (result.stateError) {
-          haltWith('disk', EXIT.HALT_DISK, `a state write failed (${result.stateError.code}): ${result.stateError.message}`, 'free disk space in the log dir', result.roundNum);
+          recordHalt(decideOnRoundFailure({ kind: 'state_write', message: `a state write failed (${result.stateError.code}): ${result.stateError.message}` }), result.roundNum);
           break;
         }
         loop.rounds++;
         if (result.costUsd !== undefined) loop.cost_usd += result.costUsd;
-        const { decision, counters } = decideNext(
-          { outcome: result.classification.outcome, transient: result.classification.transient, resetAtEpoch: result.transient?.reset_at_epoch, durationS: result.durationS, exitCode: result.exitCode },
-          loop,
-          cfg.runtime,
-          Date.now(),
-          Math.random,
-        );
+        const { decision, counters } = decideNext(summaryOf(result, cfg), loop, { ...cfg.runtime, auth_fail_hint: cfg.monitor.auth_fail_hint }, Date.now(), Math.random);
         loop = { ...loop, ...counters };
         try {
           writeLoopState(cfg.paths.logDir, loop);
         } catch (err) {
-          haltWith('disk', EXIT.HALT_DISK, `a state write failed: ${(err as Error).message}`, 'free disk space in the log dir', result.roundNum);
+          recordHalt(decideOnRoundFailure({ kind: 'state_write', message: `a state write failed: ${(err as Error).message}` }), result.roundNum);
           break;
         }
         setState({ rounds_completed: state.rounds_completed + 1, round_num: result.roundNum, consecutive_failures: loop.consecutive_failures, cost_usd: loop.cost_usd });
         if (reloadPending) doReload();
 
         if (decision.kind === 'halt') {
-          if (decision.reason === 'crash_loop') {
-            events.emit('crash_loop', { consecutive: loop.consecutive_failures, exit_code: result.exitCode, outcome: result.classification.outcome, reason: decision.detail });
-            haltWith('crash_loop', EXIT.HALT_CRASH_LOOP, decision.detail, `see the last round log (${result.logPath})`, result.roundNum);
-          } else if (decision.reason === 'auth_failure') {
-            const hint = cfg.monitor.auth_fail_hint || 'log the agent CLI in again on this host';
-            events.emit('auth_failure_halt', { consecutive: loop.consecutive_auth, round_num: result.roundNum, hint });
-            haltWith('auth_failure', EXIT.HALT_AUTH, decision.detail, hint, result.roundNum);
-          } else {
-            events.emit('agent_self_terminated', { reason: 'rate_limit', archived_to: null });
-            haltWith('done', EXIT.HALT_DONE, decision.detail, 'wait for the limit to reset', result.roundNum);
-          }
+          recordHalt(decision, result.roundNum);
           break;
         }
         if (opts.once || stopSignal) break;
         if (opts.maxRounds !== undefined && invocationRounds >= opts.maxRounds) continue; // reported at the top
-
         if (decision.delayMs > 0) {
-          const until = Date.now() + decision.delayMs;
-          const untilIso = isoNow(until);
-          const waitReason = decision.reason;
-          const cls = result.classification.transient;
-          if (decision.capped && cls) {
-            events.emit('transient_error_backoff_capped', {
-              classification: cls,
-              agent: cfg.agent.name ?? cfg.agent.command[0] ?? null,
-              requested_sleep_s: Math.round(decision.capped.requestedS),
-              applied_sleep_s: Math.round(decision.capped.appliedS),
-              original_reset_at_epoch: result.transient?.reset_at_epoch ?? null,
-            });
-          }
-          if (decision.delayMs >= 1000) setState({ state: 'waiting', until: untilIso, wait_reason: waitReason });
-          // Short restart delays are not worth an event; anything a human could mistake for a hang is.
-          const beat = () => events.emit('serve_waiting', { reason: waitReason, until: untilIso, seconds: Math.round((until - Date.now()) / 1000), round_num: result.roundNum });
-          if (decision.delayMs >= 5000 || waitReason !== 'restart_delay') beat();
-          const t0 = Date.now();
-          const w = await waitUntil(until, stopCtl.signal, beat);
-          if (w === 'done' && cls && waitReason !== 'restart_delay') {
-            events.emit('transient_error_recovered', { classification: cls, agent: cfg.agent.name ?? cfg.agent.command[0] ?? null, throttled_for_s: Math.round((Date.now() - t0) / 1000) });
-          }
+          await waitBeforeNextRound(decision, result, { cfg, events, signal: stopCtl.signal, setState });
           if (reloadPending) doReload();
         }
       }
@@ -283,53 +238,59 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
   return { control, done };
 }
 
-/** Halts decided before a spawn: the agent's done sentinel, the stop file, budgets. */
-function preSpawnHalt(cfg: Config, loop: LoopState, events: EventSink): { reason: HaltReason; code: number; message: string; hint: string } | undefined {
-  const sentinel = cfg.paths.doneSentinel;
-  if (existsSync(sentinel)) {
-    const content = readHead(sentinel);
-    // Archived, never deleted: the agent's last word is evidence.
-    const archiveDir = join(cfg.paths.logDir, 'archive');
-    mkdirSync(archiveDir, { recursive: true, mode: 0o700 });
-    const archived = join(archiveDir, `agent-done-${compactUtc()}`);
-    try {
-      renameSync(sentinel, archived);
-    } catch {
-      /* a read-only sentinel location: the halt still holds */
-    }
-    events.emit('agent_self_terminated', { reason: content, archived_to: archived });
-    return { reason: 'done', code: EXIT.HALT_DONE, message: `the agent reported it is done: ${content.trim() || '(empty sentinel)'}`, hint: `its note is archived at ${archived}` };
-  }
-  const stopFile = cfg.paths.stopFile;
-  if (stopFile && existsSync(stopFile)) {
-    const content = readHead(stopFile);
-    events.emit('stop_file_detected', { stop_file: stopFile, content, rounds_completed: loop.rounds });
-    return { reason: 'stop_file', code: EXIT.HALT_STOP_FILE, message: `stop file ${stopFile} exists`, hint: `remove ${stopFile}` };
-  }
-  const rt = cfg.runtime;
-  if (rt.max_rounds !== undefined && loop.rounds >= rt.max_rounds) {
-    events.emit('max_rounds_reached', { rounds_completed: loop.rounds, max_rounds: rt.max_rounds, source: 'config' });
-    return { reason: 'budget', code: EXIT.HALT_BUDGET, message: `max_rounds = ${rt.max_rounds} reached`, hint: 'raise runtime.max_rounds' };
-  }
-  if (rt.max_wall_s !== undefined) {
-    const spent = (Date.now() - Date.parse(loop.budget_started_at)) / 1000;
-    if (spent >= rt.max_wall_s) {
-      events.emit('budget_exhausted', { budget: 'max_wall_s', limit: rt.max_wall_s, spent: Math.round(spent) });
-      return { reason: 'budget', code: EXIT.HALT_BUDGET, message: `wall-clock budget max_wall_s = ${rt.max_wall_s} spent`, hint: 'raise runtime.max_wall_s' };
-    }
-  }
-  if (rt.max_cost_usd !== undefined && loop.cost_usd >= rt.max_cost_usd) {
-    events.emit('budget_exhausted', { budget: 'max_cost_usd', limit: rt.max_cost_usd, spent: Math.round(loop.cost_usd * 10000) / 10000 });
-    return { reason: 'budget', code: EXIT.HALT_BUDGET, message: `cost budget max_cost_usd = ${rt.max_cost_usd} spent ($${loop.cost_usd.toFixed(4)})`, hint: 'raise runtime.max_cost_usd' };
-  }
+/** The errors of a round that mean it cannot run (or be recorded): anything else is a bug. */
+function roundFailureOf(e: unknown): RoundFailure | undefined {
+  if (e instanceof StartupCheckError && e.failed.name === 'disk_headroom') return { kind: 'disk_check', reason: e.failed.reason, hint: e.failed.hint };
+  if (e instanceof ConfigError) return { kind: 'config', message: e.message };
+  if (errnoCode(e) === 'ENOSPC') return { kind: 'disk_full', message: (e as Error).message };
   return undefined;
 }
 
-/** The first 200 characters of a marker file; an unreadable one still counts, with no content. */
-function readHead(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').slice(0, 200);
-  } catch {
-    return '';
+function summaryOf(r: RoundResult, cfg: Config): RoundSummary {
+  return {
+    roundNum: r.roundNum,
+    outcome: r.classification.outcome,
+    transient: r.classification.transient,
+    resetAtEpoch: r.transient?.reset_at_epoch,
+    durationS: r.durationS,
+    exitCode: r.exitCode,
+    logPath: r.logPath,
+    agent: agentName(cfg),
+  };
+}
+
+const agentName = (cfg: Config) => cfg.agent.name ?? cfg.agent.command[0] ?? 'agent';
+
+interface WaitContext {
+  cfg: Config;
+  events: EventSink;
+  signal: AbortSignal;
+  setState: (patch: Partial<ServeState>) => void;
+}
+
+/** The wait the policy asked for, visible to the witness (serve-state, heartbeats) and abortable. */
+async function waitBeforeNextRound(decision: Continue, result: RoundResult, w: WaitContext): Promise<void> {
+  const { cfg, events } = w;
+  const until = Date.now() + decision.delayMs;
+  const untilIso = isoNow(until);
+  const waitReason = decision.reason;
+  const cls = result.classification.transient;
+  if (decision.capped && cls) {
+    events.emit('transient_error_backoff_capped', {
+      classification: cls,
+      agent: agentName(cfg),
+      requested_sleep_s: Math.round(decision.capped.requestedS),
+      applied_sleep_s: Math.round(decision.capped.appliedS),
+      original_reset_at_epoch: result.transient?.reset_at_epoch ?? null,
+    });
+  }
+  if (decision.delayMs >= 1000) w.setState({ state: 'waiting', until: untilIso, wait_reason: waitReason });
+  // Short restart delays are not worth an event; anything a human could mistake for a hang is.
+  const beat = () => events.emit('serve_waiting', { reason: waitReason, until: untilIso, seconds: Math.round((until - Date.now()) / 1000), round_num: result.roundNum });
+  if (decision.delayMs >= 5000 || waitReason !== 'restart_delay') beat();
+  const t0 = Date.now();
+  const ended = await waitUntil(until, w.signal, beat);
+  if (ended === 'done' && cls && waitReason !== 'restart_delay') {
+    events.emit('transient_error_recovered', { classification: cls, agent: agentName(cfg), throttled_for_s: Math.round((Date.now() - t0) / 1000) });
   }
 }

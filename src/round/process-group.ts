@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { findRoundProcesses, hasProcfs, isAlive, type ProcStat } from '../proc/procfs.js';
+import { findRoundProcesses, hasProcfs, isAlive, readStat, type ProcStat } from '../proc/procfs.js';
 
 /**
  * Killing an agent tree. The agent leads its own process group (and session); its descendants
  * inherit a marker variable naming the round. A kill targets both: `kill(-pgid)` reaches the group
  * in one syscall, and a /proc scan for the marker reaches what escaped the group with setsid or a
- * double fork. Under systemd the service cgroup is the last backstop (see cgroup.ts).
+ * double fork. The round's own cgroup, when it has one (src/isolation/cgroup.ts), reaches what left
+ * both; without one, under systemd the service cgroup is the last backstop (serviceCgroupLeftovers).
  */
 export interface RoundIdentity {
   pgid: number;
@@ -14,10 +15,20 @@ export interface RoundIdentity {
   exclude?: Set<number>;
   /** The leader's start time (clock ticks): nothing older can belong to the round. */
   minStart?: number;
+  /** The round's cgroup: every process in it is the round's, whatever its session or environment. */
+  cgroup?: { pids(): number[]; kill(): number };
 }
 
 export function roundMembers(id: RoundIdentity): ProcStat[] {
-  return findRoundProcesses({ ...(id.pgid > 1 ? { pgid: id.pgid } : {}), marker: id.marker, ...(id.exclude ? { excludePids: id.exclude } : {}), ...(id.minStart !== undefined ? { minStart: id.minStart } : {}) });
+  const found = findRoundProcesses({ ...(id.pgid > 1 ? { pgid: id.pgid } : {}), marker: id.marker, ...(id.exclude ? { excludePids: id.exclude } : {}), ...(id.minStart !== undefined ? { minStart: id.minStart } : {}) });
+  if (!id.cgroup) return found;
+  const seen = new Set(found.map((p) => p.pid));
+  for (const pid of id.cgroup.pids()) {
+    if (seen.has(pid) || id.exclude?.has(pid) || pid === process.pid) continue;
+    const st = readStat(pid);
+    if (st && st.state !== 'Z' && st.state !== 'X') found.push(st);
+  }
+  return found;
 }
 
 export function signalRound(id: RoundIdentity, signal: NodeJS.Signals): number {
@@ -68,6 +79,8 @@ export async function terminateRound(
   let forced = 0;
   if (left.length > 0 || !hasProcfs) {
     forced = left.length;
+    // One write kills the whole cgroup, forks in flight included.
+    id.cgroup?.kill();
     signalRound(id, 'SIGKILL');
     const killDeadline = Date.now() + 5000;
     while (hasProcfs && Date.now() < killDeadline) {

@@ -21,6 +21,7 @@ import { handleDirtyTree, type DirtyOutcome } from './dirty.js';
 import { dirtyFiles, ownedPaths } from './git.js';
 import { acquireLock, type Lock } from './lock.js';
 import { LogFollower } from './log-follower.js';
+import { afterSpawn, finishIsolation, prepareIsolation, resolveFromManager } from '../isolation/round-isolation.js';
 import { oomKillCount, type RoundIdentity } from './process-group.js';
 import { assemblePromptBody, contextBlock } from './prompt.js';
 import { superviseAgent, type SuperviseResult } from './supervise.js';
@@ -229,9 +230,11 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
   // Recorded before the spawn: if we die between spawn and the next write, the marker still lets
   // a successor find and kill this round's processes.
   if (!interrupted) writeStatus(cfg.paths.logDir, liveBase);
+  // The round's cgroup (scope or directory) and sandbox wrap the agent's argv; see src/isolation/.
+  const iso = prepareIsolation(cfg, roundNum, argv);
   let child: ReturnType<typeof spawn> | undefined;
   if (!interrupted) {
-    child = spawn(argv[0]!, argv.slice(1), {
+    child = spawn(iso.argv[0]!, iso.argv.slice(1), {
       cwd: cfg.paths.workDir,
       env: childEnv,
       detached: true,
@@ -240,12 +243,25 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
   }
   closeSync(logFd);
 
-  const id: RoundIdentity = { pgid: child?.pid ?? -1, marker: markerEntry, exclude: new Set(lock.helperPids) };
+  const id: RoundIdentity = { pgid: child?.pid ?? -1, marker: markerEntry, exclude: new Set(lock.helperPids), ...(iso.cgroup ? { cgroup: iso.cgroup } : {}) };
   if (child?.pid) {
+    await afterSpawn(iso, child.pid);
     const st = readStat(child.pid);
     if (st) id.minStart = st.starttime;
     bestEffort(() => writeStatus(cfg.paths.logDir, { ...liveBase, pid: child.pid, pgid: child.pid, ...(st ? { start_time: st.starttime } : {}) }));
-    events.emit('agent_spawn', { round_num: roundNum, timeout_s: timeoutS, pid: child.pid, pgid: child.pid, log_path: logPath });
+    events.emit('agent_spawn', {
+      round_num: roundNum,
+      timeout_s: timeoutS,
+      pid: child.pid,
+      pgid: child.pid,
+      log_path: logPath,
+      cgroup_mode: iso.mode,
+      cgroup: iso.cgroup?.v2Dir ?? null,
+      limits_applied: iso.cgroup?.applied ?? [],
+      ...(iso.reason ? { cgroup_unavailable: iso.reason } : {}),
+      ...(iso.cgroup?.notApplied.length ? { limits_not_applied: iso.cgroup.notApplied } : {}),
+      sandbox: iso.sandbox,
+    });
     opts.log?.(`round ${roundNum}${phase ? ` (${phase})` : ''}: agent pid ${child.pid}, log ${logPath}`);
     if (child.stdin) {
       // An agent that exits without reading its prompt must not crash us with EPIPE.
@@ -258,6 +274,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
   let sup: SuperviseResult;
   if (child) {
     sup = await superviseAgent({
+      beforeSweep: () => resolveFromManager(iso),
       child,
       id,
       follower,
@@ -279,6 +296,9 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     sup = { exitCode: null, signal: null, killedBy: 'interrupt', interruptedBy: String(opts.interrupt?.reason ?? 'SIGTERM'), leftoversKilled: 0, liveChildrenAtGrace: [] };
   }
   const { exitCode, signal, spawnError, killedBy, interruptedBy, killMs, leftoversKilled, liveChildrenAtGrace } = sup;
+  const oomInRound = iso.cgroup ? iso.cgroup.oomKills() : 0;
+  const cgroupLeft = await finishIsolation(iso);
+  if (cgroupLeft.length) opts.log?.(`round ${roundNum}: cgroup not removed (still populated): ${cgroupLeft.join(', ')}`);
   const endMono = monoMs();
   bestEffort(() => follower.finish());
   const durationS = round3((endMono - startMono) / 1000);
@@ -299,7 +319,9 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     exitCode,
     signal,
     killedBy,
-    oomKilled: signal === 'SIGKILL' && !killedBy && oomBefore !== undefined && oomAfter !== undefined && oomAfter > oomBefore,
+    // The round's own cgroup counts only its own OOM kills, whichever process the kernel chose;
+    // without one, the service cgroup's count can only speak for a leader killed by SIGKILL.
+    oomKilled: !killedBy && (oomInRound > 0 || (signal === 'SIGKILL' && oomBefore !== undefined && oomAfter !== undefined && oomAfter > oomBefore)),
     transient: transient?.classification,
     resultIsError: stream.resultSeen && stream.resultIsError,
   });

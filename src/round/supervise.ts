@@ -25,6 +25,8 @@ export interface SuperviseInput {
   graceIgnorePatterns: string[];
   progressMs: number;
   helperPids: number[];
+  /** Runs once the leader has exited, before the sweep (a scope's directory is looked up then). */
+  beforeSweep?: () => Promise<void>;
   interrupt?: AbortSignal;
   /** Runs a step whose failure (a full disk) must not break supervision. */
   bestEffort: (fn: () => void) => void;
@@ -129,6 +131,7 @@ export async function superviseAgent(o: SuperviseInput): Promise<SuperviseResult
     // leftovers; this only matters when something threw).
     if (!settled) await terminateRound(id, o.graceMs).catch(() => undefined);
   }
+  await o.beforeSweep?.();
   // Sweep: whatever of the round outlived its leader (MCP servers, setsid'd daemons).
   r.leftoversKilled = (await terminateRound(id, o.graceMs)).killed;
   for (const pid of serviceCgroupLeftovers(new Set(o.helperPids))) {

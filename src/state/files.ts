@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { compactUtc } from '../util/time.js';
 
 /** Every file agent-runner keeps under log_dir, named once. */
 export const stateFiles = (logDir: string) => ({
@@ -12,4 +13,10 @@ export const stateFiles = (logDir: string) => ({
   rounds: join(logDir, 'rounds'),
   lock: join(logDir, 'agent-runner.lock'),
   monitorState: join(logDir, 'monitor-state.json'),
+  archive: join(logDir, 'archive'),
 });
+
+/** Where serve archives the agent's done sentinel: `archive/agent-done-<UTC time>`. */
+export function doneArchivePath(logDir: string, nowMs: number): string {
+  return join(stateFiles(logDir).archive, `agent-done-${compactUtc(nowMs)}`);
+}

@@ -219,6 +219,22 @@ describe('serve: usage limits and back-off', () => {
     expect(kinds(ev)).not.toContain('crash_loop');
     expect(ofKind(ev, 'transient_error_backoff_capped').length).toBeGreaterThan(0);
   });
+
+  it('transient_error_action = "stop": a network error halts with its own reason and exit 87, never as done', async () => {
+    const p = project({ mode: 'text:Error: connect ECONNREFUSED 10.0.0.1:443;;exit:1', runtime: { transient_error_action: 'stop' } });
+    const r = await serveCli(p);
+    expect(r.code).toBe(87);
+    expect(r.stderr).toMatch(/halted \(transient_stop\): round 1 failed on a network error/);
+    const ev = readEvents(p.logDir);
+    expect(ofKind(ev, 'round_start')).toHaveLength(1);
+    expect(ofKind(ev, 'transient_error_halt')[0]).toMatchObject({ round_num: 1, classification: 'network', reset_at_epoch: null });
+    expect(ofKind(ev, 'halt_recorded')[0]).toMatchObject({ reason: 'transient_stop', exit_code: 87, round_num: 1 });
+    expect(kinds(ev)).not.toContain('agent_self_terminated');
+    expect(readJson(join(p.logDir, 'halt.json'))).toMatchObject({ reason: 'transient_stop', exit_code: 87, round_num: 1 });
+    const again = await serveCli(p);
+    expect(again.code).toBe(85);
+    expect(again.stderr).toMatch(/halted \(transient_stop\)/);
+  });
 });
 
 describe('serve: recovery and lifecycle without systemd', () => {

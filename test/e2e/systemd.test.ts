@@ -115,7 +115,7 @@ describe.skipIf(skip)('systemd --user service', () => {
     expect(survivorsOf(p.testId)).toEqual([]);
   });
 
-  it('under the unit, the service cgroup catches what left both the session and the environment', async () => {
+  it("under the unit, the round's scope catches what left both the session and the environment", async () => {
     writeFileSync(p.config, readFileSync(p.config, 'utf8').replace(/FAKE_MODE = ".*"/, 'FAKE_MODE = "escape_all;;sleep:1"'));
     writeFileSync(p.pidsFile, '');
     const started = await ar('start');

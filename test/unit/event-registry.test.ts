@@ -25,8 +25,12 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** `emit('kind'` / `emit("kind"`, also split over lines. A kind held in a variable does not count. */
-const EMIT_LITERAL = /\bemit\(\s*(['"])([A-Za-z0-9_.-]+)\1/g;
+/**
+ * `emit('kind'` / `emit("kind"`, also split over lines, or an event handed over as data
+ * (`{ kind: 'kind', payload: … }`: the policy's halt decisions, which serve emits). A kind held in
+ * a variable does not count.
+ */
+const EMIT_LITERAL = /(?:\bemit\(\s*(['"])([A-Za-z0-9_.-]+)\1|\bkind: (['"])([A-Za-z0-9_.-]+)\3,\s*payload:)/g;
 
 function emittedLiterals(): Map<string, string[]> {
   const where = new Map<string, string[]>();
@@ -34,9 +38,10 @@ function emittedLiterals(): Map<string, string[]> {
     const text = readFileSync(f, 'utf8');
     for (const m of text.matchAll(EMIT_LITERAL)) {
       const line = text.slice(0, m.index).split('\n').length;
-      const list = where.get(m[2]!) ?? [];
+      const kind = (m[2] ?? m[4])!;
+      const list = where.get(kind) ?? [];
       list.push(`${relative(REPO, f)}:${line}`);
-      where.set(m[2]!, list);
+      where.set(kind, list);
     }
   }
   return where;

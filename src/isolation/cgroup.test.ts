@@ -1,0 +1,68 @@
+// The limit files a round's cgroup gets, written into a temp directory tree shaped like cgroupfs:
+// this host has no cgroup2 controllers, so the unified-host path is proven here, and for real on
+// the hybrid layout by test/e2e/isolation-cgroup.test.ts.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CgroupLayout } from './cgroup-layout.js';
+import { RoundCgroup } from './cgroup.js';
+
+const roots: string[] = [];
+afterEach(() => {
+  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+});
+function tree(controllers: string): string {
+  const root = mkdtempSync(join(tmpdir(), 'ar-cgfs-'));
+  roots.push(root);
+  writeFileSync(join(root, 'cgroup.controllers'), controllers);
+  return root;
+}
+const read = (p: string) => readFileSync(p, 'utf8');
+const limits = { memory_max: '64M', memory_high: '48M', tasks_max: 20, cpu_quota: '150%', io_weight: 200 };
+
+describe('RoundCgroup on a unified host (temp tree)', () => {
+  it('direct: creates the round directory, enables the controllers and writes every limit there', () => {
+    const root = tree('cpuset cpu io memory pids');
+    const layout: CgroupLayout = { kind: 'unified', v2: { mount: root, own: '/' }, v1: {} };
+    const cg = RoundCgroup.create('agent-runner-p-R1', 'direct', limits, layout);
+    const dir = join(root, 'agent-runner-p-R1');
+    expect(cg.v2Dir).toBe(dir);
+    expect(read(join(root, 'cgroup.subtree_control'))).toBe('+memory +pids +cpu +io');
+    expect(read(join(dir, 'memory.max'))).toBe(String(64 * 1024 ** 2));
+    expect(read(join(dir, 'memory.high'))).toBe(String(48 * 1024 ** 2));
+    expect(read(join(dir, 'pids.max'))).toBe('20');
+    expect(read(join(dir, 'cpu.max'))).toBe('150000 100000');
+    expect(read(join(dir, 'io.weight'))).toBe('default 200');
+    expect(cg.notApplied).toEqual([]);
+    expect(cg.enterFiles()).toEqual([join(dir, 'cgroup.procs')]);
+  });
+
+  it('scope: writes nothing into cgroup2 (the manager applies the properties); the agent enters nothing itself', () => {
+    const root = tree('memory pids');
+    const cg = RoundCgroup.create('agent-runner-p-R2', 'scope', { tasks_max: 5 }, { kind: 'unified', v2: { mount: root, own: '/' }, v1: {} });
+    expect(cg.v2Dir).toBeUndefined();
+    expect(cg.enterFiles()).toEqual([]);
+    expect(cg.applied).toEqual([]);
+  });
+
+  it('hybrid: controllers missing from cgroup2 go to v1 hierarchies; one with neither is reported', () => {
+    const v2 = tree('');
+    const mem = tree('');
+    const pids = tree('');
+    const layout: CgroupLayout = { kind: 'hybrid', v2: { mount: v2, own: '/' }, v1: { memory: { mount: mem, own: '/' }, pids: { mount: pids, own: '/' } } };
+    const cg = RoundCgroup.create('agent-runner-p-R3', 'direct', { memory_max: '64M', tasks_max: 20, io_weight: 100 }, layout);
+    expect(read(join(mem, 'agent-runner-p-R3', 'memory.limit_in_bytes'))).toBe(String(64 * 1024 ** 2));
+    expect(read(join(pids, 'agent-runner-p-R3', 'pids.max'))).toBe('20');
+    expect(cg.enterFiles()).toEqual([join(v2, 'agent-runner-p-R3', 'cgroup.procs'), join(mem, 'agent-runner-p-R3', 'cgroup.procs'), join(pids, 'agent-runner-p-R3', 'cgroup.procs')]);
+    expect(cg.notApplied).toEqual(['io_weight: no io controller in cgroup2 or v1 here']);
+  });
+
+  it('never reuses a populated directory of the same name', () => {
+    const root = tree('');
+    mkdirSync(join(root, 'agent-runner-p-R4'));
+    writeFileSync(join(root, 'agent-runner-p-R4', 'cgroup.procs'), '123\n');
+    const cg = RoundCgroup.create('agent-runner-p-R4', 'direct', {}, { kind: 'unified', v2: { mount: root, own: '/' }, v1: {} });
+    expect(cg.v2Dir).toBe(join(root, `agent-runner-p-R4-${process.pid}`));
+  });
+});
