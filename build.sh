@@ -5,6 +5,8 @@
 #   test    setup, then the whole suite (unit + end-to-end: real processes, systemd --user, sshd);
 #           ends with a plain "N passed, N failed" line
 #   soak    the chaos suite alone, long: CHAOS_ITERATIONS (default 2000), CHAOS_SEED to reproduce
+#   test-loaded  the whole suite RUNS times (default 3) while HOGS CPU hogs (default 2) run
+#   memsoak serve's memory over SOAK_ROUNDS rounds (default 4000) of a 75 ms agent: the RSS curve
 #   check   lint + typecheck + docs freshness + test
 #   bench   benchmarks (medians and ratios; never part of the test suite)
 #   demo    a scratch repo, `init --preset demo`, three rounds with `serve --max-rounds 3`, `peek`
@@ -80,6 +82,16 @@ cmd_soak() {
   CHAOS_ITERATIONS=${CHAOS_ITERATIONS:-2000} npx --no-install vitest run test/chaos/signals.test.ts
 }
 
+cmd_test_loaded() {
+  cmd_setup
+  scripts/loaded-suite.sh
+}
+
+cmd_memsoak() {
+  cmd_setup
+  node bench/serve-soak.mjs
+}
+
 cmd_check() {
   cmd_setup
   say "lint"
@@ -135,8 +147,10 @@ case "$sub" in
   test) cmd_test "$@" ;;
   check) cmd_check ;;
   soak) cmd_soak ;;
+  test-loaded) cmd_test_loaded ;;
+  memsoak) cmd_memsoak ;;
   bench) cmd_bench "$@" ;;
   demo) cmd_demo ;;
   docs) cmd_docs "$@" ;;
-  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

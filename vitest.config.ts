@@ -9,6 +9,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          // Some unit files drive real git and real processes (defense guards, fuzzing through the
+          // loader): on a loaded two-core box one case can take more than vitest's default 5 s.
+          testTimeout: 30_000,
           // Fast pure tests first; the e2e group then runs with its own worker limit.
           sequence: { groupOrder: 0 },
         },

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 import { CommanderError } from 'commander';
 import { EXIT } from '../exit-codes.js';
 import { RunnerError } from '../errors.js';

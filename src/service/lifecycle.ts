@@ -10,6 +10,7 @@ import { stateFiles } from '../state/files.js';
 import { serviceStatus, readServePid, type ServiceStatus } from './status.js';
 import { systemctl } from './systemctl.js';
 import { detectUnitMode, serveUnitName } from './units.js';
+import { LONG_RUNNING_NODE_FLAGS } from './node-flags.js';
 
 export interface StopResult {
   mode: string;
@@ -71,7 +72,7 @@ export async function startService(cfg: Config, cliEntry: string): Promise<Servi
   const logPath = join(cfg.paths.logDir, 'serve.log');
   const fd = openSync(logPath, 'a', 0o600);
   // Its own session: the terminal that ran `start` can close without taking serve with it.
-  const child = spawn(process.execPath, [cliEntry, 'serve', '--config', cfg.path], {
+  const child = spawn(process.execPath, [...LONG_RUNNING_NODE_FLAGS, cliEntry, 'serve', '--config', cfg.path], {
     cwd: cfg.paths.workDir,
     detached: true,
     stdio: ['ignore', fd, fd],

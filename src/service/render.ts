@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { exitCodesWhere } from '../exit-codes.js';
+import { LONG_RUNNING_NODE_FLAGS } from './node-flags.js';
 import { monitorUnitName, serveUnitName } from './units.js';
 
 export interface RenderInput {
@@ -40,6 +41,7 @@ export function renderUnits(input: RenderInput): { serve: { name: string; text: 
     PACKAGE_DIR: input.packageDir,
     WORK_DIR: unitEscape(cfg.paths.workDir),
     NODE: unitEscape(input.nodePath),
+    NODE_FLAGS: LONG_RUNNING_NODE_FLAGS.join(' '),
     CLI: unitEscape(input.cliEntry),
     CONFIG: unitEscape(cfg.path),
     PATH: unitEscape(input.pathEnv),

@@ -82,7 +82,8 @@ export function makeProject(opts: ProjectOptions = {}): Project {
     cleanup() {
       killServe(logDir, config);
       killByTestId(testId);
-      rmSync(dir, { recursive: true, force: true });
+      // A process killed a moment ago may still be closing files in it.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     },
   };
 }

@@ -21,7 +21,7 @@ describe('systemd unit rendering', () => {
     const { serve } = renderUnits({ ...base, system: false, memoryMax: '4G' });
     expect(serve.text).not.toMatch(/^User=/m);
     expect(serve.text).toMatch(/^WantedBy=default\.target$/m);
-    expect(serve.text).toContain('ExecStart="/usr/bin/node" "' + REPO + '/dist/bin/main.js" serve --config "/srv/my proj/agent-runner.toml"');
+    expect(serve.text).toContain('ExecStart="/usr/bin/node" --max-semi-space-size=1 "' + REPO + '/dist/bin/main.js" serve --config "/srv/my proj/agent-runner.toml"');
     expect(serve.text).toContain('Environment="PATH=/home/u/.nvm/bin:/usr/bin"');
     expect(serve.text).toMatch(/^MemoryMax=4G$/m);
   });
