@@ -28,7 +28,8 @@ export type { Condition, Detector, Snapshot, Thresholds, Severity } from './moni
 // ---- events, exit codes, errors ----
 export { eventsFor } from './events/open.js';
 export { EVENT_KINDS, type EventKindInfo } from './events/kinds.js';
-export { parseEvent, type EventRecord } from './events/reader.js';
-export type { EventSink, EventPayload } from './events/writer.js';
+export { parseEvent } from './events/reader.js';
+export type { EventPayloads, KnownKind, RunnerEvent, StoredEvent, EventRecord, RoundOutcome, TransientClass, WaitReason } from './events/payloads.js';
+export type { EventSink } from './events/writer.js';
 export { EXIT, EXIT_CODES, type ExitCodeInfo } from './exit-codes.js';
 export { RunnerError, ConfigError, LockHeldError, UsageError } from './errors.js';

@@ -1,5 +1,9 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { isEventKind } from './kinds.js';
+import type { EventRecord, StoredEvent } from './payloads.js';
+
+export type { EventRecord, StoredEvent } from './payloads.js';
 
 /**
  * Reading the events files without ever reading a whole history: newest-first by seeking back
@@ -10,12 +14,6 @@ import { join } from 'node:path';
 
 export const EVENTS_FILE = /^events-(\d{4}-\d{2})\.jsonl$/;
 const CHUNK = 64 * 1024;
-
-export interface EventRecord {
-  ts: string;
-  event: string;
-  [k: string]: unknown;
-}
 
 /** Monthly events files, oldest first (the month is in the name, so a string sort is a time sort). */
 export function listEventFiles(logDir: string): string[] {
@@ -39,15 +37,31 @@ export function kindOf(line: string): string | undefined {
   return end > i ? line.slice(i + 1, end) : undefined;
 }
 
-export function parseEvent(line: string): EventRecord | undefined {
+/**
+ * Any stored line as it is, whatever its kind (for showing events: `peek --events`, narrate).
+ * undefined for a torn or foreign line: readers skip those, as upstream's do.
+ */
+export function parseRecord(line: string): EventRecord | undefined {
   if (line.charCodeAt(0) !== 123 /* { */) return undefined;
   try {
     const v = JSON.parse(line) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as EventRecord).event === 'string') return v as EventRecord;
+    if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as EventRecord).event === 'string' && typeof (v as EventRecord).ts === 'string') return v as EventRecord;
   } catch {
-    /* a torn or foreign line: readers skip it, as upstream's do */
+    /* a torn line (a write in progress, a crash mid-write) or not JSON at all */
   }
   return undefined;
+}
+
+/**
+ * A stored line as one member of the kind union: `switch (ev.event)` gives each kind's fields.
+ * undefined for a torn line, a line that is not an event, and a kind this version does not write
+ * (another version's, upstream's plugins'): history is shared with other writers, and a reader
+ * that decides something must only decide from kinds whose meaning it knows. Fields may be
+ * missing (older writers), so readers check them before use.
+ */
+export function parseEvent(line: string): StoredEvent | undefined {
+  const rec = parseRecord(line);
+  return rec && isEventKind(rec.event) ? (rec as StoredEvent) : undefined;
 }
 
 /**

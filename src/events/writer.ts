@@ -2,16 +2,18 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redactor } from '../util/redact.js';
 import { isoNow, utcMonth } from '../util/time.js';
-import { EVENT_KINDS, type EventKind } from './kinds.js';
+import { EVENT_KINDS } from './kinds.js';
 import { toJsonLine } from './json-line.js';
+import type { EventPayloads, KnownKind } from './payloads.js';
 
 /** No single event may approach the page size; oversized strings are cut, never the line. */
 const MAX_STRING = 2000;
 
-export type EventPayload = Record<string, unknown>;
+type LoosePayload = Record<string, unknown>;
 
 export interface EventSink {
-  emit(kind: EventKind, payload?: EventPayload): void;
+  /** The payload's type is the kind's (payloads.ts): a missing or misspelt field fails the type check. */
+  emit<K extends KnownKind>(kind: K, payload: EventPayloads[K]): void;
   /** The first failed write (disk full, I/O error), if any: events are never worth a crash mid-round. */
   readonly writeError?: Error | undefined;
 }
@@ -29,10 +31,11 @@ export class EventWriter implements EventSink {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  emit(kind: EventKind, payload: EventPayload = {}): void {
+  emit<K extends KnownKind>(kind: K, payload: EventPayloads[K]): void {
+    // The type check covers callers in this code base; this covers everything else (casts, JS).
     if (!Object.hasOwn(EVENT_KINDS, kind)) throw new Error(`unknown event kind: ${kind}`);
     const now = this.clock();
-    const record = { ts: isoNow(now), event: kind, ...this.redactor.value(clip(payload)) };
+    const record = { ts: isoNow(now), event: kind, ...this.redactor.value(clip(payload as LoosePayload)) };
     try {
       appendLine(join(this.logDir, `events-${utcMonth(now)}.jsonl`), toJsonLine(record));
     } catch (err) {
@@ -62,8 +65,8 @@ export function appendLine(path: string, line: string): void {
   }
 }
 
-function clip(x: EventPayload): EventPayload {
-  const out: EventPayload = {};
+function clip(x: LoosePayload): LoosePayload {
+  const out: LoosePayload = {};
   for (const [k, v] of Object.entries(x)) out[k] = typeof v === 'string' && v.length > MAX_STRING ? v.slice(0, MAX_STRING) + '…' : v;
   return out;
 }

@@ -4,6 +4,7 @@
  * every branch is testable with plain objects.
  */
 import type { EventKind } from '../events/kinds.js';
+import type { PendingEvent } from '../events/payloads.js';
 import { EXIT } from '../exit-codes.js';
 import type { Outcome } from '../round/classify.js';
 import type { TransientClass } from '../round/stream-json.js';
@@ -46,7 +47,7 @@ export interface HaltDecision {
   message: string;
   hint: string;
   /** The event that announces this halt, one of HALTS[reason].events. */
-  event?: { kind: EventKind; payload: Record<string, unknown> };
+  event?: PendingEvent;
 }
 
 function halt(reason: HaltReason, message: string, hint: string = HALTS[reason].hint, event?: HaltDecision['event']): HaltDecision {

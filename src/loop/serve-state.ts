@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import type { WaitReason } from '../events/payloads.js';
 import { stateFiles } from '../state/files.js';
 import { readJsonOr } from '../state/json-file.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
@@ -15,7 +16,7 @@ export interface ServeState {
   round_num?: number;
   /** For waits: ISO time the wait ends, and why. */
   until?: string;
-  wait_reason?: 'restart_delay' | 'backoff' | 'usage_limit' | 'network' | 'auth';
+  wait_reason?: WaitReason;
   rounds_completed: number;
   consecutive_failures: number;
   cost_usd: number;

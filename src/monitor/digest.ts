@@ -6,7 +6,8 @@
  * Derived backwards from the end (bootstrap) or forwards from a cursor (a poll), it must come out
  * the same for every field a detector reads; keep new fields within that rule.
  */
-import type { EventRecord } from '../events/reader.js';
+import { EVENT_KINDS, isEventKind } from '../events/kinds.js';
+import type { KnownKind, StoredEvent } from '../events/payloads.js';
 
 export interface ExitRecord {
   round_num: number | null;
@@ -70,13 +71,16 @@ export function emptyDigest(): Digest {
   return { v: 1, exits: [], attempts: [], orphan: { streak: 0, last_round: null, stashed: [] }, open: null, limit: null, last_supervisor: null, newest_round: null, repetitive: [], log_paths: [], folded: 0 };
 }
 
-/** Events written by any monitor (upstream's and ours): never evidence of the supervisor's health. */
+/**
+ * Events written by any monitor (upstream's and ours, all registered): never evidence of the
+ * supervisor's health. A kind this version does not know counts as the supervisor's.
+ */
 export function isMonitorKind(kind: string): boolean {
-  return kind.startsWith('monitor_');
+  return isEventKind(kind) && EVENT_KINDS[kind].layer === 'monitor';
 }
 
 /** Kinds the digest reads; every other line can be skipped without parsing. */
-export const DIGEST_KINDS = new Set([
+export const DIGEST_KINDS: ReadonlySet<string> = new Set<KnownKind>([
   'round_start', 'smoke_check_failed', 'agent_spawn', 'agent_exit', 'round_end', 'orphan_stashed', 'orphan_idempotent_skip',
   'transient_error_detected', 'transient_error_recovered', 'anomaly_repetitive_tool',
 ]);
@@ -95,47 +99,51 @@ export function noteKind(d: Digest, kind: string, ts: number): void {
 }
 
 /** Fold one parsed event (in write order). Mutates and returns `d`. */
-export function fold(d: Digest, ev: EventRecord, keep = KEEP): Digest {
+export function fold(d: Digest, ev: StoredEvent, keep = KEEP): Digest {
   const ts = Date.parse(ev.ts);
   d.folded++;
   noteKind(d, ev.event, ts);
   if (!Number.isFinite(ts)) return d;
-  const round = num(ev['round_num']);
   switch (ev.event) {
-    case 'round_start':
+    case 'round_start': {
       pushBounded(d.attempts, { ts, ok: true }, keep);
+      const round = num(ev.round_num);
       noteRound(d, round);
-      if (round !== null) d.open = { round_num: round, phase: str(ev['phase']), ts };
+      if (round !== null) d.open = { round_num: round, phase: str(ev.phase), ts };
       break;
+    }
     case 'smoke_check_failed': {
-      const check = str(ev['check']) ?? str(ev['reason'])?.split(':')[0] ?? undefined;
+      const check = str(ev.check) ?? str(ev.reason)?.split(':')[0] ?? undefined;
       pushBounded(d.attempts, { ts, ok: false, ...(check ? { check } : {}) }, keep);
       break;
     }
-    case 'agent_spawn':
-      if (round !== null && typeof ev['log_path'] === 'string') pushBounded(d.log_paths, [round, ev['log_path']], keep);
+    case 'agent_spawn': {
+      const round = num(ev.round_num);
+      if (round !== null && typeof ev.log_path === 'string') pushBounded(d.log_paths, [round, ev.log_path], keep);
       break;
+    }
     case 'agent_exit': {
-      const outcome = str(ev['outcome']);
+      const outcome = str(ev.outcome);
       pushBounded(
         d.exits,
         {
-          round_num: round,
+          round_num: num(ev.round_num),
           ts,
-          exit_code: num(ev['exit_code']),
-          duration_s: num(ev['duration_s']),
-          timed_out: ev['timed_out'] === true,
+          exit_code: num(ev.exit_code),
+          duration_s: num(ev.duration_s),
+          timed_out: ev.timed_out === true,
           outcome,
-          transient: str(ev['transient']),
+          transient: str(ev.transient),
           unclassified: !('transient' in ev),
         },
         keep,
       );
       // A clean round means any limit is over, whatever serve did about it.
-      if (outcome === 'clean' || (outcome === null && ev['exit_code'] === 0)) d.limit = null;
+      if (outcome === 'clean' || (outcome === null && ev.exit_code === 0)) d.limit = null;
       break;
     }
-    case 'round_end':
+    case 'round_end': {
+      const round = num(ev.round_num);
       if (round !== null) {
         if (d.open?.round_num === round) d.open = null;
         if (!d.orphan.stashed.includes(round)) d.orphan.streak = 0;
@@ -143,27 +151,32 @@ export function fold(d: Digest, ev: EventRecord, keep = KEEP): Digest {
         d.orphan.stashed = [];
       }
       break;
+    }
     case 'orphan_stashed':
-    case 'orphan_idempotent_skip':
+    case 'orphan_idempotent_skip': {
+      const round = num(ev.round_num);
       if (round !== null && !d.orphan.stashed.includes(round)) {
         pushBounded(d.orphan.stashed, round, keep);
         d.orphan.streak++;
         d.orphan.last_round = round;
       }
       break;
+    }
     case 'transient_error_detected':
-      if (ev['classification'] === 'usage_limit') {
-        d.limit = { classification: 'usage_limit', reset_at_epoch: num(ev['reset_at_epoch']), ts, agent: str(ev['agent']), round_num: round };
+      if (ev.classification === 'usage_limit') {
+        d.limit = { classification: 'usage_limit', reset_at_epoch: num(ev.reset_at_epoch), ts, agent: str(ev.agent), round_num: num(ev.round_num) };
       }
       break;
-    case 'anomaly_repetitive_tool':
+    case 'anomaly_repetitive_tool': {
+      const round = num(ev.round_num);
       if (round !== null) {
         noteRound(d, round);
-        pushBounded(d.repetitive, { round_num: round, ts, tool_name: str(ev['tool_name']) ?? '', target: str(ev['target']) ?? '', count: num(ev['count']) ?? 0 }, keep);
+        pushBounded(d.repetitive, { round_num: round, ts, tool_name: str(ev.tool_name) ?? '', target: str(ev.target) ?? '', count: num(ev.count) ?? 0 }, keep);
       }
       break;
+    }
     case 'transient_error_recovered':
-      if (ev['classification'] === 'usage_limit' || ev['classification'] === undefined) d.limit = null;
+      if (ev.classification === 'usage_limit' || ev.classification === undefined) d.limit = null;
       break;
   }
   return d;

@@ -4,7 +4,7 @@ import {
   cursorAtEnd, eventLinesBackward, formatCursor, kindOf, parseEvent, readSince, tsOfLine, type Cursor,
 } from '../events/reader.js';
 import { stateFiles } from '../state/files.js';
-import { DIGEST_KINDS, emptyDigest, fold, logPathOf, noteKind, type Digest } from './digest.js';
+import { DIGEST_KINDS, emptyDigest, fold, isMonitorKind, logPathOf, noteKind, type Digest } from './digest.js';
 
 /**
  * The monitor's view of the events history: a digest plus the cursor it is valid at. A poll
@@ -77,10 +77,10 @@ export function bootstrapHistory(logDir: string, opts: AdvanceOptions): Advanced
       picked.push(line);
       if (kind === 'agent_exit') exits++;
       else if (kind === 'round_start' || kind === 'smoke_check_failed') attempts++;
-    } else if (!supervisorSeen && !kind.startsWith('monitor_')) {
+    } else if (!supervisorSeen && !isMonitorKind(kind)) {
       picked.push(line);
     }
-    if (!kind.startsWith('monitor_')) supervisorSeen = true;
+    if (!isMonitorKind(kind)) supervisorSeen = true;
     // Enough for every list, plus the round_end/round_start that bound the oldest kept round.
     if (exits > opts.keep && attempts > opts.keep && supervisorSeen) break;
   }

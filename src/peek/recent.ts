@@ -1,4 +1,4 @@
-import { eventLinesBackward, kindOf, parseEvent, type EventRecord } from '../events/reader.js';
+import { eventLinesBackward, kindOf, parseEvent, parseRecord, type EventRecord, type StoredEvent } from '../events/reader.js';
 
 /**
  * What peek shows from the events history, collected newest-first by reading back from the end
@@ -26,9 +26,9 @@ export interface Recent {
   events: EventRecord[];
   blips: EventRecord[];
   /** Latest usage limit reported among the scanned events, unless a later event says it is over. */
-  limit: EventRecord | null;
+  limit: StoredEvent<'transient_error_detected'> | null;
   /** Newest round_progress per round (tool calls of a running round). */
-  progress: Map<number, EventRecord>;
+  progress: Map<number, StoredEvent<'round_progress'>>;
   /** Events of the round being looked at (for current_round.recent_events). */
   roundEvents: EventRecord[];
   bytesRead: number;
@@ -44,9 +44,9 @@ export function collectRecent(logDir: string, opts: { rounds: number; events: nu
   const order: number[] = [];
   const events: EventRecord[] = [];
   const blips: EventRecord[] = [];
-  const progress = new Map<number, EventRecord>();
+  const progress = new Map<number, StoredEvent<'round_progress'>>();
   const roundEvents: EventRecord[] = [];
-  let limit: EventRecord | null = null;
+  let limit: StoredEvent<'transient_error_detected'> | null = null;
   let limitSettled = false;
   let complete = 0;
   const focusRe = opts.focusRound !== undefined ? new RegExp(`"round_num": ?${opts.focusRound}[,}]`) : undefined;
@@ -70,43 +70,50 @@ export function collectRecent(logDir: string, opts: { rounds: number; events: nu
       if (roundsDone()) break;
       continue;
     }
+    const rec = parseRecord(line);
+    if (!rec) continue;
+    if (wantEvent) events.push(rec);
     const ev = parseEvent(line);
     if (!ev) continue;
-    if (wantEvent) events.push(ev);
-    const n = typeof ev['round_num'] === 'number' ? ev['round_num'] : undefined;
-    if (focus && n === opts.focusRound) roundEvents.push(ev);
+    const n = 'round_num' in ev ? num(ev.round_num) ?? undefined : undefined;
+    if (focus && n === opts.focusRound) roundEvents.push(rec);
     if (!limitSettled) {
-      if (kind === 'transient_error_recovered' || (kind === 'agent_exit' && ev['outcome'] === 'clean')) limitSettled = true;
-      else if (kind === 'transient_error_detected' && ev['classification'] === 'usage_limit') {
+      if (ev.event === 'transient_error_recovered' || (ev.event === 'agent_exit' && ev.outcome === 'clean')) limitSettled = true;
+      else if (ev.event === 'transient_error_detected' && ev.classification === 'usage_limit') {
         limit = ev;
         limitSettled = true;
       }
     }
     if (n !== undefined && ROUND_KINDS.has(kind)) {
       const tracked = byRound.has(n) || byRound.size < opts.rounds;
-      if (kind === 'round_progress' && !progress.has(n)) progress.set(n, ev);
-      if (kind === 'agent_network_blip' && tracked) blips.push(ev);
+      if (ev.event === 'round_progress' && !progress.has(n)) progress.set(n, ev);
+      if (ev.event === 'agent_network_blip' && tracked) blips.push(rec);
       if (tracked) {
         const s = summary(n);
-        if (kind === 'round_end') {
-          s.ended_at = ev.ts;
-          s.outcome ??= str(ev['outcome']);
-          s.duration_s ??= num(ev['duration_s']);
-        } else if (kind === 'agent_exit') {
-          s.exit_code = num(ev['exit_code']);
-          s.exit_cause = str(ev['exit_cause']);
-          s.transient = str(ev['transient']);
-          s.timed_out = typeof ev['timed_out'] === 'boolean' ? ev['timed_out'] : null;
-          s.tool_calls = num(ev['tool_calls']);
-          s.cost_usd = num(ev['cost_usd']);
-          s.outcome ??= str(ev['outcome']);
-          s.duration_s ??= num(ev['duration_s']);
-        } else if (kind === 'agent_spawn') {
-          s.log_path = str(ev['log_path']);
-        } else if (kind === 'round_start') {
-          s.started_at = ev.ts;
-          s.phase = str(ev['phase']);
-          complete++;
+        switch (ev.event) {
+          case 'round_end':
+            s.ended_at = ev.ts;
+            s.outcome ??= str(ev.outcome);
+            s.duration_s ??= num(ev.duration_s);
+            break;
+          case 'agent_exit':
+            s.exit_code = num(ev.exit_code);
+            s.exit_cause = str(ev.exit_cause);
+            s.transient = str(ev.transient);
+            s.timed_out = typeof ev.timed_out === 'boolean' ? ev.timed_out : null;
+            s.tool_calls = num(ev.tool_calls);
+            s.cost_usd = num(ev.cost_usd);
+            s.outcome ??= str(ev.outcome);
+            s.duration_s ??= num(ev.duration_s);
+            break;
+          case 'agent_spawn':
+            s.log_path = str(ev.log_path);
+            break;
+          case 'round_start':
+            s.started_at = ev.ts;
+            s.phase = str(ev.phase);
+            complete++;
+            break;
         }
       }
     }

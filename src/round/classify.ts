@@ -1,3 +1,4 @@
+import type { RoundOutcome } from '../events/payloads.js';
 import { EXIT } from '../exit-codes.js';
 import type { TransientClass } from './stream-json.js';
 
@@ -5,7 +6,7 @@ import type { TransientClass } from './stream-json.js';
  * How a round ended, decided in one place. `outcome` is ours; `exit_cause` keeps upstream's
  * vocabulary (clean | error | timeout | signal:NAME) for existing jq pipelines.
  */
-export type Outcome = 'clean' | 'error' | 'timeout' | 'grace_kill' | 'signal' | 'oom' | 'interrupted';
+export type Outcome = RoundOutcome;
 
 export interface ExitFacts {
   exitCode: number | null;

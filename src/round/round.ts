@@ -349,7 +349,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     events.emit('transient_error_detected', {
       round_num: roundNum,
       classification: transient.classification,
-      agent: cfg.agent.name ?? cfg.agent.command[0],
+      agent: cfg.agent.name ?? cfg.agent.command[0] ?? null,
       reset_at_epoch: transient.reset_at_epoch ?? null,
       raw: transient.raw,
     });
@@ -367,7 +367,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
   if (stream.resultSeen && (stream.usage || stream.costUsd !== undefined)) {
     events.emit('agent_usage_recorded', {
       round_num: roundNum,
-      agent: cfg.agent.name ?? cfg.agent.command[0],
+      agent: cfg.agent.name ?? cfg.agent.command[0] ?? null,
       model: stream.model ?? 'unknown',
       input_tokens: stream.usage?.input_tokens ?? 0,
       output_tokens: stream.usage?.output_tokens ?? 0,

@@ -4,9 +4,10 @@
  * structured error signals. Only structured fields are trusted; text inside tool output (a file
  * the agent cat'ed that says "usage limit reached") is never read as a signal.
  */
+import type { TransientClass } from '../events/payloads.js';
 import { RepetitionTracker, toolTarget, type RepetitionOptions } from './repetition.js';
 
-export type TransientClass = 'auth_failure' | 'usage_limit' | 'network';
+export type { TransientClass };
 
 export interface TransientSignal {
   classification: TransientClass;

@@ -88,9 +88,9 @@ describe('EventWriter', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ar-events-'));
     try {
       const w = new EventWriter(dir);
-      expect(() => w.emit('round_strat' as EventKind, { round_num: 1 })).toThrow('unknown event kind: round_strat');
+      expect(() => w.emit('round_strat' as 'round_start', { round_num: 1, phase: null, checks: [] })).toThrow('unknown event kind: round_strat');
       // Inherited object keys are not kinds either.
-      expect(() => w.emit('toString' as EventKind)).toThrow('unknown event kind: toString');
+      expect(() => w.emit('toString' as 'serve_reload', { config: 'x' })).toThrow('unknown event kind: toString');
       expect(readdirSync(dir)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
