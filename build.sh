@@ -197,7 +197,7 @@ cmd_demo() {
   "${ar[@]}" peek
   say "the agent's commits:"
   git --no-pager log --oneline -5
-  say "done: explore with  cd $dir && node $ROOT/dist/bin/main.js peek --json | jq .recent_rounds"
+  say "done: explore with  cd $dir && node $ROOT/dist/bin/main.js peek --select recent_rounds"
 }
 
 cmd_docs() {

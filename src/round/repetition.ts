@@ -10,6 +10,8 @@ export interface RepetitionOptions {
   window: number;
   /** How many times one pair must occur in the window; 0 turns the check off. */
   threshold: number;
+  /** Called once per pair, as the call that makes it reach the threshold is read. */
+  onFinding?: (f: RepetitionFinding) => void;
 }
 
 export interface RepetitionFinding {
@@ -71,6 +73,7 @@ export class RepetitionTracker {
     }
     const finding: RepetitionFinding = { tool_name: name, target, count, window: this.opts.window };
     this.flagged.set(key, finding);
+    this.opts.onFinding?.({ ...finding });
     return { ...finding };
   }
 

@@ -210,7 +210,12 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
       truncNoted = true;
       events.emit('round_log_truncated', { round_num: roundNum, log_path: logPath, elided_bytes: elided, max_bytes: cfg.runtime.round_log_max_bytes });
     }
-  }, { window: cfg.monitor.anomaly_repetitive_window, threshold: cfg.monitor.anomaly_repetitive_threshold });
+  }, {
+    window: cfg.monitor.anomaly_repetitive_window,
+    threshold: cfg.monitor.anomaly_repetitive_threshold,
+    // F33: a stuck tool loop, reported while the round is still stuck in it, for the monitor to raise.
+    onFinding: (f) => events.emit('anomaly_repetitive_tool', { round_num: roundNum, ...f }),
+  });
   let truncNoted = false;
 
   const startMono = monoMs();
@@ -379,9 +384,6 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
       success: !stream.resultIsError,
     });
   }
-
-  // F33: a stuck tool loop, one event per repeated (tool, target) pair, for the monitor to raise.
-  for (const f of stream.repetition.findings()) events.emit('anomaly_repetitive_tool', { round_num: roundNum, ...f });
 
   // 10. Dirty tree: recorded after every round, preserved per policy.
   let dirty: string[] = [];

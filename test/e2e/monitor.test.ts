@@ -162,6 +162,19 @@ describe('monitor: detectors fire on conditions real rounds produce', () => {
     }
   });
 
+  it('anomaly_repetitive_active fires while the stuck round still runs', async () => {
+    const p = project({ mode: 'tools:8:Bash:make test;;sleep:60', extraToml: '[monitor]\nanomaly_repetitive_window = 10\nanomaly_repetitive_threshold = 8' });
+    const child = track(startCli(['round', '--config', p.config], { cwd: p.dir }));
+    const done = finish(child);
+    await waitFor(() => ofKind(readEvents(p.logDir), 'anomaly_repetitive_tool').length > 0, 'the loop reported during the round');
+    expect(ofKind(readEvents(p.logDir), 'agent_exit')).toEqual([]);
+    const m = await monitorOnce(p);
+    expect(firing(m.alerts)).toEqual(['anomaly_repetitive_active']);
+    expect(m.alerts[0]).toMatchObject({ context: { latest_tool: 'Bash', latest_target: 'make test', count: 8 } });
+    child.kill('SIGTERM');
+    expect((await done).code).toBe(143);
+  });
+
   it('hung: a round whose supervisor is frozen runs past 1.5 × its timeout; resolved once it ends', async () => {
     const p = project({ mode: 'sleep:60', runtime: { round_timeout_s: 1, kill_grace_s: 1 } });
     const r = startCli(['round', '--config', p.config], { cwd: p.dir });

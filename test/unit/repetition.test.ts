@@ -29,6 +29,17 @@ describe('RepetitionTracker: a stuck tool loop', () => {
     expect(run(5, 2, calls).findings.map((f) => `${f.tool_name}:${f.target}`)).toEqual(['Edit:a', 'Edit:b']);
   });
 
+  it('reports each finding as it happens, once', () => {
+    const seen: unknown[] = [];
+    const t = new RepetitionTracker({ window: 4, threshold: 2, onFinding: (f) => seen.push(f) });
+    t.note('Bash', 'make');
+    expect(seen).toEqual([]);
+    t.note('Bash', 'make');
+    expect(seen).toEqual([{ tool_name: 'Bash', target: 'make', count: 2, window: 4 }]);
+    t.note('Bash', 'make');
+    expect(seen).toHaveLength(1);
+  });
+
   it('is off when either the window or the threshold is 0', () => {
     const calls = Array.from({ length: 20 }, (): [string, string] => ['Bash', 'ls']);
     expect(run(0, 3, calls).findings).toEqual([]);

@@ -80,7 +80,7 @@ export function smokeFailRate(s: Snapshot, t: Thresholds): Condition[] {
 export const REPETITIVE_ROUNDS = 5;
 
 /**
- * A round reported a stuck tool loop (anomaly_repetitive_tool, written when the round ends; only
+ * A round reported a stuck tool loop (anomaly_repetitive_tool, written as soon as it is seen; only
  * when monitor.anomaly_repetitive_window and _threshold are both set). Stays up while one of the
  * newest five rounds reported one.
  */
