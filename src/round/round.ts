@@ -17,7 +17,7 @@ import { Redactor } from '../util/redact.js';
 import { compactUtc, isoNow, monoMs, round3 } from '../util/time.js';
 import { runStartupChecks, ensureLogDir, type CheckResult } from './checks.js';
 import { classify, type Classification } from './classify.js';
-import { handleDirtyTree, type DirtyOutcome } from './dirty.js';
+import { beforeForStatus, handleDirtyTree, preserveBeforeRound, type DirtyOutcome } from './dirty.js';
 import { dirtyFiles, ownedPaths } from './git.js';
 import { acquireLock, type Lock } from './lock.js';
 import { LogFollower } from './log-follower.js';
@@ -218,6 +218,9 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
   });
   let truncNoted = false;
 
+  // The user's uncommitted work, kept before the agent can touch it; nothing is reset without it.
+  const before = await preserveBeforeRound({ workDir: cfg.paths.workDir, logDir, roundNum, phase, events });
+
   const startMono = monoMs();
   const interrupted = opts.interrupt?.aborted;
   // writeStatus drops undefined fields: a round without phases simply has none.
@@ -229,6 +232,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     log_path: logPath,
     round_marker: marker,
     supervisor_pid: process.pid,
+    worktree_before: beforeForStatus(before),
     ...supervisorStart(),
     ...lastFields(prev),
   };
@@ -407,6 +411,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
       reason: clean ? 'clean_exit_with_dirty_tree' : `${classification.outcome}_with_dirty_tree`,
       idempotencyS: cfg.vcs.stash_idempotency_s,
       events,
+      before,
     });
   } else {
     rmSync(files.orphan, { force: true });
@@ -434,6 +439,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     ...(classification.transient ? { last_transient: classification.transient } : {}),
     last_dirty_files: dirty.slice(0, 20),
     last_log_path: logPath,
+    ...(before.ok && before.commit ? { last_worktree_snapshot: before.commit } : {}),
   }));
   safeMetrics(cfg, 'round_end', { round_num: roundNum, phase: phase ?? null, agent_process_count: 0 });
   events.emit('round_end', { round_num: roundNum, outcome: classification.outcome, duration_s: durationS });
@@ -466,7 +472,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
 function lastFields(prev: Status | undefined): Partial<Status> {
   if (!prev) return {};
   const out: Partial<Status> = {};
-  for (const k of ['last_completed_at', 'last_exit_code', 'last_duration_s', 'last_outcome', 'last_dirty_files', 'last_log_path'] as const) {
+  for (const k of ['last_completed_at', 'last_exit_code', 'last_duration_s', 'last_outcome', 'last_dirty_files', 'last_log_path', 'last_worktree_snapshot'] as const) {
     if (prev[k] !== undefined) (out as Record<string, unknown>)[k] = prev[k];
   }
   return out;

@@ -21,6 +21,8 @@ export interface Status {
   round_marker?: string;
   supervisor_pid?: number;
   supervisor_start_time?: number;
+  /** The work tree before the round, as trees (and the snapshot commit when it was dirty); see round/dirty.ts. */
+  worktree_before?: Record<string, string | null>;
   // last completed round
   last_completed_at?: string;
   last_exit_code?: number | null;
@@ -29,6 +31,8 @@ export interface Status {
   last_transient?: string;
   last_dirty_files?: string[];
   last_log_path?: string;
+  /** The last round's snapshot of uncommitted work taken before it ran (refs/agent-runner/orphans/R<N>-before). */
+  last_worktree_snapshot?: string;
 }
 
 export function readStatus(logDir: string): ReadResult<Status> {
