@@ -59,28 +59,39 @@ let tempSeq = 0;
  * repository (listed as `dir/`) is never entered. `logDir`, agent-runner's state, is left out.
  */
 export async function captureState(workDir: string, logDir: string): Promise<TreeState> {
-  const top = await repoTop(workDir);
-  const indexPath = resolve(top, must(await git(top, ['rev-parse', '--git-path', 'index']), 'rev-parse').trim());
+  return (await captureAt(workDir, logDir)).state;
+}
+
+/** captureState, plus the repository's top directory (every path below is relative to it). */
+async function captureAt(workDir: string, logDir: string): Promise<{ top: string; state: TreeState }> {
+  // One call in the usual case; an unborn branch (no HEAD yet) takes a second.
+  const withHead = await git(workDir, ['rev-parse', '--show-toplevel', '--git-path', 'index', 'HEAD^{commit}', 'HEAD^{tree}']);
+  const lines = (withHead.exitCode === 0 ? withHead.stdout : must(await git(workDir, ['rev-parse', '--show-toplevel', '--git-path', 'index']), 'rev-parse')).trim().split('\n');
+  const [top, gitIndex] = lines;
+  const headSha = withHead.exitCode === 0 ? lines[2]! : null;
+  const headTree = withHead.exitCode === 0 ? lines[3]! : await emptyTree(top!);
+  // Nothing uncommitted at all (the common case between rounds): the trees are HEAD's.
+  const status = mustRaw(await gitRaw(top!, ['status', '--porcelain', '-z', '--untracked-files=all']), 'status');
+  if (status.length === 0) return { top: top!, state: { head: headSha, headTree, workTree: headTree, indexTree: headTree } };
+  // --git-path is relative to the directory git ran in.
+  const indexPath = resolve(workDir, gitIndex!);
   const temp = join(dirname(indexPath), `agent-runner-index-${process.pid}-${++tempSeq}`);
   const env = { GIT_INDEX_FILE: temp };
   try {
     if (existsSync(indexPath)) copyFileSync(indexPath, temp);
-    const head = await git(top, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']);
-    const headSha = head.exitCode === 0 ? head.stdout.trim() : null;
-    const headTree = headSha ? must(await git(top, ['rev-parse', `${headSha}^{tree}`]), 'rev-parse').trim() : await emptyTree(top);
     // An unmerged index has no tree: write-tree fails, and with it the snapshot (nothing is reset).
-    const indexTree = mustRaw(await gitRaw(top, ['write-tree'], { env }), 'write-tree (index)').toString().trim();
-    mustRaw(await gitRaw(top, ['add', '--update'], { env }), 'add --update');
-    const logRel = inside(top, logDir);
-    const untracked = splitZ(mustRaw(await gitRaw(top, ['ls-files', '-z', '--others', '--exclude-standard'], { env }), 'ls-files')).filter(
+    const indexTree = mustRaw(await gitRaw(top!, ['write-tree'], { env }), 'write-tree (index)').toString().trim();
+    mustRaw(await gitRaw(top!, ['add', '--update'], { env }), 'add --update');
+    const logRel = inside(top!, logDir);
+    const untracked = splitZ(mustRaw(await gitRaw(top!, ['ls-files', '-z', '--others', '--exclude-standard'], { env }), 'ls-files')).filter(
       (p) => !p.endsWith('/') && !(logRel !== undefined && isUnder(p, logRel)),
     );
     if (untracked.length) {
       const specs = toBytes(untracked.map((p) => `:(literal)${p}\0`).join(''));
-      mustRaw(await gitRaw(top, ['add', '--pathspec-from-file=-', '--pathspec-file-nul'], { env, input: specs }), 'add (untracked)');
+      mustRaw(await gitRaw(top!, ['add', '--pathspec-from-file=-', '--pathspec-file-nul'], { env, input: specs }), 'add (untracked)');
     }
-    const workTree = mustRaw(await gitRaw(top, ['write-tree'], { env }), 'write-tree (work tree)').toString().trim();
-    return { head: headSha, headTree, workTree, indexTree };
+    const workTree = mustRaw(await gitRaw(top!, ['write-tree'], { env }), 'write-tree (work tree)').toString().trim();
+    return { top: top!, state: { head: headSha, headTree, workTree, indexTree } };
   } finally {
     rmSync(temp, { force: true });
   }
@@ -101,8 +112,7 @@ async function stashLikeCommit(top: string, s: TreeState, message: string): Prom
 async function storeRef(top: string, base: string, sha: string): Promise<string> {
   for (let k = 1; ; k++) {
     const name = k === 1 ? base : `${base}-${k}`;
-    if ((await git(top, ['show-ref', '--verify', '-q', name])).exitCode === 0) continue;
-    // The all-zero old value makes the update fail if the name appeared meanwhile.
+    // The all-zero old value: the update fails if the name is taken, and we try the next one.
     const r = await git(top, ['update-ref', name, sha, '0'.repeat(sha.length)]);
     if (r.exitCode === 0) return name;
     if (k > 50) must(r, 'update-ref');
@@ -117,13 +127,14 @@ async function storeRef(top: string, base: string, sha: string): Promise<string>
 export async function preserveBeforeRound(opts: { workDir: string; logDir: string; roundNum: number; phase: string | undefined; events: EventSink }): Promise<BeforeRound> {
   const { roundNum, events } = opts;
   try {
-    const state = await captureState(opts.workDir, opts.logDir);
+    const { top, state } = await captureAt(opts.workDir, opts.logDir);
     if (state.workTree === state.headTree && state.indexTree === state.headTree) return { ok: true, state };
-    const top = await repoTop(opts.workDir);
     const message = `agent-runner snapshot R${roundNum}${opts.phase ? ` phase=${opts.phase}` : ''} before the round ts=${isoNow()}\n\nreason: uncommitted work before the round\n`;
     const commit = await stashLikeCommit(top, state, message);
     const refName = await storeRef(top, `${ORPHAN_REF_PREFIX}R${roundNum}-before`, commit);
-    const files = [...new Set([...(await changedPaths(top, state.headTree, state.workTree)), ...(await changedPaths(top, state.headTree, state.indexTree))])];
+    // For people: the paths that differ on disk (or, if none do, in the index).
+    let files = await changedPaths(top, state.headTree, state.workTree);
+    if (!files.length) files = await changedPaths(top, state.headTree, state.indexTree);
     events.emit('worktree_snapshot', { round_num: roundNum, ref: commit, ref_name: refName, index_tree: state.indexTree, files: files.slice(0, 20).map(display) });
     return { ok: true, state, commit, refName };
   } catch (err) {
@@ -276,8 +287,7 @@ export async function handleDirtyTree(opts: {
   let after: TreeState;
   let changes: RoundChanges;
   try {
-    top = await repoTop(opts.workDir);
-    after = await captureState(opts.workDir, opts.logDir);
+    ({ top, state: after } = await captureAt(opts.workDir, opts.logDir));
     changes = await roundChanges(top, before.state, after, ownedRel(top, opts.owned));
   } catch (err) {
     const reason = (err as Error).message.slice(0, 200);
@@ -381,10 +391,6 @@ async function autoCommit(
   } finally {
     rmSync(tempIndex, { force: true });
   }
-}
-
-async function repoTop(workDir: string): Promise<string> {
-  return must(await git(workDir, ['rev-parse', '--show-toplevel']), 'rev-parse --show-toplevel').trim();
 }
 
 async function emptyTree(top: string): Promise<string> {
