@@ -202,9 +202,10 @@ async function roundChanges(top: string, before: TreeState, after: TreeState, ow
   const work = await rawDiff(top, after.headTree, after.workTree);
   const index = await rawDiff(top, after.headTree, after.indexTree);
   const isGitlink = (e: RawEntry | undefined) => e !== undefined && (e.oldMode === GITLINK || e.newMode === GITLINK);
-  const eligible = (p: string) =>
-    (work.has(p) || index.has(p)) && !owned.some((o) => isUnder(p, o)) && !isGitlink(work.get(p)) && !isGitlink(index.get(p)) && !isGitlink(changedStaged.get(p));
-  const reset = [...changedOnDisk].filter(eligible);
+  const eligible = (p: string) => (work.has(p) || index.has(p)) && !isGitlink(work.get(p)) && !isGitlink(index.get(p)) && !isGitlink(changedStaged.get(p));
+  // agent-runner's own files keep what is on disk (your edit between rounds is the next round's
+  // input); only an entry the round staged for one goes back.
+  const reset = [...changedOnDisk].filter((p) => eligible(p) && !owned.some((o) => isUnder(p, o)));
   const restage = [...changedStaged.keys()].filter((p) => !changedOnDisk.has(p) && eligible(p));
   // Index entries as the user had them (mode 0 removes one the user did not have).
   const restageInfo = restage.map((p) => {
