@@ -15,7 +15,7 @@ import { gitBuf, pathBuf, revParse, treeEntries, unrecoverable, userState } from
 
 // A fixed seed by default, so the suite is reproducible; WORKSAFE_SEED and WORKSAFE_RUNS explore further.
 const SEED = Number(process.env['WORKSAFE_SEED'] ?? 20261202);
-const RUNS = Number(process.env['WORKSAFE_RUNS'] ?? 8);
+const RUNS = Number(process.env['WORKSAFE_RUNS'] ?? 6);
 const BEFORE = 'refs/agent-runner/orphans/R1-before';
 
 /** Names as byte strings (latin1): spaces, a newline, leading dashes, UTF-8 and invalid UTF-8. */
@@ -96,26 +96,29 @@ function setUp(s: Scenario): Project {
   });
   git('add', '-A');
   git('commit', '-qm', 'base');
-  const add = (name: string) => gitBuf(p.dir, ['add', '--pathspec-from-file=-', '--pathspec-file-nul'], Buffer.from(`:(literal)${name}\0`, 'latin1'));
-  const rm = (name: string) => gitBuf(p.dir, ['rm', '-q', '--pathspec-from-file=-', '--pathspec-file-nul'], Buffer.from(`:(literal)${name}\0`, 'latin1'));
+  // Three passes, so staging and removal are one git call each.
+  const toStage: string[] = [];
+  const toRm: string[] = [];
+  const later: Array<() => void> = [];
   POOL.forEach((name, i) => {
     const r = s.roles[i]!;
     if (r.role === 'tracked') {
-      if (r.op === 'modify') put(p.dir, name, r.next);
-      if (r.op === 'modify_stage' || r.op === 'stage_modify') {
-        put(p.dir, name, r.next);
-        add(name);
-      }
-      if (r.op === 'stage_modify') put(p.dir, name, { content: { kind: 'text', text: 'after staging' }, exec: !r.next.exec });
+      if (r.op === 'modify' || r.op === 'modify_stage' || r.op === 'stage_modify') put(p.dir, name, r.next);
+      if (r.op === 'modify_stage' || r.op === 'stage_modify') toStage.push(name);
+      if (r.op === 'stage_modify') later.push(() => put(p.dir, name, { content: { kind: 'text', text: 'after staging' }, exec: !r.next.exec }));
       if (r.op === 'delete') rmSync(pathBuf(p.dir, name), { force: true });
-      if (r.op === 'rm') rm(name);
+      if (r.op === 'rm') toRm.push(name);
       if (r.op === 'chmod' && r.base.content.kind !== 'symlink') chmodSync(pathBuf(p.dir, name), r.base.exec ? 0o644 : 0o755);
     } else if (r.role === 'untracked') {
       put(p.dir, name, r.file);
-      if (r.staged !== 'no') add(name);
-      if (r.staged === 'staged_then_modified') put(p.dir, name, r.next);
+      if (r.staged !== 'no') toStage.push(name);
+      if (r.staged === 'staged_then_modified') later.push(() => put(p.dir, name, r.next));
     }
   });
+  const specs = (names: string[]) => Buffer.from(names.map((n) => `:(literal)${n}\0`).join(''), 'latin1');
+  if (toStage.length) gitBuf(p.dir, ['add', '--pathspec-from-file=-', '--pathspec-file-nul'], specs(toStage));
+  if (toRm.length) gitBuf(p.dir, ['rm', '-q', '--pathspec-from-file=-', '--pathspec-file-nul'], specs(toRm));
+  for (const f of later) f();
   if (s.editConfig) writeFileSync(p.config, readFileSync(p.config, 'utf8') + '# the user\'s note\n');
   if (s.editPrompt) writeFileSync(join(p.dir, 'prompt.md'), readFileSync(join(p.dir, 'prompt.md'), 'utf8') + 'The user\'s extra line.\n');
   writeFileSync(join(p.dir, 'keep.ign'), 'ignored, the user\'s\n');
