@@ -17,7 +17,7 @@ import { Redactor } from '../util/redact.js';
 import { compactUtc, isoNow, monoMs, round3 } from '../util/time.js';
 import { runStartupChecks, ensureLogDir, type CheckResult } from './checks.js';
 import { classify, type Classification } from './classify.js';
-import { beforeForStatus, handleDirtyTree, preserveBeforeRound, type DirtyOutcome } from './dirty.js';
+import { handleDirtyTree, type DirtyOutcome } from './dirty.js';
 import { dirtyFiles, ownedPaths } from './git.js';
 import { acquireLock, type Lock } from './lock.js';
 import { LogFollower } from './log-follower.js';
@@ -26,6 +26,7 @@ import { oomKillCount, type RoundIdentity } from './process-group.js';
 import { assemblePromptBody, contextBlock } from './prompt.js';
 import { superviseAgent, type SuperviseResult } from './supervise.js';
 import { recoverInterruptedRound } from './recovery.js';
+import { beforeForStatus, preserveBeforeRound } from './dirty.js';
 import { pruneRoundLogs } from './retention.js';
 import { classifyText, type TransientSignal } from './stream-json.js';
 
