@@ -13,6 +13,8 @@ export interface Status {
   current_phase?: string;
   phase_index?: number;
   // live round (running = true)
+  /** The work tree before the round, as trees (and the snapshot commit when it was dirty); see round/dirty.ts. */
+  worktree_before?: Record<string, string | null>;
   pid?: number;
   pgid?: number;
   start_time?: number;
@@ -21,8 +23,6 @@ export interface Status {
   round_marker?: string;
   supervisor_pid?: number;
   supervisor_start_time?: number;
-  /** The work tree before the round, as trees (and the snapshot commit when it was dirty); see round/dirty.ts. */
-  worktree_before?: Record<string, string | null>;
   // last completed round
   last_completed_at?: string;
   last_exit_code?: number | null;
