@@ -110,4 +110,3 @@ export async function excludeOwnedForAdd(workDir: string, owned: readonly string
   }
   return out;
 }
-
