@@ -3,7 +3,8 @@ import type { Config } from '../config/load.js';
 import { formatCursor } from '../events/reader.js';
 import type { DetectorName } from './detector-names.js';
 import { NEVER_AUTO_STOP, runDetectors } from './detectors/index.js';
-import { advanceHistory, type HistoryState } from './history.js';
+import { readProjectHistory } from '../history/read.js';
+import type { HistoryState } from '../history/scan.js';
 import { takeSnapshot, thresholdsFrom } from './snapshot.js';
 import type { Condition, Snapshot } from './types.js';
 
@@ -42,14 +43,6 @@ export interface ProbeResult {
   disks: Snapshot['disks'];
 }
 
-export function historyOptions(cfg: Config) {
-  return {
-    keep: Math.max(cfg.monitor.window, 10),
-    authPatterns: cfg.monitor.auth_fail_patterns.map((p) => new RegExp(p, 'i')),
-    networkPatterns: cfg.monitor.network_fail_patterns.map((p) => new RegExp(p, 'i')),
-  };
-}
-
 export function evaluate(cfg: Config, snap: Snapshot): EvaluatedCondition[] {
   const stopOn = new Set<string>(cfg.monitor.auto_stop_on);
   return runDetectors(snap, thresholdsFrom(cfg)).map((c) => ({
@@ -65,8 +58,8 @@ export function healthOf(conditions: Array<{ severity: string }>): ProbeResult['
 }
 
 export async function runProbe(cfg: Config, prev: HistoryState | undefined, now = Date.now()): Promise<{ result: ProbeResult; history: HistoryState }> {
-  const adv = advanceHistory(cfg.paths.logDir, prev, historyOptions(cfg));
-  const snap = await takeSnapshot(cfg, adv.state.digest, now);
+  const adv = readProjectHistory(cfg, { ...(prev ? { since: prev } : {}), textFallback: true, now });
+  const snap = await takeSnapshot(cfg, adv.history, now);
   const conditions = evaluate(cfg, snap);
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const last = snap.digest.last_supervisor;
