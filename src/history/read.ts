@@ -86,14 +86,6 @@ export function readProjectHistory(cfg: Config, opts: ReadHistoryOptions = {}): 
   return { history, state: scanned.state, bootstrap: scanned.bootstrap, linesRead: scanned.linesRead, events: scanned.events, roundEvents: scanned.roundEvents };
 }
 
-/**
- * Everything the events and state files say about a project now: the live round, the last rounds
- * (outcome, duration, cost, tokens, commits), waits, usage limits, halts, spend and counters.
- */
-export function readHistory(cfg: Config, opts: Pick<ReadHistoryOptions, 'rounds' | 'now'> = {}): ProjectHistory {
-  return readProjectHistory(cfg, opts).history;
-}
-
 function readLoopFigures(logDir: string): LoopFigures | null {
   const s = readJsonOr<Partial<LoopState>>(stateFiles(logDir).loopState);
   if (!s) return null;

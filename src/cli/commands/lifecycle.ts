@@ -3,7 +3,7 @@ import type { Config } from '../../config/load.js';
 import { EXIT } from '../../exit-codes.js';
 import { clearHalt, readHalt } from '../../loop/halt.js';
 import { resetLoopState } from '../../loop/loop-state.js';
-import { readHistory } from '../../history/read.js';
+import { readHistory } from '../../api/history.js';
 import { killService, startService, stopService, type StopResult } from '../../service/lifecycle.js';
 import { serviceStatus } from '../../service/status.js';
 import { eventsFor, globals, loadFor } from '../context.js';
