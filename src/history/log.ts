@@ -300,7 +300,7 @@ export function foldEvent(h: HistoryLog, ev: StoredEvent, keep = KEEP): HistoryL
           r.ended_at = ev.ts;
           r.outcome = str(ev.outcome) ?? r.outcome;
           r.duration_s = num(ev.duration_s) ?? r.duration_s;
-          const commits = num((ev as { commits?: unknown }).commits);
+          const commits = num(ev.commits);
           if (commits !== null) r.commits = commits;
         }
       }

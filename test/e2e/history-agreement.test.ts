@@ -139,10 +139,13 @@ describe('one history: every view agrees', () => {
   it('success, timeout, crash, a usage-limit wait and its end, an auth-failure halt, resume', { timeout: 300_000 }, async () => {
     const p = project({ mode: RESULT(0.25), runtime: { usage_limit_buffer_s: 0, usage_limit_jitter_s: 0, crash_loop_threshold: 5 } });
 
-    // Success, with its cost.
+    // Success, with its cost and two commits of the agent's.
+    setMode(p, `commit:2;;${RESULT(0.25)}`);
     await cli(p, ['round']);
     expect(await views(p)).toEqual({ rounds: 1, last: { round_num: 1, outcome: 'clean' }, wait: null, halt: null, limited: false, cost_today: spentToday(p) });
     expect(spentToday(p)).toBe(0.25);
+    expect(readEvents(p.logDir).find((e) => e.event === 'round_end')).toMatchObject({ round_num: 1, commits: 2 });
+    expect(lib.readHistory(lib.loadConfig(p.config)).last_round).toMatchObject({ round_num: 1, commits: 2, cost_usd: 0.25 });
 
     // A round killed at its hard timeout.
     setMode(p, 'sleep:60');
