@@ -48,6 +48,7 @@ const MAX_REPLAY_BYTES = 4 * 1024 * 1024;
 const DEFAULT_BUDGET_BYTES = 8 * 1024 * 1024;
 /** Reading on for the whole of the newest day's spend stops here; the figure is then marked incomplete. */
 const DAY_SCAN_BYTES = 2 * 1024 * 1024;
+const DAY_MS = 86_400_000;
 /** Writers on several processes append concurrently: tolerate timestamps this far out of order. */
 const ORDER_SLACK_MS = 60_000;
 
@@ -123,11 +124,11 @@ export function bootstrapHistory(logDir: string, opts: ScanOptions): Scanned {
       }
     }
     if (!dayDone && kind === 'agent_exit') {
+      // Numbers compared, nothing parsed but the cost: this part may run over a whole day of rounds.
       const ts = tsOfLine(line);
       if (ts < dayStartMs - ORDER_SLACK_MS) dayDone = true;
-      else if (day !== null && new Date(ts).toISOString().slice(0, 10) === day) {
-        const ev = parseEvent(line);
-        const cost = ev?.event === 'agent_exit' && typeof ev.cost_usd === 'number' && Number.isFinite(ev.cost_usd) ? ev.cost_usd : undefined;
+      else if (ts >= dayStartMs && ts < dayStartMs + DAY_MS) {
+        const cost = costOfLine(line);
         if (cost !== undefined) {
           dayUsd = Math.round((dayUsd + cost) * 1e6) / 1e6;
           dayRounds++;
@@ -161,6 +162,15 @@ export function bootstrapHistory(logDir: string, opts: ScanOptions): Scanned {
   }
   classifyUnclassified(logDir, log, opts);
   return { state: { cursor, log }, bootstrap: true, linesRead: lines, events: events.reverse(), roundEvents: roundEvents.reverse() };
+}
+
+const COST_RE = /"cost_usd": ?(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)[,}]/;
+
+/** agent_exit's cost_usd without parsing the line (undefined when null or absent). */
+function costOfLine(line: string): number | undefined {
+  const m = COST_RE.exec(line);
+  const v = m ? Number(m[1]) : NaN;
+  return Number.isFinite(v) ? v : undefined;
 }
 
 // ---- the text fallback for exits no supervisor classified --------------------------------
