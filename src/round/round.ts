@@ -481,7 +481,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
 function lastFields(prev: Status | undefined): Partial<Status> {
   if (!prev) return {};
   const out: Partial<Status> = {};
-  for (const k of ['last_completed_at', 'last_exit_code', 'last_duration_s', 'last_outcome', 'last_dirty_files', 'last_log_path', 'last_worktree_snapshot'] as const) {
+  for (const k of ['last_completed_at', 'last_exit_code', 'last_duration_s', 'last_outcome', 'last_dirty_files', 'last_log_path'] as const) {
     if (prev[k] !== undefined) (out as Record<string, unknown>)[k] = prev[k];
   }
   return out;
