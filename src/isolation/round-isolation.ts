@@ -3,6 +3,7 @@ import { isAlive } from '../proc/procfs.js';
 import { run, which } from '../util/exec.js';
 import { bwrapArgv } from './bwrap.js';
 import { directCgroupUnavailable, readCgroupLayout, RoundCgroup } from './cgroup.js';
+import { sandboxWritablePaths } from './writable.js';
 import { detectScopeManager, scopeArgv, scopeName, type ScopeManager } from './systemd-scope.js';
 
 /**
@@ -40,7 +41,7 @@ export function prepareIsolation(cfg: Config, roundNum: number, agentArgv: strin
   const decided = decideCgroupMode(cfg);
   let argv = agentArgv;
   if (cfg.sandbox.mode === 'bwrap')
-    argv = [...bwrapArgv({ workDir: cfg.paths.workDir, logDir: cfg.paths.logDir, writablePaths: cfg.paths.writablePaths, network: cfg.sandbox.network }), ...argv];
+    argv = [...bwrapArgv({ writable: sandboxWritablePaths(cfg), network: cfg.sandbox.network }), ...argv];
   if (decided.mode === 'none') return { argv, mode: 'none', ...(decided.reason ? { reason: decided.reason } : {}), name, sandbox: cfg.sandbox.mode };
   const cgroup = RoundCgroup.create(name, decided.mode, cfg.limits);
   if (decided.mode === 'scope') argv = [...scopeArgv(decided.manager!, name, cfg.limits), ...argv];

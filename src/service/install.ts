@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { RunnerError } from '../errors.js';
+import { ensureLogDirOrFail } from '../round/checks.js';
 import { run } from '../util/exec.js';
 import { renderUnits } from './render.js';
 import { systemctl } from './systemctl.js';
@@ -62,6 +63,8 @@ export async function install(cfg: Config, opts: InstallOptions): Promise<Instal
       'systemd_unreachable',
     );
   }
+  // ReadWritePaths= needs the log dir to exist, or the sandboxed unit cannot start.
+  if (cfg.sandbox.mode === 'systemd') ensureLogDirOrFail(cfg);
   mkdirSync(dir, { recursive: true });
   for (const u of units) writeFileSync(u.path, u.text, { mode: 0o644 });
   await systemctl(scope, ['daemon-reload'], { check: true });
