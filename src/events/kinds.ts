@@ -41,7 +41,7 @@ export const EVENT_KINDS = {
   round_progress: { layer: 'round', fields: ['round_num', 'log_size_kb', 'last_write_age_s', 'wall_age_s', 'tool_calls'], description: 'Heartbeat every round_progress_interval_s while the agent runs.' },
   round_log_truncated: { layer: 'round', fields: ['round_num', 'log_path', 'elided_bytes', 'max_bytes'], description: 'The round log passed round_log_max_bytes; its middle was elided.' },
   round_interrupted: { layer: 'round', fields: ['round_num', 'signal', 'kill_ms'], description: 'The round process received a signal; the agent tree was stopped.' },
-  round_recovered: { layer: 'round', fields: ['round_num', 'pid', 'pgid', 'killed', 'reason'], description: 'A previous supervisor died mid-round; its leftovers were killed and the round recorded as interrupted.' },
+  round_recovered: { layer: 'round', fields: ['round_num', 'pid', 'pgid', 'killed', 'reason', 'cgroup', 'cgroup_left'], description: 'A previous supervisor died mid-round; its leftovers were killed (its recorded cgroup too: cgroup names it, cgroup_left what could not be removed) and the round recorded as interrupted.' },
   round_end: { layer: 'round', fields: ['round_num', 'outcome', 'duration_s'], description: 'The round is fully recorded; nothing it started is alive.' },
   status_recovered: { layer: 'round', fields: ['reason', 'round_num'], description: 'status.json could not be parsed; the round number was recovered from the other artifacts.' },
   smoke_check_failed: { layer: 'round', fields: ['reason', 'check'], description: 'A startup check failed (the round did not start).' },

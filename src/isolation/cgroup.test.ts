@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CgroupLayout } from './cgroup-layout.js';
-import { RoundCgroup } from './cgroup.js';
+import { killMethod, limitPlacement, RoundCgroup } from './cgroup.js';
 
 const roots: string[] = [];
 afterEach(() => {
@@ -64,5 +64,49 @@ describe('RoundCgroup on a unified host (temp tree)', () => {
     writeFileSync(join(root, 'agent-runner-p-R4', 'cgroup.procs'), '123\n');
     const cg = RoundCgroup.create('agent-runner-p-R4', 'direct', {}, { kind: 'unified', v2: { mount: root, own: '/' }, v1: {} });
     expect(cg.v2Dir).toBe(join(root, `agent-runner-p-R4-${process.pid}`));
+  });
+});
+
+describe('what a successor and doctor read', () => {
+  it('adopt takes only directories of this round\'s name inside a hierarchy that exist', () => {
+    const v2 = tree('');
+    const mem = tree('');
+    const layout: CgroupLayout = { kind: 'hybrid', v2: { mount: v2, own: '/' }, v1: { memory: { mount: mem, own: '/' } } };
+    for (const d of [join(v2, 'agent-runner-p-R5'), join(mem, 'agent-runner-p-R5'), join(v2, 'other'), join(v2, 'agent-runner-p-R50')]) mkdirSync(d);
+    const cg = RoundCgroup.adopt('agent-runner-p-R5', { v2: join(v2, 'agent-runner-p-R5'), v1: [join(mem, 'agent-runner-p-R5')] }, layout)!;
+    expect(cg.v2Dir).toBe(join(v2, 'agent-runner-p-R5'));
+    expect(cg.v1Dirs).toEqual({ memory: join(mem, 'agent-runner-p-R5') });
+    expect(cg.enterFiles()).toHaveLength(2);
+    // A wrong name, a path outside every hierarchy, a climb out of one, a directory that is gone.
+    expect(RoundCgroup.adopt('agent-runner-p-R5', { v2: join(v2, 'other') }, layout)).toBeUndefined();
+    expect(RoundCgroup.adopt('agent-runner-p-R5', { v2: join(v2, 'agent-runner-p-R50') }, layout)).toBeUndefined();
+    expect(RoundCgroup.adopt('agent-runner-p-R5', { v2: '/etc/agent-runner-p-R5' }, layout)).toBeUndefined();
+    expect(RoundCgroup.adopt('agent-runner-p-R5', { v2: `${v2}/x/../agent-runner-p-R5` }, layout)).toBeUndefined();
+    expect(RoundCgroup.adopt('agent-runner-p-R6', { v2: join(v2, 'agent-runner-p-R6') }, layout)).toBeUndefined();
+    mkdirSync(join(v2, `agent-runner-p-R5-${process.pid}`));
+    expect(RoundCgroup.adopt('agent-runner-p-R5', { v2: join(v2, `agent-runner-p-R5-${process.pid}`) }, layout)?.v2Dir).toBe(join(v2, `agent-runner-p-R5-${process.pid}`));
+  });
+
+  it('killMethod: cgroup.kill where the files are (or the kernel has them, for the root cgroup), else freeze, else the sweep', () => {
+    const v2 = tree('');
+    mkdirSync(join(v2, 'svc'));
+    const at = (own: string): CgroupLayout => ({ kind: 'unified', v2: { mount: v2, own }, v1: {} });
+    writeFileSync(join(v2, 'svc', 'cgroup.freeze'), '0');
+    expect(killMethod(at('/svc'))).toBe('freeze');
+    writeFileSync(join(v2, 'svc', 'cgroup.kill'), '');
+    expect(killMethod(at('/svc'))).toBe('cgroup.kill');
+    expect(killMethod(at('/'), '6.1.0-18-amd64')).toBe('cgroup.kill');
+    expect(killMethod(at('/'), '5.10.0')).toBe('freeze');
+    expect(killMethod(at('/'), '4.19.0')).toBe('sweep');
+    expect(killMethod({ kind: 'legacy', v1: {} })).toBe('sweep');
+  });
+
+  it('limitPlacement: cgroup2 when its controller is there, else the v1 hierarchy, else nowhere', () => {
+    const layout: CgroupLayout = { kind: 'hybrid', v2: { mount: '/x', own: '/' }, v1: { memory: { mount: '/m', own: '/' } } };
+    expect(limitPlacement({ memory_max: '1G', tasks_max: 5, cpu_quota: '50%' }, layout, new Set(['cpu']))).toEqual([
+      { key: 'memory_max', where: 'v1 memory' },
+      { key: 'tasks_max', where: 'nowhere' },
+      { key: 'cpu_quota', where: 'cgroup2' },
+    ]);
   });
 });

@@ -77,9 +77,18 @@ describe.skipIf(skip)('[sandbox] mode = "systemd" in a real user service', () =>
     expect(existsSync(join(p.dir, 'out', 'inside'))).toBe(true);
     expect(existsSync(homeProbe)).toBe(false);
 
+    // doctor sees the sandbox in the installed unit, and systemd-analyze's verdict on it.
+    const doc = JSON.parse((await ar(p, 'doctor', '--json')).stdout) as { findings: Array<{ check: string; status: string; detail: string }> };
+    const sandbox = doc.findings.find((f) => f.check === 'isolation_sandbox')!;
+    expect(sandbox).toMatchObject({ status: 'ok' });
+    expect(sandbox.detail).toContain(`systemd: writable ${p.dir}, ${p.logDir}, ${state}`);
+    expect(sandbox.detail).toContain(`in ${m.unitDir}/${unit}`);
+    expect(doc.findings.find((f) => f.check === 'isolation_cgroup')!.detail).toContain('the installed service runs each round in a systemd scope of its own');
+    expect(doc.findings.find((f) => f.check === 'isolation_security')!.detail).toMatch(new RegExp(`^${unit.replace(/[.@]/g, '\\$&')}: exposure \\d+\\.\\d \\S+ \\(systemd-analyze security`));
+
     const stop = await ar(p, 'stop');
     expect(stop.exitCode, stop.stderr).toBe(0);
     expect(survivorsOf(p.testId)).toEqual([]);
     expect((await ar(p, 'uninstall')).exitCode).toBe(0);
-  });
+  }, 180_000);
 });
