@@ -13,7 +13,7 @@
 // Needs root (cgroupfs writes, the private manager). Medians and p90 are printed and written to
 // .bench-out/isolation.json. A mode this host cannot run is reported as skipped, with why.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -54,14 +54,6 @@ function timed(cmd, args, opts = {}) {
     child.once('error', reject);
     child.once('close', (code) => resolve({ ms: nowMs() - t0, code, stderr }));
   });
-}
-
-/** Median wall time of `fn` (which returns ms), after warm-up; interleaving is the caller's. */
-async function sample(n, fn) {
-  for (let i = 0; i < WARMUP; i++) await fn();
-  const xs = [];
-  for (let i = 0; i < n; i++) xs.push(await fn());
-  return stats(xs);
 }
 
 async function ok(cmd, args, opts) {
