@@ -1,12 +1,12 @@
 // The limit files a round's cgroup gets, written into a temp directory tree shaped like cgroupfs:
 // this host has no cgroup2 controllers, so the unified-host path is proven here, and for real on
 // the hybrid layout by test/e2e/isolation-cgroup.test.ts.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CgroupLayout } from './cgroup-layout.js';
-import { killMethod, limitPlacement, RoundCgroup } from './cgroup.js';
+import { killMethod, limitPlacement, removeStaleRoundDirs, RoundCgroup } from './cgroup.js';
 
 const roots: string[] = [];
 afterEach(() => {
@@ -108,5 +108,21 @@ describe('what a successor and doctor read', () => {
       { key: 'tasks_max', where: 'nowhere' },
       { key: 'cpu_quota', where: 'cgroup2' },
     ]);
+  });
+});
+
+describe('leftovers', () => {
+  it('removes this project\'s empty round directories only: never a populated one, never another project\'s', () => {
+    const v2 = tree('');
+    const mem = tree('');
+    const layout: CgroupLayout = { kind: 'hybrid', v2: { mount: v2, own: '/' }, v1: { memory: { mount: mem, own: '/' } } };
+    for (const d of ['agent-runner-p-R1', 'agent-runner-p-R2-77', 'agent-runner-p-R3', 'agent-runner-px-R1', 'agent-runner-p-Rx']) mkdirSync(join(v2, d));
+    mkdirSync(join(mem, 'agent-runner-p-R1'));
+    // A populated cgroup: a real one refuses rmdir; here a child directory that cannot be removed stands in.
+    mkdirSync(join(v2, 'agent-runner-p-R3', 'child'));
+    writeFileSync(join(v2, 'agent-runner-p-R3', 'child', 'cgroup.procs'), '42\n');
+    const removed = removeStaleRoundDirs('agent-runner-p-R', layout);
+    expect(removed.sort()).toEqual([join(mem, 'agent-runner-p-R1'), join(v2, 'agent-runner-p-R1'), join(v2, 'agent-runner-p-R2-77')].sort());
+    expect(readdirSync(v2).filter((e) => e.startsWith('agent-runner')).sort()).toEqual(['agent-runner-p-R3', 'agent-runner-p-Rx', 'agent-runner-px-R1']);
   });
 });

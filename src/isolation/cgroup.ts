@@ -267,6 +267,28 @@ export class RoundCgroup implements RoundCgroupInfo {
 }
 
 /**
+ * Empty round directories of this project that an earlier round could not remove (its members were
+ * still leaving when it gave up, or its supervisor was killed). Only this project's: the project lock
+ * means none of them is a round still being set up. rmdir refuses a populated cgroup, so nothing
+ * that holds a process is touched.
+ */
+export function removeStaleRoundDirs(namePrefix: string, layout = readCgroupLayout()): string[] {
+  const removed: string[] = [];
+  const bases = [...(layout.v2 ? [cgroupDir(layout.v2)] : []), ...new Set(Object.values(layout.v1).map((h) => cgroupDir(h)))];
+  const ours = new RegExp(`^${namePrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\d+(-\\d+)?$`);
+  for (const base of bases) {
+    let entries: string[];
+    try {
+      entries = readdirSync(base);
+    } catch {
+      continue;
+    }
+    for (const e of entries) if (ours.test(e) && removeIfEmpty(`${base}/${e}`)) removed.push(`${base}/${e}`);
+  }
+  return removed;
+}
+
+/**
  * mkdir, clearing an empty leftover of the same name first. A populated one (another log dir with
  * the same project name and round number) is never reused: a suffix makes ours distinct.
  */

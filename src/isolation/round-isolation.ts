@@ -2,9 +2,9 @@ import type { Config } from '../config/load.js';
 import { isAlive } from '../proc/procfs.js';
 import { run, which } from '../util/exec.js';
 import { bwrapArgv } from './bwrap.js';
-import { directCgroupUnavailable, readCgroupLayout, RoundCgroup } from './cgroup.js';
+import { directCgroupUnavailable, readCgroupLayout, removeStaleRoundDirs, RoundCgroup } from './cgroup.js';
 import { sandboxWritablePaths } from './writable.js';
-import { detectScopeManager, scopeArgv, scopeName, type ScopeManager } from './systemd-scope.js';
+import { detectScopeManager, scopeArgv, scopeName, scopeNamePrefix, type ScopeManager } from './systemd-scope.js';
 
 /**
  * What a round runs in: its cgroup (a systemd scope under a manager, a directory of its own as
@@ -43,6 +43,7 @@ export function prepareIsolation(cfg: Config, roundNum: number, agentArgv: strin
   if (cfg.sandbox.mode === 'bwrap')
     argv = [...bwrapArgv({ writable: sandboxWritablePaths(cfg), network: cfg.sandbox.network }), ...argv];
   if (decided.mode === 'none') return { argv, mode: 'none', ...(decided.reason ? { reason: decided.reason } : {}), name, sandbox: cfg.sandbox.mode };
+  removeStaleRoundDirs(scopeNamePrefix(cfg.project));
   const cgroup = RoundCgroup.create(name, decided.mode, cfg.limits);
   if (decided.mode === 'scope') argv = [...scopeArgv(decided.manager!, name, cfg.limits), ...argv];
   const enter = cgroup.enterFiles();
