@@ -9,7 +9,7 @@
 //      cgroup, direct cgroup with limits, bwrap; and under a transient service of the private user
 //      manager, scope against cgroup = "off".
 //
-//   node bench/isolation.bench.mjs [--runs N]
+//   node bench/isolation.bench.mjs [--runs N] [--wrappers-only]
 // Needs root (cgroupfs writes, the private manager). Medians and p90 are printed and written to
 // .bench-out/isolation.json. A mode this host cannot run is reported as skipped, with why.
 import { execFileSync, spawn } from 'node:child_process';
@@ -26,6 +26,7 @@ const arg = (name, dflt) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const RUNS = arg('--runs', 20);
+const WRAPPERS_ONLY = process.argv.includes('--wrappers-only');
 const WARMUP = 3;
 
 if (!existsSync(CLI)) {
@@ -141,12 +142,12 @@ const add = (name, extra) => {
   const p = project(scratch, extra);
   rounds[name] = () => ok(process.execPath, [CLI, 'round', '--config', p.config], { cwd: p.dir });
 };
-add('off', '[limits]\ncgroup = "off"\n');
-if (!directWhy) {
+if (!WRAPPERS_ONLY) add('off', '[limits]\ncgroup = "off"\n');
+if (!WRAPPERS_ONLY && !directWhy) {
   add('direct_cgroup', '');
   add('direct_cgroup_limits', '[limits]\nmemory_max = "512M"\ntasks_max = 256\ncpu_quota = "150%"\n');
 }
-if (!bwrapWhy) {
+if (!WRAPPERS_ONLY && !bwrapWhy) {
   add('bwrap', '[limits]\ncgroup = "off"\n[sandbox]\nmode = "bwrap"\n');
   add('bwrap_no_network', '[limits]\ncgroup = "off"\n[sandbox]\nmode = "bwrap"\nnetwork = false\n');
 }
@@ -184,10 +185,10 @@ try {
   };
   try {
     Object.assign(result.wrapper, await interleaved({ nsenter_baseline: nsOnly, systemd_scope: scopeOnly }, RUNS * 3));
-    Object.assign(
-      result.round,
-      await interleaved({ service_cgroup_off: viaService(project(base, '[limits]\ncgroup = "off"\n')), service_scope: viaService(project(base, '')) }, RUNS),
-    );
+    if (!WRAPPERS_ONLY) {
+      const services = { service_cgroup_off: viaService(project(base, '[limits]\ncgroup = "off"\n')), service_scope: viaService(project(base, '')) };
+      Object.assign(result.round, await interleaved(services, RUNS));
+    }
   } finally {
     rmSync(base, { recursive: true, force: true });
   }
