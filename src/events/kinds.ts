@@ -18,7 +18,7 @@ export const EVENT_KINDS = {
   agent_spawn: {
     layer: 'round',
     fields: ['round_num', 'timeout_s', 'pid', 'pgid', 'log_path', 'cgroup_mode', 'cgroup', 'limits_applied', 'cgroup_unavailable', 'limits_not_applied', 'sandbox'],
-    description: 'The agent process started in its own process group, and in its own cgroup: cgroup_mode is scope (a systemd scope), direct (a cgroup2 directory of its own) or none (cgroup_unavailable says why; the sweep alone then). limits_applied lists the limit files written; sandbox is off, systemd or bwrap.',
+    description: 'The agent process started in its own process group, and in its own cgroup: cgroup_mode is scope (a systemd scope), direct (a cgroup2 directory of its own) or none (cgroup_unavailable says why; the sweep alone then). limits_applied lists the limit files written; sandbox is off, systemd or bwrap, as in effect (systemd only inside the sandboxed unit).',
   },
   agent_exit: {
     layer: 'round',

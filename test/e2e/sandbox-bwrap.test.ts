@@ -81,6 +81,12 @@ describe.skipIf(skip)('[sandbox] mode = "bwrap"', () => {
     expect(accepted).toBe(1);
   });
 
+  it('mode = "systemd" outside the sandboxed unit: the round runs, and agent_spawn says no sandbox was in effect', async () => {
+    const p = project({ mode: 'ok', extraToml: '[sandbox]\nmode = "systemd"\n' });
+    expect((await round(p)).code).toBe(0);
+    expect(readEvents(p.logDir).find((e) => e.event === 'agent_spawn')).toMatchObject({ sandbox: 'off' });
+  });
+
   it('without bwrap on PATH the startup check refuses the round and says how to fix it', async () => {
     const p = project({ command: ['/bin/bash', FAKE_AGENT], agentEnv: { PATH: join(scratch, 'empty-bin') }, extraToml: '[sandbox]\nmode = "bwrap"\n' });
     const r = await round(p);
