@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { install } from '../../src/service/install.js';
 import { renderUnits, timeoutStopSec } from '../../src/service/render.js';
 import { REPO } from '../helpers/project.js';
 
@@ -84,6 +85,14 @@ describe('[limits.service] and [sandbox] mode = "systemd" in the serve unit', ()
     expect(rw).toContain(`"${main}/.git"`);
     expect(rw).toMatch(/"-\/[^"]*\/\.claude-test-state"$/);
     expect(render('').serve.text).not.toMatch(/^(ProtectSystem|ReadWritePaths)=/m);
+  });
+
+  it('install warns when the private /tmp of the sandboxed unit would hide the work dir', async () => {
+    const opts = { monitor: false, system: false, dryRun: true, linger: false, packageDir: REPO, cliEntry: `${REPO}/dist/bin/main.js` };
+    const inTmp = parseConfig(toml('[sandbox]\nmode = "systemd"\n'), '/tmp/proj/agent-runner.toml');
+    expect((await install(inTmp, opts)).warnings.join('\n')).toMatch(/private \/tmp, which hides \/tmp\/proj\b/);
+    const outside = parseConfig(toml('[sandbox]\nmode = "systemd"\n').replace(`log_dir = "${root}/logs"`, 'log_dir = "/srv/logs"'), '/srv/proj/agent-runner.toml');
+    expect((await install(outside, opts)).warnings.filter((w) => w.includes('private /tmp'))).toEqual(REPO.startsWith('/tmp/') ? [expect.any(String)] : []);
   });
 
   it.skipIf(spawnSync('systemd-analyze', ['--version']).status !== 0)('systemd-analyze verify accepts the sandboxed unit with limits', () => {
