@@ -262,7 +262,8 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     await afterSpawn(iso, child.pid);
     const st = readStat(child.pid);
     if (st) id.minStart = st.starttime;
-    bestEffort(() => writeStatus(cfg.paths.logDir, { ...liveBase, pid: child.pid, pgid: child.pid, ...(st ? { start_time: st.starttime } : {}) }));
+    const cgroupDirs = iso.cgroup ? { ...(iso.cgroup.v2Dir ? { cgroup: iso.cgroup.v2Dir } : {}), ...(Object.keys(iso.cgroup.v1Dirs).length ? { cgroup_v1: Object.values(iso.cgroup.v1Dirs) } : {}) } : {};
+    bestEffort(() => writeStatus(cfg.paths.logDir, { ...liveBase, pid: child.pid, pgid: child.pid, ...(st ? { start_time: st.starttime } : {}), ...cgroupDirs }));
     events.emit('agent_spawn', {
       round_num: roundNum,
       timeout_s: timeoutS,
