@@ -215,9 +215,12 @@ export class Outbox {
     let nextDueMs = minOf(fresh.filter((e) => e.next_ms > now).map((e) => e.next_ms));
     if (due.length === 0) return { sent, failed, nextDueMs };
     const rate = this.readRate(ch.name);
-    const plan = planRate(due.length, rate, ch.rateLimit, ch.rateWindowMs, now);
+    // Counted over everything queued, not only what is due: once a message must go out anyway,
+    // a fold carries the notifications still waiting out a back-off too.
+    const plan = planRate(fresh.length, rate, ch.rateLimit, ch.rateWindowMs, now);
     if (plan.kind === 'wait') return { sent, failed, nextDueMs: minOf([plan.untilMs, nextDueMs]) };
-    const batches: OutboxEntry[][] = plan.kind === 'each' ? due.map((e) => [e]) : [due];
+    if (plan.kind === 'fold') nextDueMs = undefined;
+    const batches: OutboxEntry[][] = plan.kind === 'each' ? due.map((e) => [e]) : [fresh];
     for (const batch of batches) {
       const message =
         batch.length === 1
