@@ -147,6 +147,11 @@ export function parseConfig(source: string, path: string): Config {
     fail(['monitor', 'host_health', 'disk_warning_pct'], `expected a value below disk_critical_pct (${hh.disk_critical_pct}), got ${hh.disk_warning_pct}`);
 
   checkNotifyChannels(raw.notify, fail);
+  if (raw.monitor.heartbeat_url !== undefined && raw.monitor.heartbeat_url_env !== undefined) fail(['monitor', 'heartbeat_url_env'], 'set either heartbeat_url or heartbeat_url_env, not both');
+  if (raw.monitor.heartbeat_url !== undefined) {
+    const problem = webhookUrlProblem(raw.monitor.heartbeat_url);
+    if (problem) fail(['monitor', 'heartbeat_url'], problem);
+  }
   const phases = parsePhases(raw.phases ?? {}, fail);
 
   // ---- paths ----

@@ -172,6 +172,12 @@ const MonitorSchema = v.object({
   remote_config: v.optional(nonEmptyStr()),
   /** How to run agent-runner on the remote host, for --host (default `agent-runner`). */
   remote_cmd: v.optional(nonEmptyStr()),
+  /** A dead man's switch (healthchecks.io style): pinged after every cycle, `<url>/fail` when critical. */
+  heartbeat_url: v.optional(nonEmptyStr()),
+  /** The same, from this environment variable (the URL is a secret). */
+  heartbeat_url_env: v.optional(v.pipe(str(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, got('an environment variable name such as "HEALTHCHECK_URL"')))),
+  /** Local time of day (HH:MM) of the daily digest notification; unset: no digest. */
+  digest_at: v.optional(v.pipe(str(), v.regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, got('a time of day "HH:MM", e.g. "09:00"')))),
 });
 
 /** A byte size: an integer number of bytes or a string with a K, M, G or T suffix (powers of 1024), as systemd takes it. */

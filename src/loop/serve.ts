@@ -12,7 +12,7 @@ import { runRound, StartupCheckError, type RoundResult } from '../round/round.js
 import { stateFiles } from '../state/files.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { isoNow } from '../util/time.js';
-import { haltNotification, serveExitNotification } from '../notify/messages.js';
+import { haltNotification, serveExitNotification, usageLimitEndNotification, usageLimitWaitNotification } from '../notify/messages.js';
 import { Notifier, originOf } from '../notify/notifier.js';
 import { haltedError, readHalt, writeHalt } from './halt.js';
 import { readLoopState, writeLoopState, type LoopState } from './loop-state.js';
@@ -214,7 +214,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
         if (opts.once || stopSignal) break;
         if (opts.maxRounds !== undefined && invocationRounds >= opts.maxRounds) continue; // reported at the top
         if (decision.delayMs > 0) {
-          await waitBeforeNextRound(decision, result, { cfg, events, signal: stopCtl.signal, setState });
+          await waitBeforeNextRound(decision, result, { cfg, events, signal: stopCtl.signal, setState, notifier });
           if (reloadPending) doReload();
         }
       }
@@ -250,7 +250,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
     } finally {
       // Bounded: a receiver that is down must not keep a halted serve from exiting.
       const left = await notifier.flush(cfg.runtime.notify_flush_s * 1000);
-      if (left > 0) opts.log(`${left} notification(s) still queued in ${cfg.paths.logDir}/outbox; the next serve or "agent-runner notify flush" delivers them`);
+      if (left > 0) opts.log(`${left} notification(s) still queued in ${cfg.paths.logDir}/outbox; the next serve, a monitor or "agent-runner notify flush" delivers them`);
     }
   })();
 
@@ -285,6 +285,7 @@ interface WaitContext {
   events: EventSink;
   signal: AbortSignal;
   setState: (patch: Partial<ServeState>) => void;
+  notifier: Notifier;
 }
 
 /** The wait the policy asked for, visible to the witness (serve-state, heartbeats) and abortable. */
@@ -308,8 +309,14 @@ async function waitBeforeNextRound(decision: Continue, result: RoundResult, w: W
   const beat = () => events.emit('serve_waiting', { reason: waitReason, until: untilIso, seconds: Math.round((until - Date.now()) / 1000), round_num: result.roundNum });
   if (decision.delayMs >= 5000 || waitReason !== 'restart_delay') beat();
   const t0 = Date.now();
+  const usageLimit = waitReason === 'usage_limit';
+  if (usageLimit) {
+    w.notifier.notify(usageLimitWaitNotification(originOf(cfg), { ts: isoNow(t0), round_num: result.roundNum, until: untilIso, reset_at_epoch: result.transient?.reset_at_epoch ?? null, agent: agentName(cfg) }));
+  }
   const ended = await waitUntil(until, w.signal, beat);
   if (ended === 'done' && cls && waitReason !== 'restart_delay') {
-    events.emit('transient_error_recovered', { classification: cls, agent: agentName(cfg), throttled_for_s: Math.round((Date.now() - t0) / 1000) });
+    const waitedS = Math.round((Date.now() - t0) / 1000);
+    events.emit('transient_error_recovered', { classification: cls, agent: agentName(cfg), throttled_for_s: waitedS });
+    if (usageLimit) w.notifier.notify(usageLimitEndNotification(originOf(cfg), { ts: isoNow(), round_num: result.roundNum, waited_s: waitedS, agent: agentName(cfg) }));
   }
 }

@@ -43,7 +43,8 @@ export function originOf(cfg: Pick<Config, 'project'>): Origin {
   return { project: cfg.project, host: hostname() };
 }
 
-export function openOutbox(cfg: Config, events: EventSink, version: string): Outbox {
+/** `dir`: where the outbox lives (default log_dir/outbox; a remote monitor keeps its own). */
+export function openOutbox(cfg: Config, events: EventSink, version: string, dir = outboxDir(cfg.paths.logDir)): Outbox {
   const redactor = new Redactor([...Object.values(cfg.agent.env), ...notifySecretValues(cfg)]);
   const channels: OutboxChannel[] = cfg.notify.map((ch) => ({
     name: ch.name,
@@ -54,7 +55,7 @@ export function openOutbox(cfg: Config, events: EventSink, version: string): Out
     rateWindowMs: ch.rate_window_s * 1000,
     retryForMs: ch.retry_for_s * 1000,
   }));
-  return new Outbox({ dir: outboxDir(cfg.paths.logDir), channels, events, redact: (s) => redactor.text(s) });
+  return new Outbox({ dir, channels, events, redact: (s) => redactor.text(s) });
 }
 
 /**
@@ -72,8 +73,8 @@ export class Notifier {
     private readonly log: (line: string) => void,
   ) {}
 
-  static open(cfg: Config, events: EventSink, version: string, log: (line: string) => void): Notifier {
-    return new Notifier(openOutbox(cfg, events, version), log);
+  static open(cfg: Config, events: EventSink, version: string, log: (line: string) => void, dir?: string): Notifier {
+    return new Notifier(openOutbox(cfg, events, version, dir), log);
   }
 
   /** Queue and kick delivery. Never throws: a notification must not take its producer down. */

@@ -66,6 +66,16 @@ export function resolveChannelSecrets(cfg: Pick<Config, 'dir'>, ch: NotifyChanne
 }
 
 /** Every secret the configured channels use, best effort: for the redactor of events and output. */
-export function notifySecretValues(cfg: Pick<Config, 'dir' | 'notify'>, env: NodeJS.ProcessEnv = process.env): string[] {
-  return cfg.notify.flatMap((ch) => resolveChannelSecrets(cfg, ch, env).values);
+export function notifySecretValues(cfg: Pick<Config, 'dir' | 'notify' | 'monitor'>, env: NodeJS.ProcessEnv = process.env): string[] {
+  const heartbeat = heartbeatBase(cfg, env);
+  return [...cfg.notify.flatMap((ch) => resolveChannelSecrets(cfg, ch, env).values), ...(heartbeat.url ? [heartbeat.url] : [])];
+}
+
+/** monitor.heartbeat_url, or the value of monitor.heartbeat_url_env; a problem when that is unset. */
+export function heartbeatBase(cfg: Pick<Config, 'monitor'>, env: NodeJS.ProcessEnv = process.env): { url?: string; problem?: string } {
+  if (cfg.monitor.heartbeat_url) return { url: cfg.monitor.heartbeat_url };
+  const name = cfg.monitor.heartbeat_url_env;
+  if (!name) return {};
+  const url = env[name];
+  return url ? { url } : { problem: `${name} is not set in the environment` };
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { globals } from '../context.js';
+import { packageVersion } from '../paths.js';
 
 interface MonitorFlags {
   host?: string;
@@ -39,6 +40,7 @@ export function registerMonitor(program: Command): void {
         configPath: g.config ?? 'agent-runner.toml',
         configExplicit: explicitConfig,
         configExists: existsSync(g.config ?? 'agent-runner.toml'),
+        version: packageVersion(),
       });
     });
 }
