@@ -14,6 +14,10 @@ import { outboxDir } from '../notify/outbox.js';
 import { heartbeatBase } from '../notify/secrets.js';
 import { collectDigest, digestDueDate } from './daily-digest.js';
 import { heartbeatUrl, ping } from './heartbeat.js';
+import { LocalTotals } from '../metrics/collect.js';
+import type { ProjectMetrics } from '../metrics/exposition.js';
+import type { ProbeResult } from './probe.js';
+import { startMetricsServer, type MetricsServer } from './listen.js';
 import { stateFiles } from '../state/files.js';
 import { splitRemoteCmd, validateHost } from '../ssh/args.js';
 import { SshSession } from '../ssh/session.js';
@@ -41,6 +45,8 @@ export interface MonitorCommandOptions {
   configExists: boolean;
   /** agent-runner's version, for the User-Agent of webhooks and pings. */
   version: string;
+  /** HOST:PORT to serve /metrics and /healthz on. */
+  listen?: string | undefined;
 }
 
 const MODES = ['anomaly', 'narrate', 'events'] as const;
@@ -106,8 +112,31 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     const print = o.json ? (r: AlertRecord) => process.stdout.write(JSON.stringify(r) + '\n') : (r: AlertRecord) => process.stdout.write(alertLine(r, paint) + '\n');
     let firing: AlertSet = {};
     const hooks = cfg ? monitorHooks(cfg, events, host, o, host ? join(remoteStateDir(host, remoteConfigPath), 'outbox') : outboxDir(cfg.paths.logDir)) : undefined;
+    // --listen: what the last cycle saw, exposed to Prometheus; counters only where the events are.
+    let exposed: ProjectMetrics = { project: cfg?.project ?? host!, host: host ?? null, up: false, halted: null, alerts: [] };
+    const totals = !host && cfg ? new LocalTotals(cfg.paths.logDir) : undefined;
+    let server: MetricsServer | undefined;
+    if (o.listen) {
+      server = await startMetricsServer(o.listen, () => [{ ...exposed, ...(totals ? { totals: totals.update() } : {}) }]);
+      // The port actually bound: `--listen 127.0.0.1:0` picks a free one.
+      warn(`serving /metrics and /healthz on ${o.listen.replace(/:\d+$/, '')}:${server.port}`);
+    }
+    const expose = (alerts: AlertSet, polled: boolean, result?: ProbeResult) => {
+      exposed = {
+        project: result?.project ?? exposed.project,
+        host: host ?? null,
+        up: polled,
+        halted: result ? result.halt !== null : null,
+        alerts: Object.values(alerts).filter((a) => a.severity !== 'unknown').map((a) => ({ detector: a.detector, severity: a.severity })),
+        last_supervisor_event_s: result?.last_supervisor_event ? Date.parse(result.last_supervisor_event.ts) / 1000 : null,
+      };
+    };
     const code = await runMonitor({
-      ...(hooks ? { onTransition: hooks.onTransition, afterCycle: hooks.afterCycle } : {}),
+      ...(hooks ? { onTransition: hooks.onTransition } : {}),
+      afterCycle: async (alerts, polled, result) => {
+        expose(alerts, polled, result);
+        await hooks?.afterCycle(alerts, polled);
+      },
       source,
       events,
       statePath,
@@ -124,6 +153,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       onExit: (a) => (firing = a),
     });
     await hooks?.close();
+    await server?.close();
     if (o.once && !o.json) {
       // The transitions above are news; this is the whole picture, new or not.
       const word = ['healthy', 'warning', 'critical', 'unknown'][code] ?? 'unknown';

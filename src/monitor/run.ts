@@ -27,7 +27,7 @@ export interface MonitorOptions {
   /** Every alert transition (fired, severity changed, resolved), as printed: notifications. */
   onTransition?: (r: AlertRecord) => void;
   /** After every cycle, polled or not (a failed poll: host unknown): heartbeat, digest. */
-  afterCycle?: (alerts: AlertSet, polled: boolean) => Promise<void>;
+  afterCycle?: (alerts: AlertSet, polled: boolean, result?: ProbeResult) => Promise<void>;
   mode: string;
   logDir: string | null;
 }
@@ -126,7 +126,7 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
       polls++;
       alerts = await afterPoll(o, alerts, result);
       persist();
-      await o.afterCycle?.(alerts, true);
+      await o.afterCycle?.(alerts, true, result);
       if (o.once) {
         stopReason = 'once';
         return (exitCode = onceExit(alerts));
