@@ -176,6 +176,8 @@ const MonitorSchema = v.object({
   heartbeat_url: v.optional(nonEmptyStr()),
   /** The same, from this environment variable (the URL is a secret). */
   heartbeat_url_env: v.optional(v.pipe(str(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, got('an environment variable name such as "HEALTHCHECK_URL"')))),
+  /** Where `monitor` serves /metrics and /healthz when --listen is not given (e.g. in the monitor unit). */
+  listen: v.optional(v.pipe(str(), v.regex(/^(\[[0-9a-fA-F:]+\]|[^:[\]\s]*):\d{1,5}$/, got('HOST:PORT, e.g. "127.0.0.1:9464"')))),
   /** Local time of day (HH:MM) of the daily digest notification; unset: no digest. */
   digest_at: v.optional(v.pipe(str(), v.regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, got('a time of day "HH:MM", e.g. "09:00"')))),
 });

@@ -116,10 +116,11 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     let exposed: ProjectMetrics = { project: cfg?.project ?? host!, host: host ?? null, up: false, halted: null, alerts: [] };
     const totals = !host && cfg ? new LocalTotals(cfg.paths.logDir) : undefined;
     let server: MetricsServer | undefined;
-    if (o.listen) {
-      server = await startMetricsServer(o.listen, () => [{ ...exposed, ...(totals ? { totals: totals.update() } : {}) }]);
+    const listen = o.listen ?? (o.once ? undefined : cfg?.monitor.listen);
+    if (listen) {
+      server = await startMetricsServer(listen, () => [{ ...exposed, ...(totals ? { totals: totals.update() } : {}) }]);
       // The port actually bound: `--listen 127.0.0.1:0` picks a free one.
-      warn(`serving /metrics and /healthz on ${o.listen.replace(/:\d+$/, '')}:${server.port}`);
+      warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}`);
     }
     const expose = (alerts: AlertSet, polled: boolean, result?: ProbeResult) => {
       exposed = {
