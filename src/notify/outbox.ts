@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventSink } from '../events/writer.js';
 import { findRoundProcesses, isAlive, readStat } from '../proc/procfs.js';
-import { writeJsonAtomic } from '../util/atomic-write.js';
+import { createFileExclusive, writeJsonAtomic } from '../util/atomic-write.js';
 import { isoNow } from '../util/time.js';
 import { foldNotifications, planRate, retryDelayMs } from './backoff.js';
 import type { AttemptProcess, ChannelSender, SendOutcome } from './channels/types.js';
@@ -63,6 +63,8 @@ export interface DeliveryReport {
   nextDueMs: number | undefined;
   /** Channels skipped because another live process is delivering to them. */
   busy: string[];
+  /** nextDueMs without the busy channels: what this process itself still has to do. */
+  ownNextDueMs: number | undefined;
 }
 
 /** Sent records are kept this long to refuse a key queued again (a restarted producer). */
@@ -116,16 +118,7 @@ export class Outbox {
     const entry: OutboxEntry = { v: 1, id, channel, notification: n, created_ms: now, attempts: 0, next_ms: now, last_error: null };
     for (const f of ['pending', 'sent', 'dead'] as const) mkdirSync(this.path(f), { recursive: true, mode: 0o700 });
     // Written whole under a temporary name, then linked: link(2) refuses an existing name.
-    const tmp = this.path('pending', `.${file}.${process.pid}.tmp`);
-    writeFileSync(tmp, JSON.stringify(entry) + '\n', { mode: 0o600, flush: true });
-    try {
-      linkSync(tmp, this.path('pending', file));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
-    } finally {
-      rmSync(tmp, { force: true });
-    }
+    if (!createFileExclusive(this.path('pending', file), JSON.stringify(entry) + '\n')) return false;
     // Delivered between the check above and the link: ours is the duplicate.
     if (settled()) {
       rmSync(this.path('pending', file), { force: true });
@@ -158,7 +151,7 @@ export class Outbox {
   /** One pass: every channel with due notifications, in parallel; each channel in order. */
   async deliverDue(): Promise<DeliveryReport> {
     this.pruneSent();
-    const report: DeliveryReport = { sent: 0, failed: 0, nextDueMs: undefined, busy: [] };
+    const report: DeliveryReport = { sent: 0, failed: 0, nextDueMs: undefined, busy: [], ownNextDueMs: undefined };
     const byChannel = new Map<string, OutboxEntry[]>();
     for (const e of this.pending()) {
       const list = byChannel.get(e.channel) ?? [];
@@ -181,7 +174,10 @@ export class Outbox {
           const r = await this.deliverChannel(ch, entries);
           report.sent += r.sent;
           report.failed += r.failed;
-          if (r.nextDueMs !== undefined) later(r.nextDueMs);
+          if (r.nextDueMs !== undefined) {
+            later(r.nextDueMs);
+            report.ownNextDueMs = Math.min(report.ownNextDueMs ?? Infinity, r.nextDueMs);
+          }
         } finally {
           this.active.delete(name);
           this.unlock(name);
@@ -193,13 +189,14 @@ export class Outbox {
 
   /**
    * Deliver until nothing is pending or the deadline comes; waits for back-offs that end before it.
-   * Returns how many notifications are still pending.
+   * A channel another live process is delivering to is left to it. Returns how many notifications
+   * are still pending.
    */
   async flush(deadlineMs: number, signal?: AbortSignal): Promise<number> {
     for (;;) {
       const r = await this.deliverDue();
-      if (r.nextDueMs === undefined) return 0;
-      const wait = Math.max(r.nextDueMs - this.now(), 20);
+      if (r.ownNextDueMs === undefined) return this.pending().filter((e) => !r.busy.includes(e.channel)).length;
+      const wait = Math.max(r.ownNextDueMs - this.now(), 20);
       if (this.now() + wait > deadlineMs || signal?.aborted) return this.pending().length;
       await new Promise((res) => setTimeout(res, wait));
     }
@@ -305,12 +302,7 @@ export class Outbox {
     const file = this.path('locks', `${channel}.json`);
     const me: LockHolder = { pid: process.pid, starttime: readStat(process.pid)?.starttime ?? 0 };
     for (let i = 0; i < 2; i++) {
-      try {
-        writeFileSync(file, JSON.stringify(me), { flag: 'wx', mode: 0o600 });
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
+      if (createFileExclusive(file, JSON.stringify(me))) return true;
       let holder: LockHolder | undefined;
       try {
         holder = JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
