@@ -71,16 +71,18 @@ export class Notifier {
   constructor(
     readonly outbox: Outbox,
     private readonly log: (line: string) => void,
+    private readonly redactor: Redactor = new Redactor(),
   ) {}
 
   static open(cfg: Config, events: EventSink, version: string, log: (line: string) => void, dir?: string): Notifier {
-    return new Notifier(openOutbox(cfg, events, version, dir), log);
+    return new Notifier(openOutbox(cfg, events, version, dir), log, new Redactor([...Object.values(cfg.agent.env), ...notifySecretValues(cfg)]));
   }
 
   /** Queue and kick delivery. Never throws: a notification must not take its producer down. */
   notify(n: Notification): void {
     try {
-      this.outbox.enqueue(n);
+      // An alert's message may quote a round log: secrets are masked before the text leaves the host.
+      this.outbox.enqueue(this.redactor.value(n));
     } catch (err) {
       this.log(`could not queue the notification "${n.title}": ${(err as Error).message}`);
       return;

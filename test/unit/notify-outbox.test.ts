@@ -177,6 +177,26 @@ describe('outbox', () => {
   });
 });
 
+describe('notifier', () => {
+  it('masks secrets in what it queues, and never throws at its producer', async () => {
+    const { Notifier } = await import('../../src/notify/notifier.js');
+    const { Redactor } = await import('../../src/util/redact.js');
+    const t = setup([]);
+    const logged: string[] = [];
+    const n = new Notifier(t.outbox, (l) => logged.push(l), new Redactor(['s3cret-token-value']));
+    n.notify(note('k', { message: 'log says s3cret-token-value' }));
+    await n.flush(5000);
+    expect(t.got[0]!.message).toBe('log says [REDACTED]');
+    // An outbox "directory" that is a file: every write fails (ENOTDIR), as on a broken disk.
+    const { writeFileSync } = await import('node:fs');
+    const notADir = join(t.dir, 'a-file');
+    writeFileSync(notADir, '');
+    const broken = new Notifier(new Outbox({ dir: notADir, channels: [{ name: 'ch', min_severity: 'info', sender: { send: async () => ({ ok: true }) }, rateLimit: 1, rateWindowMs: 1, retryForMs: 1 }], events: new Recorder() }), (l) => logged.push(l));
+    expect(() => broken.notify(note('x'))).not.toThrow();
+    expect(logged[0]).toMatch(/could not queue the notification/);
+  });
+});
+
 describe('env_file', () => {
   it('reads NAME=value lines as systemd does: comments, quotes, export', () => {
     expect(parseEnvFile('# c\n\nA=1\nexport B="two words"\nC=\'x=y\'\n bad line\n')).toEqual({ A: '1', B: 'two words', C: 'x=y' });
