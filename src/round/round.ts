@@ -18,7 +18,7 @@ import { compactUtc, isoNow, monoMs, round3 } from '../util/time.js';
 import { runStartupChecks, ensureLogDir, type CheckResult } from './checks.js';
 import { classify, type Classification } from './classify.js';
 import { handleDirtyTree, type DirtyOutcome } from './dirty.js';
-import { dirtyFiles, ownedPaths } from './git.js';
+import { commitsSince, dirtyFiles, headCommit, ownedPaths } from './git.js';
 import { acquireLock, type Lock } from './lock.js';
 import { LogFollower } from './log-follower.js';
 import { afterSpawn, finishIsolation, prepareIsolation, resolveFromManager } from '../isolation/round-isolation.js';
@@ -63,6 +63,8 @@ export interface RoundResult {
   leftoversKilled: number;
   costUsd?: number;
   toolCalls: number;
+  /** Commits the agent added to HEAD during the round; null when that cannot be told (no commit before it, history rewritten). */
+  commits: number | null;
   resultSeen: boolean;
   interruptedBy?: string;
   /** The first state or event write that failed (disk full, I/O error), if any. */
@@ -175,7 +177,9 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
   });
   const prompt = cfg.prompt.inject_context && cfg.prompt.context_injection_mode === 'prepend' ? contextBlock(safeContext) + body : body;
 
-  // 6. Spawn into its own session/group, output straight into the round log.
+  // 6. Spawn into its own session/group, output straight into the round log. HEAD first, so the
+  // round can say how many commits the agent made.
+  const headBefore = await headCommit(cfg.paths.workDir).catch(() => null);
   const logPath = join(files.rounds, `R${roundNum}-${compactUtc(startedMs)}.log`);
   ensureLogDir(logDir);
   const logFd = openSync(logPath, 'a', 0o600);
@@ -385,6 +389,9 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     });
   }
 
+  // The agent's commits, counted before the dirty handler may add its own.
+  const commits = await commitsSince(cfg.paths.workDir, headBefore).catch(() => null);
+
   // 10. Dirty tree: recorded after every round, preserved per policy.
   let dirty: string[] = [];
   let dirtyOutcome: DirtyOutcome | undefined;
@@ -436,7 +443,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     last_log_path: logPath,
   }));
   safeMetrics(cfg, 'round_end', { round_num: roundNum, phase: phase ?? null, agent_process_count: 0 });
-  events.emit('round_end', { round_num: roundNum, outcome: classification.outcome, duration_s: durationS });
+  events.emit('round_end', { round_num: roundNum, outcome: classification.outcome, duration_s: durationS, commits });
   bestEffort(() => pruneRoundLogs(files.rounds, cfg.runtime.round_log_retention, logPath));
   const evErr = events.writeError as NodeJS.ErrnoException | undefined;
   if (!stateError && evErr) stateError = { code: evErr.code ?? 'EIO', message: evErr.message };
@@ -457,6 +464,7 @@ async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], 
     leftoversKilled,
     ...(stream.costUsd !== undefined ? { costUsd: stream.costUsd } : {}),
     toolCalls: stream.toolCalls,
+    commits,
     resultSeen: stream.resultSeen,
     ...(interruptedBy ? { interruptedBy } : {}),
     ...(stateError ? { stateError } : {}),

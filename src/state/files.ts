@@ -10,6 +10,7 @@ export const stateFiles = (logDir: string) => ({
   halt: join(logDir, 'halt.json'),
   servePid: join(logDir, 'serve.pid'),
   serveState: join(logDir, 'serve-state.json'),
+  loopState: join(logDir, 'loop-state.json'),
   rounds: join(logDir, 'rounds'),
   lock: join(logDir, 'agent-runner.lock'),
   monitorState: join(logDir, 'monitor-state.json'),
