@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../helpers/http-receiver.js';
-import { finish, runCli, startCli, waitFor, type Project, useProjects } from '../helpers/project.js';
+import { finish, readEvents, runCli, startCli, waitFor, type Project, useProjects } from '../helpers/project.js';
 
 /**
  * What the monitor and serve tell a human, received by a real HTTP server on loopback: alerts
@@ -91,16 +91,16 @@ describe('monitor notifications', () => {
 describe('serve: usage-limit notifications', () => {
   it('a usage-limit wait sends its start, with the reset time, and its end', async () => {
     const r = await receiver();
-    // Far enough ahead to still be ahead when the first round ends.
-    const reset = Math.floor(Date.now() / 1000) + 6;
+    // The reset is set when the agent runs (now + 5 s), so a slow start cannot put it in the past.
     const p = project({
-      mode: `json:{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","rateLimitType":"five_hour","resetsAt":${reset}}};;exit:1`,
+      mode: 'limited_for:5;;exit:1',
       runtime: { usage_limit_buffer_s: 0, usage_limit_jitter_s: 0 },
     });
     withTail(p, hook(r.url()));
     expect((await runCli(['serve', '--max-rounds', '2', '--config', p.config], { cwd: p.dir, timeoutMs: 90_000 })).code).toBe(0);
     const got = bodies(r).filter((b) => b.kind.startsWith('usage_limit'));
     expect(got.map((b) => b.kind)).toEqual(['usage_limit_wait', 'usage_limit_end']);
-    expect(got[0]!.details).toMatchObject({ round_num: 1, reset_at: new Date(reset * 1000).toISOString() });
+    const waiting = readEvents(p.logDir).find((e) => e.event === 'serve_waiting')!;
+    expect(got[0]!.details).toMatchObject({ round_num: 1, until: waiting['until'], reset_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) });
   });
 });
