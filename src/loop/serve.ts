@@ -12,6 +12,8 @@ import { runRound, StartupCheckError, type RoundResult } from '../round/round.js
 import { stateFiles } from '../state/files.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { isoNow } from '../util/time.js';
+import { haltNotification, serveExitNotification, usageLimitEndNotification, usageLimitWaitNotification } from '../notify/messages.js';
+import { Notifier, originOf } from '../notify/notifier.js';
 import { haltedError, readHalt, writeHalt } from './halt.js';
 import { readLoopState, writeLoopState, type LoopState } from './loop-state.js';
 import { readPreRoundMarkers } from './markers.js';
@@ -43,6 +45,9 @@ export interface ServeControl {
 export function serve(opts: ServeOptions): { control: ServeControl; done: Promise<number> } {
   let cfg = opts.cfg;
   let events = opts.makeEvents(cfg);
+  // The outbox writes its events through whichever sink is current (a reload replaces it).
+  const notifyEvents: EventSink = { emit: (kind, payload) => events.emit(kind, payload) };
+  let notifier = Notifier.open(cfg, notifyEvents, opts.version, opts.log);
   const stopCtl = new AbortController(); // aborts waits
   let roundCtl: AbortController | undefined; // aborts the running round
   let stopSignal: NodeJS.Signals | undefined;
@@ -58,6 +63,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       cfg = fresh;
       checkCache = new Set();
       events = opts.makeEvents(cfg);
+      notifier = Notifier.open(cfg, notifyEvents, opts.version, opts.log);
       events.emit('serve_reload', { config: cfg.path });
       opts.log(`reloaded ${cfg.path}`);
     } catch (e) {
@@ -90,6 +96,8 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
 
   const run = async (): Promise<number> => {
     ensureLogDirOrFail(cfg);
+    // Whatever a previous run left queued (it crashed, or its flush ran out of time) goes out now.
+    notifier.kick();
     const files = stateFiles(cfg.paths.logDir);
     const halt = readHalt(cfg.paths.logDir);
     if (halt) {
@@ -135,9 +143,12 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       // The one place a halt becomes durable: its event, halt.json, halt_recorded, the exit code.
       const recordHalt = (h: HaltDecision, roundNum: number | null) => {
         const code = HALTS[h.reason].exitCode;
+        const ts = isoNow();
         if (h.event) events.emit(h.event.kind, h.event.payload);
+        // Queued before anything else can fail: the human hears of the halt even if no monitor runs.
+        notifier.notify(haltNotification(originOf(cfg), { reason: h.reason, ts, message: h.message, hint: h.hint, exit_code: code, round_num: roundNum }));
         try {
-          writeHalt(cfg.paths.logDir, { reason: h.reason, ts: isoNow(), round_num: roundNum, exit_code: code, message: h.message, hint: h.hint });
+          writeHalt(cfg.paths.logDir, { reason: h.reason, ts, round_num: roundNum, exit_code: code, message: h.message, hint: h.hint });
         } catch (err) {
           // A full disk can refuse even the halt record; the exit code still says it all.
           opts.log(`could not record the halt in halt.json: ${(err as Error).message}`);
@@ -203,7 +214,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
         if (opts.once || stopSignal) break;
         if (opts.maxRounds !== undefined && invocationRounds >= opts.maxRounds) continue; // reported at the top
         if (decision.delayMs > 0) {
-          await waitBeforeNextRound(decision, result, { cfg, events, signal: stopCtl.signal, setState });
+          await waitBeforeNextRound(decision, result, { cfg, events, signal: stopCtl.signal, setState, notifier });
           if (reloadPending) doReload();
         }
       }
@@ -230,8 +241,16 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       return await run();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw new RunnerError(`disk full in ${cfg.paths.logDir}: ${(err as Error).message}`, 'disk_full', EXIT.HALT_DISK);
-      throw err;
+      const fail = code === 'ENOSPC' || code === 'EDQUOT' ? new RunnerError(`disk full in ${cfg.paths.logDir}: ${(err as Error).message}`, 'disk_full', EXIT.HALT_DISK) : err;
+      // A refusal to start (halted, lock held, bad config) is expected; anything else ends serve unexpectedly.
+      if (!(fail instanceof RunnerError) || fail.code === 'disk_full') {
+        notifier.notify(serveExitNotification(originOf(cfg), { ts: isoNow(), exit_code: fail instanceof RunnerError ? fail.exitCode : EXIT.FAILURE, error: (fail as Error).message }));
+      }
+      throw fail;
+    } finally {
+      // Bounded: a receiver that is down must not keep a halted serve from exiting.
+      const left = await notifier.flush(cfg.runtime.notify_flush_s * 1000);
+      if (left > 0) opts.log(`${left} notification(s) still queued in ${cfg.paths.logDir}/outbox; the next serve, a monitor or "agent-runner notify flush" delivers them`);
     }
   })();
 
@@ -266,6 +285,7 @@ interface WaitContext {
   events: EventSink;
   signal: AbortSignal;
   setState: (patch: Partial<ServeState>) => void;
+  notifier: Notifier;
 }
 
 /** The wait the policy asked for, visible to the witness (serve-state, heartbeats) and abortable. */
@@ -289,8 +309,14 @@ async function waitBeforeNextRound(decision: Continue, result: RoundResult, w: W
   const beat = () => events.emit('serve_waiting', { reason: waitReason, until: untilIso, seconds: Math.round((until - Date.now()) / 1000), round_num: result.roundNum });
   if (decision.delayMs >= 5000 || waitReason !== 'restart_delay') beat();
   const t0 = Date.now();
+  const usageLimit = waitReason === 'usage_limit';
+  if (usageLimit) {
+    w.notifier.notify(usageLimitWaitNotification(originOf(cfg), { ts: isoNow(t0), round_num: result.roundNum, until: untilIso, reset_at_epoch: result.transient?.reset_at_epoch ?? null, agent: agentName(cfg) }));
+  }
   const ended = await waitUntil(until, w.signal, beat);
   if (ended === 'done' && cls && waitReason !== 'restart_delay') {
-    events.emit('transient_error_recovered', { classification: cls, agent: agentName(cfg), throttled_for_s: Math.round((Date.now() - t0) / 1000) });
+    const waitedS = Math.round((Date.now() - t0) / 1000);
+    events.emit('transient_error_recovered', { classification: cls, agent: agentName(cfg), throttled_for_s: waitedS });
+    if (usageLimit) w.notifier.notify(usageLimitEndNotification(originOf(cfg), { ts: isoNow(), round_num: result.roundNum, waited_s: waitedS, agent: agentName(cfg) }));
   }
 }
