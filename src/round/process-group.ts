@@ -8,8 +8,17 @@ import { findRoundProcesses, hasProcfs, isAlive, readStat, type ProcStat } from 
  * double fork. The round's own cgroup, when it has one (src/isolation/cgroup.ts), reaches what left
  * both; without one, under systemd the service cgroup is the last backstop (serviceCgroupLeftovers).
  */
+/** The environment variable that marks every process of a round, escaped ones included. */
+export const MARKER_VAR = 'AGENT_RUNNER_ROUND_ID';
+
+/** The `NAME=value` environ entry a round's processes carry (status.json's round_marker is the value). */
+export function markerEntry(marker: string): string {
+  return `${MARKER_VAR}=${marker}`;
+}
+
 export interface RoundIdentity {
   pgid: number;
+  /** The environ entry (`NAME=value`) every process of the group carries. */
   marker: string;
   /** pids never to touch (our own helpers). */
   exclude?: Set<number>;

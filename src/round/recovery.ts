@@ -6,7 +6,7 @@ import { readStatus, writeStatus } from '../state/status.js';
 import { isoNow } from '../util/time.js';
 import { handleDirtyTree } from './dirty.js';
 import { dirtyFiles, ownedPaths } from './git.js';
-import { roundMembers, terminateRound } from './process-group.js';
+import { markerEntry, roundMembers, terminateRound } from './process-group.js';
 
 /**
  * A previous supervisor died mid-round (SIGKILL, power loss): status.json still says running.
@@ -25,7 +25,7 @@ export async function recoverInterruptedRound(cfg: Config, events: EventSink, gr
   }
   let killed = 0;
   if (typeof s.round_marker === 'string' && s.round_marker) {
-    const marker = `AGENT_RUNNER_ROUND_ID=${s.round_marker}`;
+    const marker = markerEntry(s.round_marker);
     // status.json is only a file: the group is trusted only when its leader provably is the
     // round's own agent — its own group leader, same start time, carrying the round's marker.
     const leaderIsOurs =

@@ -16,6 +16,8 @@ export const stateFiles = (logDir: string) => ({
   archive: join(logDir, 'archive'),
 });
 
+export type StateFiles = ReturnType<typeof stateFiles>;
+
 /** Where serve archives the agent's done sentinel: `archive/agent-done-<UTC time>`. */
 export function doneArchivePath(logDir: string, nowMs: number): string {
   return join(stateFiles(logDir).archive, `agent-done-${compactUtc(nowMs)}`);
