@@ -12,10 +12,10 @@ import { runRound, StartupCheckError, type RoundResult } from '../round/round.js
 import { stateFiles } from '../state/files.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { isoNow } from '../util/time.js';
-import { haltedError, readHalt, writeHalt } from './halt.js';
+import { haltedError, readHalt, recordHalt as recordHaltFile } from './halt.js';
 import { readLoopState, writeLoopState, type LoopState } from './loop-state.js';
 import { readPreRoundMarkers } from './markers.js';
-import { decideBeforeRound, decideNext, decideOnRoundFailure, HALTS, type Continue, type HaltDecision, type RoundFailure, type RoundSummary } from './policy.js';
+import { decideBeforeRound, decideNext, decideOnRoundFailure, HALTS, isDiskFull, type Continue, type HaltDecision, type RoundFailure, type RoundSummary } from './policy.js';
 import { clearServeState, writeServeState, type ServeState } from './serve-state.js';
 import { waitUntil } from './wait.js';
 
@@ -132,19 +132,8 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       let loop: LoopState = readLoopState(cfg.paths.logDir, isoNow());
       let invocationRounds = 0;
 
-      // The one place a halt becomes durable: its event, halt.json, halt_recorded, the exit code.
       const recordHalt = (h: HaltDecision, roundNum: number | null) => {
-        const code = HALTS[h.reason].exitCode;
-        if (h.event) events.emit(h.event.kind, h.event.payload);
-        try {
-          writeHalt(cfg.paths.logDir, { reason: h.reason, ts: isoNow(), round_num: roundNum, exit_code: code, message: h.message, hint: h.hint });
-        } catch (err) {
-          // A full disk can refuse even the halt record; the exit code still says it all.
-          opts.log(`could not record the halt in halt.json: ${(err as Error).message}`);
-        }
-        events.emit('halt_recorded', { reason: h.reason, exit_code: code, round_num: roundNum, hint: h.hint });
-        opts.log(`halted (${h.reason}): ${h.message}. ${h.hint}`);
-        exitCode = code;
+        exitCode = recordHaltFile(cfg.paths.logDir, events, h, roundNum, opts.log);
         stopReason = h.reason;
       };
 
@@ -229,8 +218,9 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
     try {
       return await run();
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw new RunnerError(`disk full in ${cfg.paths.logDir}: ${(err as Error).message}`, 'disk_full', EXIT.HALT_DISK);
+      // A full disk outside a round (serve's own state files): the disk halt's exit code, without
+      // the halt record it could not write.
+      if (isDiskFull(errnoCode(err))) throw new RunnerError(`disk full in ${cfg.paths.logDir}: ${(err as Error).message}`, 'disk_full', HALTS.disk.exitCode);
       throw err;
     }
   })();
@@ -242,7 +232,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
 function roundFailureOf(e: unknown): RoundFailure | undefined {
   if (e instanceof StartupCheckError && e.failed.name === 'disk_headroom') return { kind: 'disk_check', reason: e.failed.reason, hint: e.failed.hint };
   if (e instanceof ConfigError) return { kind: 'config', message: e.message };
-  if (errnoCode(e) === 'ENOSPC') return { kind: 'disk_full', message: (e as Error).message };
+  if (isDiskFull(errnoCode(e))) return { kind: 'disk_full', message: (e as Error).message };
   return undefined;
 }
 
