@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { stateFiles } from '../state/files.js';
 import { readJsonOr } from '../state/json-file.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import type { LoopCounters } from './policy.js';
@@ -15,7 +15,7 @@ export interface LoopState extends LoopCounters {
   cost_usd: number;
 }
 
-const file = (logDir: string) => join(logDir, 'loop-state.json');
+const file = (logDir: string) => stateFiles(logDir).loopState;
 
 export function readLoopState(logDir: string, nowIso: string): LoopState {
   const s = readJsonOr<Partial<LoopState>>(file(logDir));

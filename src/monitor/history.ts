@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import {
   cursorAtEnd, eventLinesBackward, formatCursor, kindOf, parseEvent, readSince, tsOfLine, type Cursor,
 } from '../events/reader.js';
-import { stateFiles } from '../state/files.js';
+import { isLogOfRound, stateFiles } from '../state/files.js';
 import { DIGEST_KINDS, emptyDigest, fold, isMonitorKind, logPathOf, noteKind, type Digest } from './digest.js';
 
 /**
@@ -115,7 +115,8 @@ function classifyUnclassified(logDir: string, d: Digest, opts: AdvanceOptions): 
     let path = logPathOf(d, x.round_num);
     if (!path) {
       names ??= listRoundLogs(stateFiles(logDir).rounds);
-      const name = names.find((n) => n.startsWith(`R${x.round_num}-`));
+      const roundNum = x.round_num;
+      const name = names.find((n) => isLogOfRound(n, roundNum));
       path = name ? join(stateFiles(logDir).rounds, name) : undefined;
     }
     const tail = path ? readTail(path, TAIL_BYTES).split('\n').slice(-50).join('\n') : '';

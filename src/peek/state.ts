@@ -11,10 +11,11 @@ import { sampleDisks, processState } from '../monitor/snapshot.js';
 import { readMonitorState } from '../monitor/state-file.js';
 import { findRoundProcesses, isAlive } from '../proc/procfs.js';
 import { serviceStatus } from '../service/status.js';
-import { stateFiles } from '../state/files.js';
+import { isLogOfRound, stateFiles } from '../state/files.js';
 import { readJsonOr } from '../state/json-file.js';
 import { maxRoundInLogs } from '../state/round-counter.js';
 import { readStatus, type Status } from '../state/status.js';
+import { markerEntry } from '../round/process-group.js';
 import { collectRecent, type Recent, type RoundSummary } from './recent.js';
 
 /**
@@ -218,7 +219,7 @@ function pastView(cfg: Config, n: number, recent: Recent, withLog: boolean): Rou
 function findRoundLog(logDir: string, n: number): string | undefined {
   const dir = stateFiles(logDir).rounds;
   try {
-    const name = readdirSync(dir).find((f) => f.startsWith(`R${n}-`) && f.endsWith('.log'));
+    const name = readdirSync(dir).find((f) => isLogOfRound(f, n));
     return name ? join(dir, name) : undefined;
   } catch {
     return undefined;
@@ -250,7 +251,7 @@ function countToolCalls(path: string, size: number): { count: number; exact: boo
 
 /** The live round's processes: its process group, plus any that escaped it but carry the round's marker. */
 function countRoundProcesses(s: Status, pid: number): number {
-  return findRoundProcesses({ pgid: s.pgid ?? pid, ...(s.round_marker ? { marker: `AGENT_RUNNER_ROUND_ID=${s.round_marker}` } : {}) }).length;
+  return findRoundProcesses({ pgid: s.pgid ?? pid, ...(s.round_marker ? { marker: markerEntry(s.round_marker) } : {}) }).length;
 }
 
 function rateLimit(recent: Recent, waiting: ReturnType<typeof readServeState>, now: number) {

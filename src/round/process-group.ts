@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { findRoundProcesses, hasProcfs, isAlive, readStat, type ProcStat } from '../proc/procfs.js';
+import { sleep } from '../util/sleep.js';
 
 /**
  * Killing an agent tree. The agent leads its own process group (and session); its descendants
@@ -63,7 +64,6 @@ export function signalRound(id: RoundIdentity, signal: NodeJS.Signals): number {
   return sent;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * TERM → grace → KILL for the whole round; resolves when nothing of it is alive (or after a

@@ -2,6 +2,7 @@ import type { Config } from '../config/load.js';
 import type { EventSink } from '../events/writer.js';
 import { LockHeldError } from '../errors.js';
 import { environHas, isAlive } from '../proc/procfs.js';
+import { stateFiles } from '../state/files.js';
 import { readStatus, writeStatus } from '../state/status.js';
 import { isoNow } from '../util/time.js';
 import { handleDirtyTree } from './dirty.js';
@@ -21,7 +22,7 @@ export async function recoverInterruptedRound(cfg: Config, events: EventSink, gr
   if (s.supervisor_pid === process.pid) return false;
   if (s.supervisor_pid && isAlive(s.supervisor_pid, s.supervisor_start_time)) {
     // It still lives but does not hold the lock (someone killed its lock helper): refuse to race it.
-    throw new LockHeldError(`${cfg.paths.logDir}/agent-runner.lock`, { pid: s.supervisor_pid, ...(s.started_at ? { started_at: s.started_at } : {}) });
+    throw new LockHeldError(stateFiles(cfg.paths.logDir).lock, { pid: s.supervisor_pid, ...(s.started_at ? { started_at: s.started_at } : {}) });
   }
   let killed = 0;
   if (typeof s.round_marker === 'string' && s.round_marker) {

@@ -177,7 +177,9 @@ describe('serve: halts are durable', () => {
 describe('serve: usage limits and back-off', () => {
   it('waits until the reported reset (+ buffer), without spawning, then resumes', async () => {
     const p = project({ runtime: { usage_limit_buffer_s: 0, usage_limit_jitter_s: 0 } });
-    const reset = Math.floor(Date.now() / 1000) + 3;
+    // Far enough ahead that the first round ends before it even on a loaded machine: a reset
+    // already past when the round ends is rightly no wait at all.
+    const reset = Math.floor(Date.now() / 1000) + 10;
     setMode(p, `json:{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","rateLimitType":"five_hour","resetsAt":${reset}}};;exit:1`);
     const r = await serveCli(p, '--max-rounds', '2');
     expect(r.code).toBe(0);

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { promptFilesFor, timeoutFor } from '../../config/load.js';
-import { stateFiles } from '../../state/files.js';
+import { roundLogPath, stateFiles } from '../../state/files.js';
 import { readJsonOr } from '../../state/json-file.js';
 import { reserveRoundNumber } from '../../state/round-counter.js';
 import { readStatus, type Status } from '../../state/status.js';
 import { writeJsonAtomic } from '../../util/atomic-write.js';
 import type { Redactor } from '../../util/redact.js';
-import { compactUtc, isoNow } from '../../util/time.js';
+import { isoNow } from '../../util/time.js';
 import type { CheckResult } from '../checks.js';
 import type { Lock } from '../lock.js';
 import { MARKER_VAR } from '../process-group.js';
@@ -81,7 +80,7 @@ export function prepareRound(opts: RoundOptions, lock: Lock, checks: CheckResult
     prompt,
     argv,
     env,
-    logPath: join(files.rounds, `R${roundNum}-${compactUtc(startedMs)}.log`),
+    logPath: roundLogPath(logDir, roundNum, startedMs),
     marker,
   };
 }
