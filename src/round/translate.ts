@@ -176,7 +176,7 @@ export function translateRound(f: RoundFacts): RoundRecord {
       ...(classification.transient ? { last_transient: classification.transient } : {}),
       last_dirty_files: f.dirtyFiles.slice(0, 20),
       last_log_path: f.logPath,
-    } as Status,
+    },
     endEvent: { kind: 'round_end', payload: { round_num: roundNum, outcome: classification.outcome, duration_s: f.durationS } },
   };
 }

@@ -116,7 +116,7 @@ function liveStatus(ctx: RoundContext): Status {
     supervisor_pid: process.pid,
     ...supervisorStart(),
     ...lastFields(ctx.prev),
-  } as Status;
+  };
 }
 
 function lastFields(prev: Status | undefined): Partial<Status> {
