@@ -57,7 +57,8 @@ describe('hostile state files', () => {
     const p = project();
     mkdirSync(p.logDir, { recursive: true });
     // A canary outside any round: it must outlive the recovery.
-    const canary = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
+    // Outlives any slow run of the nine commands below; killed by pid at the end.
+    const canary = spawn('sleep', ['3600'], { stdio: 'ignore', detached: true });
     try {
       for (const claim of [{ pid: 1, pgid: 1 }, { pid: process.pid, pgid: 0 }, { pid: canary.pid, pgid: canary.pid }]) {
         writeFileSync(join(p.logDir, 'status.json'), JSON.stringify({ round_num: 7, running: true, ...claim, round_marker: 'not-a-real-round', supervisor_pid: 999999998 }));
@@ -119,7 +120,8 @@ describe('hostile pid file', () => {
   it('stop and kill never signal a process that is not this project\'s serve', async () => {
     const p = project();
     mkdirSync(p.logDir, { recursive: true });
-    const canary = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
+    // Outlives any slow run of the nine commands below; killed by pid at the end.
+    const canary = spawn('sleep', ['3600'], { stdio: 'ignore', detached: true });
     try {
       for (const pid of [String(canary.pid), '1', String(process.pid)]) {
         writeFileSync(join(p.logDir, 'serve.pid'), pid);

@@ -217,11 +217,14 @@ describe.skipIf(skip)('monitor --host over a real sshd', () => {
     let out = '';
     mon.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     let tries = 0;
+    const rounds: Promise<unknown>[] = [];
     await waitFor(() => {
       if (/round_end\s+round=\d+ outcome=clean/.test(out)) return true;
-      if (tries++ % 50 === 0) void runCli(['round', '--config', p.config], { cwd: p.dir });
+      if (tries++ % 50 === 0) rounds.push(runCli(['round', '--config', p.config], { cwd: p.dir }));
       return false;
     }, 'a remote round narrated', 30_000);
+    // A round still writing its log would race the project's removal.
+    await Promise.all(rounds);
     mon.kill('SIGINT');
     expect((await done).code).toBe(0);
     expect(ssh('-O', 'check', ALIAS).status).not.toBe(0);

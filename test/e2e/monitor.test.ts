@@ -256,16 +256,16 @@ describe('monitor: narrate and events modes', () => {
     // upstream's narrate format: [HH:MM:SS.fff] <event padded to 20> k=v…, round_num shortened.
     expect(n).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] round_start {10}round=1 /m);
     // Both followers are live once a new round's lines come through.
+    // Rounds started here are awaited before the test ends: one still writing its log would race
+    // the project's removal.
     let extra = 0;
-    // Every extra round is awaited before the test ends: one still running would write into the
-    // log dir while the cleanup removes it.
-    const extraRounds: Promise<unknown>[] = [];
+    const started: Promise<unknown>[] = [];
     await waitFor(() => {
       if (/"round_num": [2-9]/.test(e) && /round=[2-9]/.test(n)) return true;
-      if (extra++ % 25 === 0) extraRounds.push(round(p));
+      if (extra++ % 25 === 0) started.push(round(p));
       return false;
     }, 'a new round in both streams', 30_000);
-    await Promise.all(extraRounds);
+    await Promise.all(started);
     const rawLines = e.split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventLine);
     expect(rawLines.every((x) => typeof x.event === 'string')).toBe(true);
     expect(rawLines.some((x) => x.event === 'round_start' && x['round_num'] === 1)).toBe(false);

@@ -44,7 +44,8 @@ describe('serve: signals', () => {
     s.kill('SIGTERM');
     const r = await finish(s);
     expect(r.code).toBe(0);
-    expect(r.ms).toBeLessThan(15_000);
+    // Interrupted, not drained: the agent asked for 300 s.
+    expect(ofKind(readEvents(p.logDir), 'round_end')[0]!['duration_s']).toBeLessThan(300);
     const ev = readEvents(p.logDir);
     expect(ofKind(ev, 'agent_exit')[0]).toMatchObject({ outcome: 'interrupted' });
     expect(ofKind(ev, 'serve_stopping').map((e) => e['mode'])).toEqual(['drain', 'interrupt']);
@@ -177,19 +178,20 @@ describe('serve: halts are durable', () => {
 describe('serve: usage limits and back-off', () => {
   it('waits until the reported reset (+ buffer), without spawning, then resumes', async () => {
     const p = project({ runtime: { usage_limit_buffer_s: 0, usage_limit_jitter_s: 0 } });
-    // Far enough ahead that the first round ends before it even on a loaded machine: a reset
-    // already past when the round ends is rightly no wait at all.
-    const reset = Math.floor(Date.now() / 1000) + 10;
-    setMode(p, `json:{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","rateLimitType":"five_hour","resetsAt":${reset}}};;exit:1`);
+    // The reset is set when the agent runs, so a slow start cannot put it in the past.
+    setMode(p, 'limited_for:10;;exit:1');
     const r = await serveCli(p, '--max-rounds', '2');
     expect(r.code).toBe(0);
     const ev = readEvents(p.logDir);
     const starts = ofKind(ev, 'round_start');
     expect(starts).toHaveLength(2);
-    expect(Date.parse(starts[1]!.ts) / 1000).toBeGreaterThanOrEqual(reset);
     const waiting = ofKind(ev, 'serve_waiting')[0]!;
     expect(waiting['reason']).toBe('usage_limit');
-    expect(Math.abs(Date.parse(String(waiting['until'])) / 1000 - reset)).toBeLessThan(2);
+    const until = Date.parse(String(waiting['until'])) / 1000;
+    // resetsAt (whole seconds) was printed while the first round ran.
+    expect(until).toBeGreaterThanOrEqual(Math.floor(Date.parse(starts[0]!.ts) / 1000) + 10);
+    expect(until).toBeLessThanOrEqual(Date.parse(ofKind(ev, 'round_end')[0]!.ts) / 1000 + 10);
+    expect(Date.parse(starts[1]!.ts) / 1000).toBeGreaterThanOrEqual(until);
     expect(kinds(ev)).toContain('transient_error_recovered');
   });
 
@@ -208,7 +210,9 @@ describe('serve: usage limits and back-off', () => {
     s.kill('SIGTERM');
     const r = await finish(s);
     expect(r.code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(3000);
+    // Interrupted at once: a wait that only looked at signals between its one-minute chunks would
+    // take up to 60 s here.
+    expect(Date.now() - t0).toBeLessThan(30_000);
     expect(ofKind(readEvents(p.logDir), 'round_start')).toHaveLength(1);
   });
 
