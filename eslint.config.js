@@ -26,7 +26,7 @@ export default tseslint.config(
   },
   {
     // Pure deciders: plain data in, decisions out, unit-tested with plain objects (no I/O, no clock).
-    files: ['src/monitor/detectors/**/*.ts', 'src/monitor/alerts.ts', 'src/monitor/digest.ts', 'src/config/inert.ts'],
+    files: ['src/monitor/detectors/**/*.ts', 'src/monitor/alerts.ts', 'src/history/log.ts', 'src/history/model.ts', 'src/config/inert.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [NO_NODE] }] },
   },
   {

@@ -136,7 +136,7 @@ for (const size of SIZES) {
       const result = await source.poll();
       const step = stepAlerts(alerts, result.conditions, new Date().toISOString(), null);
       alerts = step.next;
-      writeMonitorState(stateFile, { v: 1, target: { log_dir: logDir }, alerts, history: { cursor: formatCursor(source.history.cursor), digest: source.history.digest }, polls: 1, updated_at: new Date().toISOString() });
+      writeMonitorState(stateFile, { v: 1, target: { log_dir: logDir }, alerts, history: { cursor: formatCursor(source.history.cursor), log: source.history.log }, polls: 1, updated_at: new Date().toISOString() });
       return nowMs() - t0;
     });
     row.poll_lines_read = (await source.poll()).lines_read;

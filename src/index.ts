@@ -18,12 +18,17 @@ export type { Halt, HaltReason } from './loop/halt.js';
 
 // ---- Witness: state and detectors ----
 export { readState } from './api/state.js';
+export { readHistory } from './api/history.js';
+export type {
+  ProjectHistory, LiveRound, ServeView, WaitView, UsageLimitView, CostView, Counters,
+} from './history/model.js';
+export type { HistoryLog, RoundRecord, ExitRecord, WaitRecord, HaltRecord, LimitRecord } from './history/log.js';
 export type { ProjectState, PeekOptions, RoundView } from './peek/state.js';
 export { evaluateDetectors } from './api/detectors.js';
 export type { ProbeResult, EvaluatedCondition } from './monitor/probe.js';
 export { runDetectors, DETECTORS } from './monitor/detectors/index.js';
 export { DETECTOR_NAMES, DETECTOR_INFO, type DetectorName, type DetectorInfo } from './monitor/detector-names.js';
-export type { Condition, Detector, Snapshot, Thresholds, Severity } from './monitor/types.js';
+export type { Condition, Detector, Snapshot, Thresholds, Severity, DiskView } from './monitor/types.js';
 
 // ---- events, exit codes, errors ----
 export { eventsFor } from './events/open.js';

@@ -42,7 +42,7 @@ export const EVENT_KINDS = {
   round_log_truncated: { layer: 'round', fields: ['round_num', 'log_path', 'elided_bytes', 'max_bytes'], description: 'The round log passed round_log_max_bytes; its middle was elided.' },
   round_interrupted: { layer: 'round', fields: ['round_num', 'signal', 'kill_ms'], description: 'The round process received a signal; the agent tree was stopped.' },
   round_recovered: { layer: 'round', fields: ['round_num', 'pid', 'pgid', 'killed', 'reason'], description: 'A previous supervisor died mid-round; its leftovers were killed and the round recorded as interrupted.' },
-  round_end: { layer: 'round', fields: ['round_num', 'outcome', 'duration_s'], description: 'The round is fully recorded; nothing it started is alive.' },
+  round_end: { layer: 'round', fields: ['round_num', 'outcome', 'duration_s', 'commits'], description: 'The round is fully recorded; nothing it started is alive. commits: how many commits the agent added to HEAD (null when that cannot be told: no commit before the round, or history rewritten).' },
   status_recovered: { layer: 'round', fields: ['reason', 'round_num'], description: 'status.json could not be parsed; the round number was recovered from the other artifacts.' },
   smoke_check_failed: { layer: 'round', fields: ['reason', 'check'], description: 'A startup check failed (the round did not start).' },
   agent_version_recorded: { layer: 'service', fields: ['command', 'version'], description: '`doctor` recorded the agent CLI\'s version, so a self-update between runs shows in the history.' },

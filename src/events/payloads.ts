@@ -90,7 +90,8 @@ export interface EventPayloads {
   round_interrupted: { round_num: number; signal: string; kill_ms: number | null };
   round_recovered: { round_num: number; pid: number | null; pgid: number | null; killed: number; reason: string };
   /** duration_s is null for a round recovered after its supervisor died. */
-  round_end: { round_num: number; outcome: RoundOutcome; duration_s: number | null };
+  /** commits: what the agent added to HEAD during the round (null: cannot tell; absent: written before it was counted). */
+  round_end: { round_num: number; outcome: RoundOutcome; duration_s: number | null; commits?: number | null };
   status_recovered: { reason: string; round_num: number };
   smoke_check_failed: { reason: string; check: string };
   lock_stale_takeover: { holder_pid: number; holder_started_at: string | null; reason: string };

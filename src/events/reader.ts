@@ -171,10 +171,38 @@ export function cursorAtEnd(logDir: string): Cursor {
   const files = listEventFiles(logDir).slice(-2);
   const out: FilePosition[] = [];
   for (const name of files) {
-    const st = statOf(join(logDir, name));
-    if (st) out.push({ month: monthOfEventsFile(name)!, offset: st.size, ino: st.ino });
+    const path = join(logDir, name);
+    const st = statOf(path);
+    if (st) out.push({ month: monthOfEventsFile(name)!, offset: endOfLastLine(path, st.size), ino: st.ino });
   }
   return { files: out };
+}
+
+/**
+ * Just after the last newline at or before `size`: a line still being written is not behind the
+ * cursor, so a reader that starts there reads it whole once it is complete.
+ */
+function endOfLastLine(path: string, size: number): number {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return size;
+  }
+  try {
+    let pos = size;
+    const buf = Buffer.allocUnsafe(CHUNK);
+    while (pos > 0) {
+      const len = Math.min(CHUNK, pos);
+      pos -= len;
+      const n = readSync(fd, buf, 0, len, pos);
+      const nl = buf.subarray(0, n).lastIndexOf(10);
+      if (nl >= 0) return pos + nl + 1;
+    }
+    return 0;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface ReadSince {

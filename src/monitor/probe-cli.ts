@@ -6,19 +6,19 @@ import { RunnerError } from '../errors.js';
 import { parseCursor, formatCursor } from '../events/reader.js';
 import { readJsonOr } from '../state/json-file.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
-import type { Digest } from './digest.js';
-import type { HistoryState } from './history.js';
+import { HISTORY_LOG_VERSION, type HistoryLog } from '../history/log.js';
+import type { HistoryState } from '../history/scan.js';
 import { PROBE_VERSION, runProbe, type ProbeResult } from './probe.js';
 
 /**
- * The remote half of `monitor --host`. A one-shot probe keeps its digest in log_dir/probe-state.json
+ * The remote half of `monitor --host`. A one-shot probe keeps its history log in log_dir/probe-state.json
  * keyed by the cursor it printed, so the next `--since CURSOR` reads only what came after; a
- * mismatched or missing cursor re-derives the digest from the end of the history (bounded, and
- * the same answer). `--stdio` keeps the digest in memory for the whole connection.
+ * mismatched or missing cursor re-derives the log from the end of the history (bounded, and
+ * the same answer). `--stdio` keeps the log in memory for the whole connection.
  */
 interface ProbeStateFile {
   cursor: string;
-  digest: Digest;
+  log: HistoryLog;
 }
 
 export async function probeOnce(configPath: string, since: string | undefined): Promise<ProbeResult> {
@@ -26,12 +26,12 @@ export async function probeOnce(configPath: string, since: string | undefined): 
   const path = stateFiles(cfg.paths.logDir).probeState;
   const saved = since !== undefined ? readJsonOr<ProbeStateFile>(path) : undefined;
   const cursor = saved?.cursor === since && saved ? parseCursor(saved.cursor) : undefined;
-  const prev: HistoryState | undefined = cursor && saved?.digest?.v === 1 ? { cursor, digest: saved.digest } : undefined;
+  const prev: HistoryState | undefined = cursor && saved?.log?.v === HISTORY_LOG_VERSION ? { cursor, log: saved.log } : undefined;
   const { result, history } = await runProbe(cfg, prev);
   // Never create the project's log dir from a probe: a project that never ran has nothing to keep.
   if (existsSync(cfg.paths.logDir)) {
     try {
-      writeJsonAtomic(path, { cursor: formatCursor(history.cursor), digest: history.digest } satisfies ProbeStateFile);
+      writeJsonAtomic(path, { cursor: formatCursor(history.cursor), log: history.log } satisfies ProbeStateFile);
     } catch {
       /* a read-only log dir only costs the next probe a re-derivation */
     }

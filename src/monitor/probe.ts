@@ -3,7 +3,9 @@ import type { Config } from '../config/load.js';
 import { formatCursor } from '../events/reader.js';
 import type { DetectorName } from './detector-names.js';
 import { NEVER_AUTO_STOP, runDetectors } from './detectors/index.js';
-import { advanceHistory, type HistoryState } from './history.js';
+import { readProjectHistory } from '../history/read.js';
+import type { ProjectHistory } from '../history/model.js';
+import type { HistoryState } from '../history/scan.js';
 import { takeSnapshot, thresholdsFrom } from './snapshot.js';
 import type { Condition, Snapshot } from './types.js';
 
@@ -38,16 +40,16 @@ export interface ProbeResult {
   halt: Snapshot['halt'];
   live_round: { round_num: number; phase: string | null; elapsed_s: number; supervisor: string } | null;
   last_supervisor_event: { ts: string; event: string } | null;
+  /** What the history model says, as peek and status say it (history/model.ts). */
+  history: {
+    rounds: number;
+    last_round: { round_num: number; outcome: string | null; ended_at: string | null; duration_s: number | null; cost_usd: number | null } | null;
+    wait: { reason: string | null; until: string; seconds_left: number | null } | null;
+    usage_limit: { throttled_until_epoch: number; agent: string | null; source: 'serve' | 'agent' } | null;
+    cost: { today_usd: number; today_complete: boolean; total_usd: number };
+  };
   memory: Snapshot['memory'];
   disks: Snapshot['disks'];
-}
-
-export function historyOptions(cfg: Config) {
-  return {
-    keep: Math.max(cfg.monitor.window, 10),
-    authPatterns: cfg.monitor.auth_fail_patterns.map((p) => new RegExp(p, 'i')),
-    networkPatterns: cfg.monitor.network_fail_patterns.map((p) => new RegExp(p, 'i')),
-  };
 }
 
 export function evaluate(cfg: Config, snap: Snapshot): EvaluatedCondition[] {
@@ -65,8 +67,8 @@ export function healthOf(conditions: Array<{ severity: string }>): ProbeResult['
 }
 
 export async function runProbe(cfg: Config, prev: HistoryState | undefined, now = Date.now()): Promise<{ result: ProbeResult; history: HistoryState }> {
-  const adv = advanceHistory(cfg.paths.logDir, prev, historyOptions(cfg));
-  const snap = await takeSnapshot(cfg, adv.state.digest, now);
+  const adv = readProjectHistory(cfg, { ...(prev ? { since: prev } : {}), textFallback: true, now });
+  const snap = await takeSnapshot(cfg, adv.history, now);
   const conditions = evaluate(cfg, snap);
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const last = snap.digest.last_supervisor;
@@ -91,8 +93,21 @@ export async function runProbe(cfg: Config, prev: HistoryState | undefined, now 
       ? { round_num: snap.live.round_num, phase: snap.live.phase, elapsed_s: Math.round((now - snap.live.started_ms) / 1000), supervisor: snap.live.supervisor }
       : null,
     last_supervisor_event: last ? { ts: new Date(last.ts).toISOString(), event: last.event } : null,
+    history: historySummary(adv.history),
     memory: snap.memory,
     disks: snap.disks,
   };
   return { result, history: adv.state };
+}
+
+function historySummary(h: ProjectHistory): ProbeResult['history'] {
+  const last = h.last_round;
+  const limit = h.usage_limit;
+  return {
+    rounds: h.counters.rounds,
+    last_round: last ? { round_num: last.round_num, outcome: last.outcome, ended_at: last.ended_at, duration_s: last.duration_s, cost_usd: last.cost_usd } : null,
+    wait: h.wait ? { reason: h.wait.reason, until: h.wait.until, seconds_left: h.wait.seconds_left } : null,
+    usage_limit: limit ? { throttled_until_epoch: limit.throttled_until_epoch, agent: limit.agent, source: limit.source } : null,
+    cost: { today_usd: h.cost.today_usd, today_complete: h.cost.today_complete, total_usd: h.cost.total_usd },
+  };
 }

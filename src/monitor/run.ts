@@ -56,7 +56,7 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
       target: o.target,
       alerts,
       ...(o.source instanceof LocalSource && o.source.history
-        ? { history: { cursor: formatCursor(o.source.history.cursor), digest: o.source.history.digest } }
+        ? { history: { cursor: formatCursor(o.source.history.cursor), log: o.source.history.log } }
         : {}),
       ...(o.source instanceof RemoteSource && o.source.cursor ? { remote_cursor: o.source.cursor } : {}),
       polls,

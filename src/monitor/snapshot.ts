@@ -1,94 +1,32 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { timeoutFor, type Config } from '../config/load.js';
-import { readHalt } from '../loop/halt.js';
-import { readServeState } from '../loop/serve-state.js';
+import type { Config } from '../config/load.js';
+import type { ProjectHistory } from '../history/model.js';
 import { sampleDisk, sampleMemory } from '../metrics/host.js';
-import { isAlive, readStat } from '../proc/procfs.js';
 import { serviceStatus } from '../service/status.js';
-import { readStatus } from '../state/status.js';
-import type { Digest } from './digest.js';
-import type { DiskView, LiveRound, ServeView, Snapshot, Thresholds } from './types.js';
+import type { DiskView, Snapshot, Thresholds } from './types.js';
+
+export { processState } from '../history/read.js';
+export type { ProcessState } from '../history/model.js';
 
 /**
- * Everything the detectors look at, sampled now: the state files, the live processes, the
- * service manager, memory and both filesystems. Host figures are never taken from the metrics
- * files (written only at round boundaries, so stale between rounds).
+ * Everything the detectors look at, sampled now: the project's history (events and state files,
+ * history/), the service manager, memory and both filesystems. Host figures are never taken from
+ * the metrics files (written only at round boundaries, so stale between rounds).
  */
-export async function takeSnapshot(cfg: Config, digest: Digest, now = Date.now()): Promise<Snapshot> {
-  const logDir = cfg.paths.logDir;
+export async function takeSnapshot(cfg: Config, history: ProjectHistory, now = Date.now()): Promise<Snapshot> {
   const service = await serviceStatus(cfg);
-  const halt = readHalt(logDir);
+  const halt = history.halt;
   return {
     now,
-    digest,
-    live: liveRound(cfg, digest),
-    serve: serveView(logDir),
+    digest: history.log,
+    live: history.live,
+    serve: history.serve,
+    usage_limit: history.usage_limit,
     service: { mode: service.mode, active: service.active, pid: service.pid, uptime_s: service.uptime_s },
     halt: halt ? { reason: halt.reason, ts: halt.ts, message: halt.message } : null,
     memory: sampleMemory(),
     disks: sampleDisks(cfg),
-  };
-}
-
-export type ProcessState = 'alive' | 'stopped' | 'dead';
-
-/** A process identified by pid (and start time when known): running, stopped (SIGSTOP, traced) or gone. */
-export function processState(pid: number, startTime?: number): ProcessState {
-  if (!isAlive(pid, startTime)) return 'dead';
-  const st = readStat(pid);
-  return st && (st.state === 'T' || st.state === 't') ? 'stopped' : 'alive';
-}
-
-function liveRound(cfg: Config, digest: Digest): LiveRound | null {
-  const st = readStatus(cfg.paths.logDir);
-  const s = st.kind === 'ok' ? st.value : undefined;
-  if (s?.running && s.started_at) {
-    const started = Date.parse(s.started_at);
-    if (Number.isFinite(started)) {
-      return {
-        round_num: s.round_num,
-        phase: s.current_phase ?? null,
-        started_ms: started,
-        timeout_s: timeoutFor(cfg, s.current_phase),
-        supervisor: s.supervisor_pid ? processState(s.supervisor_pid, s.supervisor_start_time) : 'unknown',
-        supervisor_pid: s.supervisor_pid ?? null,
-        agent_pid: s.pid ?? null,
-        agent_alive: s.pid ? isAlive(s.pid, s.start_time) : null,
-        source: 'status',
-      };
-    }
-  }
-  // A round_start with no round_end that status.json does not know about (a supervisor that died
-  // before writing it, or history written by another tool).
-  const open = digest.open;
-  if (open && (!s || s.round_num < open.round_num)) {
-    return {
-      round_num: open.round_num,
-      phase: open.phase,
-      started_ms: open.ts,
-      timeout_s: timeoutFor(cfg, open.phase ?? undefined),
-      supervisor: 'unknown',
-      supervisor_pid: null,
-      agent_pid: null,
-      agent_alive: null,
-      source: 'events',
-    };
-  }
-  return null;
-}
-
-function serveView(logDir: string): ServeView {
-  const s = readServeState(logDir);
-  if (!s) return { present: false, pid: null, process: 'none', state: null, until_ms: null, wait_reason: null };
-  const until = s.until ? Date.parse(s.until) : NaN;
-  return {
-    present: true,
-    pid: s.pid,
-    process: processState(s.pid, s.start_time),
-    state: s.state,
-    until_ms: Number.isFinite(until) ? until : null,
-    wait_reason: s.wait_reason ?? null,
   };
 }
 

@@ -2,7 +2,7 @@ import { loadConfig, type Config } from '../config/load.js';
 import { FOREIGN_EXIT } from '../exit-codes.js';
 import { stopService } from '../service/lifecycle.js';
 import { RemoteCommandError, TransportError, type LineStream, type SshSession } from '../ssh/session.js';
-import type { HistoryState } from './history.js';
+import type { HistoryState } from '../history/scan.js';
 import { PROBE_VERSION, runProbe, type ProbeResult } from './probe.js';
 
 /** Where a monitor's polls come from: this host's files, or a probe run on a remote host. */

@@ -6,18 +6,19 @@ import { parseCursor } from '../events/reader.js';
 import { readJsonFile } from '../state/json-file.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import type { AlertSet } from './alerts.js';
-import { emptyDigest, type Digest } from './digest.js';
-import type { HistoryState } from './history.js';
+import { HISTORY_LOG_VERSION, emptyLog, type HistoryLog } from '../history/log.js';
+import type { HistoryState } from '../history/scan.js';
 
 /**
  * monitor-state.json: the firing alerts (so a restarted monitor does not page again), and where
- * reading stopped (the local digest and its cursor, or the remote probe's cursor).
+ * reading stopped (the local history log and its cursor, or the remote probe's cursor).
  */
 export interface MonitorStateFile {
   v: 1;
   target: { log_dir?: string; host?: string; remote_config?: string; resolved?: string };
   alerts: AlertSet;
-  history?: { cursor: string; digest: Digest };
+  /** The history's fold and the cursor it is valid at (a state of an older version is re-derived). */
+  history?: { cursor: string; log: HistoryLog };
   remote_cursor?: string;
   polls: number;
   updated_at: string;
@@ -52,8 +53,8 @@ export function writeMonitorState(path: string, s: MonitorStateFile): string | u
 export function historyFromState(s: MonitorStateFile | undefined): HistoryState | undefined {
   const h = s?.history;
   const cursor = h ? parseCursor(h.cursor) : undefined;
-  // A digest saved by an older version lacks the fields added since: they start empty.
-  return h && cursor && h.digest?.v === 1 ? { cursor, digest: { ...emptyDigest(), ...h.digest } } : undefined;
+  // A log saved by an older version of this shape lacks the fields added since: they start empty.
+  return h && cursor && h.log?.v === HISTORY_LOG_VERSION ? { cursor, log: { ...emptyLog(), ...h.log } } : undefined;
 }
 
 /**

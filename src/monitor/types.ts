@@ -3,7 +3,10 @@
  * (everything sampled at one instant) and the thresholds from config, and returns conditions.
  */
 import type { DetectorName } from './detector-names.js';
-import type { Digest } from './digest.js';
+import type { HistoryLog } from '../history/log.js';
+import type { LiveRound, ServeView, UsageLimitView } from '../history/model.js';
+
+export type { LiveRound, ServeView, UsageLimitView };
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -16,35 +19,14 @@ export interface DiskView {
   total_gb: number;
 }
 
-export interface LiveRound {
-  round_num: number;
-  phase: string | null;
-  started_ms: number;
-  /** The round's effective timeout (phase override included). */
-  timeout_s: number;
-  /** The supervising process: alive, stopped (SIGSTOP/traced), dead, or unknown (no pid recorded). */
-  supervisor: 'alive' | 'stopped' | 'dead' | 'unknown';
-  supervisor_pid: number | null;
-  agent_pid: number | null;
-  agent_alive: boolean | null;
-  source: 'status' | 'events';
-}
-
-export interface ServeView {
-  /** serve-state.json exists: serve is running, or died without exiting cleanly. */
-  present: boolean;
-  pid: number | null;
-  process: 'alive' | 'stopped' | 'dead' | 'none';
-  state: string | null;
-  until_ms: number | null;
-  wait_reason: string | null;
-}
-
 export interface Snapshot {
   now: number;
-  digest: Digest;
+  /** The events' fold (history/log.ts). */
+  digest: HistoryLog;
   live: LiveRound | null;
   serve: ServeView;
+  /** A usage limit in force now (history/model.ts decides it, for every view alike). */
+  usage_limit: UsageLimitView | null;
   service: { mode: string; active: boolean; pid: number | null; uptime_s: number | null };
   halt: { reason: string; ts: string; message: string } | null;
   memory: { total_mb: number; available_mb: number } | null;

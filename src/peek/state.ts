@@ -2,21 +2,21 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { timeoutFor, type Config } from '../config/load.js';
 import { RunnerError } from '../errors.js';
-import type { EventRecord } from '../events/reader.js';
-import { readHalt } from '../loop/halt.js';
-import { readServeState } from '../loop/serve-state.js';
+import { parseEvent, type EventRecord } from '../events/reader.js';
+import { emptyLog, foldEvent, type RoundRecord } from '../history/log.js';
+import type { LiveRound } from '../history/model.js';
+import { readProjectHistory } from '../history/read.js';
+import { readTail } from '../history/scan.js';
 import { sampleHost } from '../metrics/host.js';
-import { readTail } from '../monitor/history.js';
-import { sampleDisks, processState } from '../monitor/snapshot.js';
+import { sampleDisks } from '../monitor/snapshot.js';
 import { readMonitorState } from '../monitor/state-file.js';
-import { findRoundProcesses, isAlive } from '../proc/procfs.js';
+import { findRoundProcesses } from '../proc/procfs.js';
 import { serviceStatus } from '../service/status.js';
 import { isLogOfRound, stateFiles } from '../state/files.js';
 import { readJsonOr } from '../state/json-file.js';
 import { maxRoundInLogs } from '../state/round-counter.js';
 import { readStatus, type Status } from '../state/status.js';
 import { markerEntry } from '../round/process-group.js';
-import { collectRecent, type Recent, type RoundSummary } from './recent.js';
 
 /**
  * The ProjectState document: upstream's keys and shapes (schema 1.9), plus what upstream never
@@ -28,6 +28,8 @@ const RECENT_ROUNDS = 10;
 const LOG_TAIL_LINES = 50;
 /** Logs up to this size are scanned whole for tool calls; larger ones only at their end. */
 const TOOL_SCAN_BYTES = 4 * 1024 * 1024;
+/** How far back peek reads the events at most (a --round far in the past is looked for this far). */
+export const PEEK_BUDGET_BYTES = 4 * 1024 * 1024;
 
 export interface PeekOptions {
   round?: number | 'latest';
@@ -60,6 +62,8 @@ export interface RoundView {
   seconds_since_output: number | null;
   tool_calls: number | null;
   tool_calls_source: 'round_progress' | 'log' | 'log_tail' | 'agent_exit' | null;
+  /** Where the live round is known from: status.json, or only the events (a round_start with no end); null for a past round. */
+  source: 'status' | 'events' | null;
 }
 
 export async function buildProjectState(cfg: Config, opts: PeekOptions = {}) {
@@ -71,21 +75,20 @@ export async function buildProjectState(cfg: Config, opts: PeekOptions = {}) {
 
   const wanted = opts.round === 'latest' ? latestRound(logDir, status) : opts.round;
   if (opts.round === 'latest' && wanted === undefined) throw new RunnerError(`no round found under ${logDir}`, 'round_not_found');
-  const recent = collectRecent(logDir, { rounds: RECENT_ROUNDS, events: opts.events ?? 0, ...(wanted !== undefined ? { focusRound: wanted } : {}) });
+  const read = readProjectHistory(cfg, { rounds: RECENT_ROUNDS, now, budgetBytes: PEEK_BUDGET_BYTES, ...(opts.events ? { events: opts.events } : {}), ...(wanted !== undefined ? { focusRound: wanted } : {}) });
+  const h = read.history;
 
-  const live = status?.running ? liveView(cfg, status, recent, now, opts.log ?? false) : null;
+  const live = h.live ? liveView(h.live, h.rounds, read.roundEvents, now, opts.log ?? false) : null;
   let current: RoundView | null = live;
-  if (wanted !== undefined && wanted !== live?.round_num) current = pastView(cfg, wanted, recent, opts.log ?? false);
+  if (wanted !== undefined && wanted !== live?.round_num) current = pastView(cfg, wanted, h.rounds, read.roundEvents, opts.log ?? false);
 
-  const serve = readServeState(logDir);
+  const serve = h.serve_state;
   const service = await serviceStatus(cfg);
-  const halt = readHalt(logDir) ?? null;
   const host = sampleHost();
   const disks = sampleDisks(cfg);
   const logDisk = disks.find((d) => d.label.split('+').includes('log_dir'));
   const monitor = readMonitorState(files.monitorState).state;
-  const waiting = serve?.state === 'waiting' && serve.until ? serve : undefined;
-  const untilMs = waiting ? Date.parse(waiting.until!) : NaN;
+  const limit = h.usage_limit;
 
   return {
     schema_version: SCHEMA_VERSION,
@@ -94,7 +97,7 @@ export async function buildProjectState(cfg: Config, opts: PeekOptions = {}) {
     status: status ?? {},
     defenses: await loadDefenses(cfg),
     current_round: current,
-    recent_rounds: recent.rounds,
+    recent_rounds: h.rounds,
     orphan: readJsonOr<Record<string, unknown>>(files.orphan) ?? null,
     system: {
       mem_total_mb: host.mem_total_mb,
@@ -107,22 +110,23 @@ export async function buildProjectState(cfg: Config, opts: PeekOptions = {}) {
       load_15m: host.load_15m,
       // A one-shot process cannot measure CPU use meaningfully; upstream's figure was noise.
       cpu_pct: null,
-      agent_process_count: live?.pid ? countRoundProcesses(status!, live.pid) : 0,
+      agent_process_count: live?.pid && h.status ? countRoundProcesses(h.status, live.pid) : 0,
       disks,
       sampled_at: new Date(now).toISOString(),
     },
-    service: { ...service, rate_limit: rateLimit(recent, waiting, now) },
-    recent_events: recent.events,
+    service: { ...service, rate_limit: limit ? { throttled_until_epoch: limit.throttled_until_epoch, limit_type: limit.limit_type, agent: limit.agent, since_round: limit.since_round, source: limit.source } : null },
+    recent_events: read.events,
     recent_hook_failures: [],
-    recent_blips: recent.blips,
+    recent_blips: h.log.blips,
     // ---- ours ----
-    halt,
-    wait: waiting
-      ? { reason: waiting.wait_reason ?? null, until: waiting.until!, seconds_left: Number.isFinite(untilMs) ? Math.max(0, Math.round((untilMs - now) / 1000)) : null }
-      : null,
+    halt: h.halt,
+    wait: h.wait,
     serve: serve
-      ? { pid: serve.pid, process: processState(serve.pid, serve.start_time), state: serve.state, started_at: serve.started_at, rounds_completed: serve.rounds_completed, consecutive_failures: serve.consecutive_failures, cost_usd: serve.cost_usd, updated_at: serve.updated_at }
+      ? { pid: serve.pid, process: h.serve.process, state: serve.state, started_at: serve.started_at, rounds_completed: serve.rounds_completed, consecutive_failures: serve.consecutive_failures, cost_usd: serve.cost_usd, updated_at: serve.updated_at }
       : null,
+    last_round: h.last_round,
+    cost: h.cost,
+    counters: h.counters,
     monitor: monitor ? { updated_at: monitor.updated_at, firing: Object.values(monitor.alerts) } : null,
     paths: { config: cfg.path, work_dir: cfg.paths.workDir, log_dir: logDir },
     generated_at: new Date(now).toISOString(),
@@ -147,49 +151,49 @@ function latestRound(logDir: string, status: Status | undefined): number | undef
   return n > 0 ? n : undefined;
 }
 
-function liveView(cfg: Config, s: Status, recent: Recent, now: number, withLog: boolean): RoundView {
-  const started = s.started_at ? Date.parse(s.started_at) : NaN;
-  const log = s.log_path ? logFacts(s.log_path, now) : undefined;
-  const beat = recent.progress.get(s.round_num);
+function liveView(r: LiveRound, rounds: RoundRecord[], roundEvents: EventRecord[], now: number, withLog: boolean): RoundView {
+  const log = r.log_path ? logFacts(r.log_path) : undefined;
+  const beat = rounds.find((x) => x.round_num === r.round_num)?.progress?.tool_calls ?? undefined;
   let tools: Pick<RoundView, 'tool_calls' | 'tool_calls_source'> = { tool_calls: null, tool_calls_source: null };
-  if (s.log_path && log) {
-    const counted = countToolCalls(s.log_path, log.size);
-    const fromBeat = typeof beat?.['tool_calls'] === 'number' ? beat['tool_calls'] : undefined;
+  if (r.log_path && log) {
+    const counted = countToolCalls(r.log_path, log.size);
     tools =
-      counted.exact || fromBeat === undefined
+      counted.exact || beat === undefined
         ? { tool_calls: counted.count, tool_calls_source: counted.exact ? 'log' : 'log_tail' }
-        : { tool_calls: Math.max(fromBeat, counted.count), tool_calls_source: 'round_progress' };
+        : { tool_calls: Math.max(beat, counted.count), tool_calls_source: 'round_progress' };
   }
   return {
-    round_num: s.round_num,
-    phase: s.current_phase ?? null,
-    started_at: s.started_at ?? null,
-    duration_so_far_s: Number.isFinite(started) ? Math.round((now - started) / 100) / 10 : null,
-    pid: s.pid ?? null,
+    round_num: r.round_num,
+    phase: r.phase,
+    started_at: r.started_at,
+    duration_so_far_s: Math.round((now - r.started_ms) / 100) / 10,
+    pid: r.agent_pid,
     exit_code: null,
     timed_out: null,
-    log_path: s.log_path ?? null,
-    log_tail: withLog && s.log_path ? tailLines(s.log_path) : null,
-    recent_events: recent.roundEvents,
+    log_path: r.log_path,
+    log_tail: withLog && r.log_path ? tailLines(r.log_path) : null,
+    recent_events: roundEvents,
     running: true,
     outcome: null,
     transient: null,
-    timeout_s: timeoutFor(cfg, s.current_phase),
-    agent_alive: s.pid ? isAlive(s.pid, s.start_time) : null,
-    supervisor_pid: s.supervisor_pid ?? null,
-    supervisor: s.supervisor_pid ? processState(s.supervisor_pid, s.supervisor_start_time) : null,
+    timeout_s: r.timeout_s,
+    agent_alive: r.agent_alive,
+    supervisor_pid: r.supervisor_pid,
+    supervisor: r.supervisor_pid ? r.supervisor : null,
     log_size_bytes: log?.size ?? null,
     last_output_at: log ? new Date(log.mtimeMs).toISOString() : null,
     seconds_since_output: log ? Math.max(0, Math.round((now - log.mtimeMs) / 100) / 10) : null,
+    source: r.source,
     ...tools,
   };
 }
 
-function pastView(cfg: Config, n: number, recent: Recent, withLog: boolean): RoundView {
-  const r: RoundSummary | undefined = recent.rounds.find((x) => x.round_num === n);
+function pastView(cfg: Config, n: number, rounds: RoundRecord[], roundEvents: EventRecord[], withLog: boolean): RoundView {
+  // A round older than the listed ones: the same fold, over its own events.
+  const r: RoundRecord | undefined = rounds.find((x) => x.round_num === n) ?? roundFromEvents(n, roundEvents);
   const logPath = r?.log_path ?? findRoundLog(cfg.paths.logDir, n);
   if (!r?.started_at && !logPath) throw new RunnerError(`round ${n} not found under ${cfg.paths.logDir}`, 'round_not_found');
-  const log = logPath ? logFacts(logPath, Date.now()) : undefined;
+  const log = logPath ? logFacts(logPath) : undefined;
   return {
     round_num: n,
     phase: r?.phase ?? null,
@@ -200,7 +204,7 @@ function pastView(cfg: Config, n: number, recent: Recent, withLog: boolean): Rou
     timed_out: r?.timed_out ?? null,
     log_path: logPath ?? null,
     log_tail: withLog && logPath ? tailLines(logPath) : null,
-    recent_events: recent.roundEvents,
+    recent_events: roundEvents,
     running: false,
     outcome: r?.outcome ?? null,
     transient: r?.transient ?? null,
@@ -213,7 +217,17 @@ function pastView(cfg: Config, n: number, recent: Recent, withLog: boolean): Rou
     seconds_since_output: null,
     tool_calls: r?.tool_calls ?? null,
     tool_calls_source: r?.tool_calls !== null && r?.tool_calls !== undefined ? 'agent_exit' : null,
+    source: null,
   };
+}
+
+function roundFromEvents(n: number, records: EventRecord[]): RoundRecord | undefined {
+  const log = emptyLog();
+  for (const rec of records) {
+    const ev = parseEvent(JSON.stringify(rec));
+    if (ev) foldEvent(log, ev);
+  }
+  return log.rounds.find((x) => x.round_num === n);
 }
 
 function findRoundLog(logDir: string, n: number): string | undefined {
@@ -226,7 +240,7 @@ function findRoundLog(logDir: string, n: number): string | undefined {
   }
 }
 
-function logFacts(path: string, _now: number): { size: number; mtimeMs: number } | undefined {
+function logFacts(path: string): { size: number; mtimeMs: number } | undefined {
   try {
     const st = statSync(path);
     return { size: st.size, mtimeMs: st.mtimeMs };
@@ -252,14 +266,4 @@ function countToolCalls(path: string, size: number): { count: number; exact: boo
 /** The live round's processes: its process group, plus any that escaped it but carry the round's marker. */
 function countRoundProcesses(s: Status, pid: number): number {
   return findRoundProcesses({ pgid: s.pgid ?? pid, ...(s.round_marker ? { marker: markerEntry(s.round_marker) } : {}) }).length;
-}
-
-function rateLimit(recent: Recent, waiting: ReturnType<typeof readServeState>, now: number) {
-  const ev = recent.limit;
-  if (waiting?.wait_reason === 'usage_limit' && waiting.until) {
-    return { throttled_until_epoch: Math.round(Date.parse(waiting.until) / 1000), limit_type: 'usage_limit', agent: (ev?.['agent'] as string) ?? null, since_round: (ev?.['round_num'] as number) ?? waiting.round_num ?? null };
-  }
-  const reset = typeof ev?.['reset_at_epoch'] === 'number' ? ev['reset_at_epoch'] : undefined;
-  if (ev && reset && reset * 1000 > now) return { throttled_until_epoch: reset, limit_type: 'usage_limit', agent: (ev['agent'] as string) ?? null, since_round: (ev['round_num'] as number) ?? null };
-  return null;
 }

@@ -15,6 +15,25 @@ export async function isGitWorkTree(workDir: string): Promise<boolean> {
   return r.exitCode === 0 && r.stdout.trim() === 'true';
 }
 
+/** The commit HEAD names, or null (no commit yet, or not a repository). */
+export async function headCommit(workDir: string): Promise<string | null> {
+  const r = await git(workDir, ['rev-parse', '--verify', '-q', 'HEAD']);
+  return r.exitCode === 0 ? r.stdout.trim() || null : null;
+}
+
+/**
+ * Commits HEAD gained since `before` (the agent's commits in a round); null when it cannot tell:
+ * no commit before, or history rewritten so that `before` is no longer an ancestor.
+ */
+export async function commitsSince(workDir: string, before: string | null): Promise<number | null> {
+  if (before === null) return null;
+  const anc = await git(workDir, ['merge-base', '--is-ancestor', before, 'HEAD']);
+  if (anc.exitCode !== 0) return null;
+  const r = await git(workDir, ['rev-list', '--count', `${before}..HEAD`]);
+  const n = Number(r.stdout.trim());
+  return r.exitCode === 0 && Number.isInteger(n) ? n : null;
+}
+
 /**
  * agent-runner's own paths (log dir, config file) as pathspec exclusions, for those inside the
  * work tree: our state must never be snapshotted, committed or cleaned away with the agent's work.

@@ -46,6 +46,8 @@ export interface RoundResult {
   leftoversKilled: number;
   costUsd?: number;
   toolCalls: number;
+  /** Commits the agent added to HEAD during the round; null when that cannot be told (no commit before it, history rewritten). */
+  commits: number | null;
   resultSeen: boolean;
   interruptedBy?: string;
   /** The first state or event write that failed (disk full, I/O error), if any. */

@@ -38,6 +38,8 @@ export interface RoundFacts {
   textTransient?: TransientSignal | undefined;
   /** git status after the round (agent-runner's own files excluded). */
   dirtyFiles: string[];
+  /** Commits the agent added to HEAD (null: cannot tell). */
+  commits: number | null;
   logPath: string;
 }
 
@@ -56,6 +58,7 @@ export interface RoundRecord {
   status: Status;
   /** round_end: the round's terminal record, written after status.json. */
   endEvent: PendingEvent;
+  commits: number | null;
 }
 
 /**
@@ -177,7 +180,8 @@ export function translateRound(f: RoundFacts): RoundRecord {
       last_dirty_files: f.dirtyFiles.slice(0, 20),
       last_log_path: f.logPath,
     },
-    endEvent: { kind: 'round_end', payload: { round_num: roundNum, outcome: classification.outcome, duration_s: f.durationS } },
+    endEvent: { kind: 'round_end', payload: { round_num: roundNum, outcome: classification.outcome, duration_s: f.durationS, commits: f.commits } },
+    commits: f.commits,
   };
 }
 

@@ -52,13 +52,14 @@ function writeConsumer(at: string, tarball: string): void {
 }
 
 const CHECK_TS = [
-  "import { loadConfig, runLoop, runRound, evaluateDetectors, EXIT, type LoopResult, type RoundResult, type ProbeResult } from 'agent-runner';",
+  "import { loadConfig, runLoop, runRound, evaluateDetectors, readHistory, EXIT, type LoopResult, type RoundResult, type ProbeResult, type ProjectHistory } from 'agent-runner';",
   "const cfg = loadConfig('agent-runner.toml');",
   'const r: RoundResult = await runRound(cfg, { signal: AbortSignal.timeout(1000) });',
   'const code: number = r.classification.roundExitCode;',
   'const l: LoopResult = await runLoop(cfg, { once: true });',
   'const p: ProbeResult = await evaluateDetectors(cfg);',
-  "const ok: boolean = l.exitCode === EXIT.OK && p.health === 'healthy' && code === 0;",
+  'const h: ProjectHistory = readHistory(cfg);',
+  "const ok: boolean = l.exitCode === EXIT.OK && p.health === 'healthy' && code === 0 && h.last_round?.outcome === 'clean';",
   'export { ok };',
 ].join('\n');
 
@@ -107,13 +108,15 @@ describe('the packed package', () => {
     expect(out).toMatch(/^loop: ok \(exit 0\), halted: no$/m);
     const rounds = Number(/^rounds: (\d+), last: clean$/m.exec(out)?.[1]);
     expect(rounds).toBeGreaterThanOrEqual(2);
+    // The history model agrees with the state document.
+    expect(out).toMatch(new RegExp(`^history: ${rounds} rounds, last: clean, waiting: no, halted: no$`, 'm'));
     expect(out).toMatch(/^health: (healthy|warning|critical), firing: /m);
     expect(out).not.toMatch(/firing: .*(oauth_fail|network_fail|timeout_rate|hung|anomaly_repetitive_active)/);
     // The library wrote nothing but what the example printed: the loop's stop is recorded as an event.
     const events = readdirSync(join(consumer, '.agent-runner/logs')).filter((f) => f.startsWith('events-'));
     const lines = events.flatMap((f) => readFileSync(join(consumer, '.agent-runner/logs', f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; reason?: string }));
     expect(lines.filter((e) => e.event === 'serve_stopped').at(-1)).toMatchObject({ reason: 'signal SIGTERM' });
-    expect(out.split('\n').filter(Boolean)).toHaveLength(4);
+    expect(out.split('\n').filter(Boolean)).toHaveLength(5);
   });
 
   it('its type declarations check a TypeScript consumer', { timeout: 180_000 }, async () => {

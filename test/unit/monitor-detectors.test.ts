@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { emptyDigest, fold } from '../../src/monitor/digest.js';
+import { emptyLog, foldEvent } from '../../src/history/log.js';
+import { usageLimit } from '../../src/history/model.js';
 import { runDetectors } from '../../src/monitor/detectors/index.js';
 import { needed } from '../../src/monitor/detectors/window.js';
 import type { Snapshot, Thresholds } from '../../src/monitor/types.js';
@@ -15,15 +16,17 @@ const NOW = Date.UTC(2026, 10, 21, 12);
 const at = (s: number) => new Date(NOW - s * 1000).toISOString();
 
 function snap(events: Array<Record<string, unknown>>, over: Partial<Snapshot> = {}): Snapshot {
-  const d = emptyDigest();
-  for (const e of events) fold(d, { ts: at(100), ...e } as never);
-  return {
+  const d = emptyLog();
+  for (const e of events) foldEvent(d, { ts: at(100), ...e } as never);
+  const s: Snapshot = {
     now: NOW, digest: d, live: null,
-    serve: { present: false, pid: null, process: 'none', state: null, until_ms: null, wait_reason: null },
+    serve: { present: false, pid: null, process: 'none', state: null, until_ms: null, wait_reason: null }, usage_limit: null,
     service: { mode: 'none', active: false, pid: null, uptime_s: null }, halt: null,
     memory: { total_mb: 8000, available_mb: 4000 }, disks: [{ label: 'log_dir+work_dir', path: '/', used_pct: 40, free_gb: 100, total_gb: 200 }],
     ...over,
   };
+  // The usage limit is the history model's verdict, as takeSnapshot gets it.
+  return { ...s, usage_limit: usageLimit(s.digest, s.serve, NOW) };
 }
 const names = (s: Snapshot, t = T) => runDetectors(s, t).map((c) => c.detector).sort();
 const exit = (n: number, extra: Record<string, unknown>) => ({ event: 'agent_exit', round_num: n, exit_code: 1, duration_s: 1, timed_out: false, outcome: 'error', transient: null, ...extra });
@@ -71,7 +74,7 @@ describe('detector rules', () => {
   });
 
   it('hung: past timeout × 1.5 + grace, with the supervisor\'s state in the message', () => {
-    const live = (elapsed: number, supervisor: 'alive' | 'stopped' | 'dead') => ({ round_num: 7, phase: null, started_ms: NOW - elapsed * 1000, timeout_s: 100, supervisor, supervisor_pid: 5, agent_pid: 6, agent_alive: true, source: 'status' as const });
+    const live = (elapsed: number, supervisor: 'alive' | 'stopped' | 'dead') => ({ round_num: 7, phase: null, started_ms: NOW - elapsed * 1000, timeout_s: 100, supervisor, supervisor_pid: 5, agent_pid: 6, agent_alive: true, started_at: '', log_path: null, source: 'status' as const });
     expect(names(snap([], { live: live(155, 'alive') }))).toEqual([]);
     const c = runDetectors(snap([], { live: live(156, 'stopped') }), T);
     expect(c.map((x) => [x.detector, x.subject])).toEqual([['hung', 'R7']]);
@@ -88,7 +91,7 @@ describe('detector rules', () => {
     expect(names(snap(old, serve('alive', { state: 'waiting', until_ms: NOW + 3600_000, wait_reason: 'usage_limit' })))).toEqual(['rate_limit_active']);
     // A frozen serve claiming a wait is still stale.
     expect(names(snap(old, serve('stopped', { state: 'waiting', until_ms: NOW + 3600_000, wait_reason: 'restart_delay' })))).toEqual(['supervisor_stale']);
-    expect(names(snap(old, { ...serve('alive'), live: { round_num: 2, phase: null, started_ms: NOW - 500_000, timeout_s: 1800, supervisor: 'alive', supervisor_pid: 9, agent_pid: 10, agent_alive: true, source: 'status' } }))).toEqual([]);
+    expect(names(snap(old, { ...serve('alive'), live: { round_num: 2, phase: null, started_ms: NOW - 500_000, timeout_s: 1800, supervisor: 'alive', supervisor_pid: 9, agent_pid: 10, agent_alive: true, started_at: '', log_path: null, source: 'status' } }))).toEqual([]);
     expect(names(snap(old, serve('stopped')), { ...T, supervisor_stale_threshold_s: 0 })).toEqual([]);
   });
 

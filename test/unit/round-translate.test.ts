@@ -23,6 +23,7 @@ const facts = (f: Partial<RoundFacts> & { exit: SuperviseResult }): RoundFacts =
   oom: { inRound: 0, serviceBefore: undefined, serviceAfter: undefined },
   stream: quiet,
   dirtyFiles: [],
+  commits: 1,
   logPath: '/logs/rounds/R4-x.log',
   ...f,
 });
@@ -53,7 +54,7 @@ interface Row {
 
 const ROWS: Row[] = [
   { name: 'a clean exit', facts: facts({ exit: exited({}) }), outcome: 'clean', kinds: ['agent_exit', 'round_end'], code: EXIT.OK, exitCode: 0,
-    payloads: { agent_exit: { exit_cause: 'clean', timed_out: false, transient: null, leftovers_killed: 0, cost_usd: null }, round_end: { round_num: 4, outcome: 'clean', duration_s: 12.5 } } },
+    payloads: { agent_exit: { exit_cause: 'clean', timed_out: false, transient: null, leftovers_killed: 0, cost_usd: null }, round_end: { round_num: 4, outcome: 'clean', duration_s: 12.5, commits: 1 } } },
   { name: 'a clean exit with usage, leftovers and a dirty tree', facts: facts({ exit: exited({ leftoversKilled: 2 }), stream: usage, dirtyFiles: ['a.ts', 'b b.ts'] }), outcome: 'clean',
     kinds: ['agent_exit', 'agent_usage_recorded', 'dirty_detected', 'round_end'], code: EXIT.OK, exitCode: 0,
     payloads: {

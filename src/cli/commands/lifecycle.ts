@@ -3,8 +3,7 @@ import type { Config } from '../../config/load.js';
 import { EXIT } from '../../exit-codes.js';
 import { clearHalt, readHalt } from '../../loop/halt.js';
 import { resetLoopState } from '../../loop/loop-state.js';
-import { readServeState } from '../../loop/serve-state.js';
-import { readStatus } from '../../state/status.js';
+import { readHistory } from '../../api/history.js';
 import { killService, startService, stopService, type StopResult } from '../../service/lifecycle.js';
 import { serviceStatus } from '../../service/status.js';
 import { eventsFor, globals, loadFor } from '../context.js';
@@ -20,18 +19,20 @@ function reportStop(verb: string, r: StopResult, asJson: boolean): void {
 
 export async function statusDocument(cfg: Config) {
   const svc = await serviceStatus(cfg);
-  const st = readStatus(cfg.paths.logDir);
-  const s = st.kind === 'ok' ? st.value : undefined;
-  const serve = readServeState(cfg.paths.logDir);
-  const halt = readHalt(cfg.paths.logDir);
-  const roundAge = s?.running && s.started_at ? Math.round((Date.now() - Date.parse(s.started_at)) / 1000) : null;
+  const h = readHistory(cfg);
+  const live = h.live;
+  const last = h.last_round;
+  const halt = h.halt;
   return {
     project: cfg.project,
     ...svc,
-    current_round: s?.running ? { round_num: s.round_num, phase: s.current_phase ?? null, pid: s.pid ?? null, age_s: roundAge, log_path: s.log_path ?? null } : null,
-    last_round: s && !s.running ? { round_num: s.round_num, outcome: s.last_outcome ?? null, exit_code: s.last_exit_code ?? null, ended_at: s.last_completed_at ?? null } : null,
-    waiting: serve?.state === 'waiting' && serve.until ? { reason: serve.wait_reason ?? null, until: serve.until } : null,
+    current_round: live ? { round_num: live.round_num, phase: live.phase, pid: live.agent_pid, age_s: Math.round((Date.parse(h.generated_at) - live.started_ms) / 1000), log_path: live.log_path } : null,
+    last_round: last ? { round_num: last.round_num, outcome: last.outcome, exit_code: last.exit_code, ended_at: last.ended_at, duration_s: last.duration_s, cost_usd: last.cost_usd } : null,
+    waiting: h.wait ? { reason: h.wait.reason, until: h.wait.until, seconds_left: h.wait.seconds_left } : null,
     halt: halt ? { reason: halt.reason, since: halt.ts, message: halt.message, hint: halt.hint } : null,
+    usage_limit: h.usage_limit,
+    cost: { today_usd: h.cost.today_usd, total_usd: h.cost.total_usd, total_since: h.cost.total_since },
+    rounds: h.counters.rounds,
   };
 }
 

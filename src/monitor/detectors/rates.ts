@@ -1,4 +1,4 @@
-import type { ExitRecord } from '../digest.js';
+import type { ExitRecord } from '../../history/log.js';
 import type { Condition, Snapshot, Thresholds } from '../types.js';
 import { needed, pct, recentExits } from './window.js';
 

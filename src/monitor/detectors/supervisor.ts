@@ -2,27 +2,19 @@ import type { Condition, Snapshot, Thresholds } from '../types.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** serve is waiting out a usage limit, or the agent reported one whose reset is still ahead. */
+/** serve is waiting out a usage limit, or the agent reported one whose reset is still ahead (history/model.ts decides). */
 export function rateLimitActive(s: Snapshot, _t: Thresholds): Condition[] {
-  const d = s.digest.limit;
-  let until: number | null = null;
-  let source = '';
-  if (s.serve.wait_reason === 'usage_limit' && s.serve.until_ms !== null && s.serve.until_ms > s.now && s.serve.process !== 'dead') {
-    until = s.serve.until_ms;
-    source = 'serve';
-  } else if (d?.reset_at_epoch && d.reset_at_epoch * 1000 > s.now) {
-    until = d.reset_at_epoch * 1000;
-    source = 'agent';
-  }
-  if (until === null) return [];
+  const l = s.usage_limit;
+  if (!l) return [];
+  const until = l.throttled_until_epoch * 1000;
   return [
     {
       detector: 'rate_limit_active',
       subject: '',
       severity: 'info',
       message: `throttled until ${iso(until)} (usage_limit)`,
-      context: { throttled_until_iso: iso(until), classification: 'usage_limit', agent: d?.agent ?? null, source },
-      evidence_ms: d?.ts ?? s.now,
+      context: { throttled_until_iso: iso(until), classification: 'usage_limit', agent: l.agent, source: l.source },
+      evidence_ms: l.reported_ms ?? s.now,
     },
   ];
 }

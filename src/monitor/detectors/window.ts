@@ -1,4 +1,4 @@
-import type { ExitRecord } from '../digest.js';
+import type { ExitRecord } from '../../history/log.js';
 import type { Snapshot, Thresholds } from '../types.js';
 
 /** The last `window` agent exits ("the last N rounds"), oldest first. */

@@ -38,6 +38,7 @@ export function recordRound(ctx: RoundContext, sup: SupervisedRound, settled: Se
     leftoversKilled: sup.exit.leftoversKilled,
     ...(stream.costUsd !== undefined ? { costUsd: stream.costUsd } : {}),
     toolCalls: stream.toolCalls,
+    commits: record.commits,
     resultSeen: stream.resultSeen,
     ...(sup.exit.interruptedBy ? { interruptedBy: sup.exit.interruptedBy } : {}),
     ...(ctx.stateError ? { stateError: ctx.stateError } : {}),

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { handleDirtyTree, type DirtyOutcome } from '../dirty.js';
-import { dirtyFiles, ownedPaths } from '../git.js';
+import { commitsSince, dirtyFiles, ownedPaths } from '../git.js';
 import { oomKillCount } from '../process-group.js';
 import { classifyText } from '../stream-json.js';
 import { needsTextFallback, translateRound, type RoundRecord, type StreamFacts } from '../translate.js';
@@ -33,6 +33,8 @@ export async function settleRound(ctx: RoundContext, s: SpawnedRound, sup: Super
   s.follower.close();
   const oomAfter = oomKillCount();
 
+  // The agent's commits, counted before the dirty handler may add its own.
+  const commits = await commitsSince(cfg.paths.workDir, s.headBefore).catch(() => null);
   let dirty: string[] = [];
   try {
     dirty = await dirtyFiles(cfg.paths.workDir, ownedPaths(cfg));
@@ -55,6 +57,7 @@ export async function settleRound(ctx: RoundContext, s: SpawnedRound, sup: Super
     stream,
     textTransient,
     dirtyFiles: dirty,
+    commits,
     logPath: ctx.logPath,
   });
   for (const ev of record.exitEvents) events.emit(ev.kind, ev.payload);

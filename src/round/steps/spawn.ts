@@ -5,6 +5,7 @@ import { readStat } from '../../proc/procfs.js';
 import { writeStatus, type Status } from '../../state/status.js';
 import { monoMs } from '../../util/time.js';
 import { ensureLogDir } from '../checks.js';
+import { headCommit } from '../git.js';
 import { LogFollower } from '../log-follower.js';
 import { markerEntry, oomKillCount, type RoundIdentity } from '../process-group.js';
 import { bestEffort, type RoundContext } from './context.js';
@@ -20,6 +21,8 @@ export interface SpawnedRound {
   startMono: number;
   /** The service cgroup's OOM kill count before the round, where it can be read. */
   oomBefore: number | undefined;
+  /** HEAD before the agent ran (null: no commit yet, or not a repository), to count its commits. */
+  headBefore: string | null;
 }
 
 /**
@@ -29,6 +32,7 @@ export interface SpawnedRound {
  */
 export async function spawnAgent(ctx: RoundContext): Promise<SpawnedRound> {
   const { cfg, events, roundNum, logPath } = ctx;
+  const headBefore = await headCommit(cfg.paths.workDir).catch(() => null);
   ensureLogDir(cfg.paths.logDir);
   const logFd = openSync(logPath, 'a', 0o600);
   const oomBefore = oomKillCount();
@@ -99,7 +103,7 @@ export async function spawnAgent(ctx: RoundContext): Promise<SpawnedRound> {
       child.stdin.end(ctx.prompt);
     }
   }
-  return { child, iso, id, follower, startMono, oomBefore };
+  return { child, iso, id, follower, startMono, oomBefore, headBefore };
 }
 
 /** status.json while the round runs: its identity, the live round, and the last round's fields kept. */
