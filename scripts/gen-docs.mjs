@@ -68,7 +68,7 @@ function exitCodesSection() {
 // Event kinds
 
 function eventsSection() {
-  const layers = { round: 'Round layer (`agent-runner round`)', loop: 'Loop layer (`agent-runner serve`)', monitor: 'Monitor (the witness)', service: 'Service management' };
+  const layers = { round: 'Round layer (`agent-runner round`)', loop: 'Loop layer (`agent-runner serve`)', monitor: 'Monitor (the witness)', service: 'Service management', notify: 'Notifications (the outbox; written by whichever of serve, monitor and `notify` delivers)' };
   const out = [];
   for (const [layer, title] of Object.entries(layers)) {
     const kinds = Object.entries(EVENT_KINDS).filter(([, i]) => i.layer === layer);
@@ -182,9 +182,29 @@ const MEANING = {
   'monitor.host': 'The ssh alias `monitor` watches when `--host` is not given (for the monitor unit of a remote project).',
   'monitor.remote_config': 'The project\'s config path on the remote host (default `agent-runner.toml` in the remote login directory).',
   'monitor.remote_cmd': 'How to run agent-runner on the remote host (default `agent-runner`), e.g. `node /opt/agent-runner/dist/bin/main.js`.',
+  'monitor.heartbeat_url': 'A dead man\'s switch (healthchecks.io style): after every monitor cycle a POST to this URL, or to `<url>/fail` while a critical alert fires or the host cannot be polled. If the host dies with its monitor, the pings stop and the service outside alerts you. HTTPS, or HTTP to loopback.',
+  'monitor.heartbeat_url_env': 'The same URL from this environment variable (it is a secret: whoever has it can ping); redacted everywhere.',
+  'monitor.listen': 'Where `monitor` serves `/metrics` and `/healthz` for Prometheus when `--listen` is not given, so the monitor unit of `install --monitor` exports them ([fleet.md](fleet.md)). Loopback unless Prometheus runs elsewhere.',
+  'monitor.digest_at': 'Local time of day (`"HH:MM"`) of the daily digest notification (kind `digest`: rounds by outcome, cost, commits, halts, what fires now over the last 24 h), sent by the local monitor. Unset: no digest.',
   'monitor.host_health.mem_avail_min_mb': '`mem_pressure` fires below this much available memory.',
   'monitor.host_health.disk_warning_pct': '`disk_warning` fires at this use of the work_dir or log_dir filesystem. Must be below `disk_critical_pct`.',
   'monitor.host_health.disk_critical_pct': '`disk_critical` fires at this use, and the startup check refuses to start a round.',
+  'runtime.notify_flush_s': 'How long `serve`, exiting (a halt, a stop), may spend delivering the notifications still queued. What is left stays in the outbox for the next `serve`, `monitor` or `notify flush`.',
+  'notify.name': 'The channel\'s name, unique: in events (`notify_sent.channel`), the outbox and `notify test --channel`.',
+  'notify.type': '`webhook`: an HTTPS POST (plain HTTP only to loopback). `command`: an argv, run without a shell, with the notification as JSON on stdin and as `AGENT_RUNNER_*` variables.',
+  'notify.min_severity': 'Only notifications at least this severe: `info` (everything), `warning`, `critical`.',
+  'notify.events': 'Only these kinds: `alert_firing`, `alert_resolved`, `halt`, `usage_limit_wait`, `usage_limit_end`, `budget_exhausted`, `serve_exit`, `digest`. Unset: all. `notify test` and folded bursts always pass.',
+  'notify.url': 'webhook: the URL, in the config file itself. Prefer `url_env` for URLs that are secrets (Slack, Discord, Mattermost).',
+  'notify.url_env': 'webhook: the name of the variable holding the URL, read from `env_file` or the environment (e.g. a systemd `EnvironmentFile=`). Its value is redacted everywhere.',
+  'notify.format': 'webhook body: `json` (the notification as it is), `slack` and `mattermost` (`{"text": …}`), `discord` (`{"content": …}`), `ntfy` (JSON publishing: the URL is the topic URL), `telegram` (`sendMessage` with `chat_id`).',
+  'notify.chat_id': 'telegram: the chat to post to.',
+  'notify.bot_token_env': 'telegram: the variable holding the bot token; the URL becomes `https://api.telegram.org/bot<token>/sendMessage`. Redacted everywhere.',
+  'notify.command': 'command: the argv, e.g. `["/usr/local/bin/page-me", "--team", "ops"]`. Exit 0 is delivered; anything else is retried.',
+  'notify.timeout_s': 'How long one attempt may take: a webhook\'s answer, or a command, whose whole process tree is killed past it.',
+  'notify.env_file': '`NAME=value` lines (systemd `EnvironmentFile=` syntax) holding this channel\'s secrets; they win over the environment, are given to a command channel, and are redacted everywhere. `~` is expanded.',
+  'notify.rate_limit': 'At most this many messages per `rate_window_s`; a larger burst is folded into one message listing every notification.',
+  'notify.rate_window_s': 'The window of `rate_limit`, in seconds.',
+  'notify.retry_for_s': 'A failing notification is retried with exponential back-off and jitter (1–2 s, 2–4 s … up to 15–30 min between attempts) for this long after it was queued, then given up (`notify_gave_up`).',
   'phases.<name>.round_timeout_s': 'This phase\'s round timeout.',
   'phases.<name>.disable_pre_round_hooks': 'Accepted so upstream files load; no effect: agent-runner has no plugin hooks. Setting it prints a warning naming it (at load and in `doctor`).',
   'phases.<name>.prompt': 'This phase\'s prompt, instead of `[prompt]`.',
@@ -281,6 +301,15 @@ function configSection() {
       out.push('### `[monitor.host_health]`', '', table(head, fieldRows(hh.entries, 'monitor.host_health', seen)), '');
     }
   }
+  const notify = unwrap(top.notify).s.item;
+  out.push(
+    '### `[[notify]]`',
+    '',
+    'Each `[[notify]]` table is a notification channel ([notifications.md](notifications.md)).',
+    '',
+    table(head, fieldRows(notify.entries, 'notify', seen)),
+    '',
+  );
   seen.add('phases.list');
   out.push(
     '### `[phases]` and `[phases.<name>]`',
@@ -341,10 +370,12 @@ async function commandsSection() {
   const parts = [];
   const globalOpts = program.options.map((o) => `\`${o.flags}\``).join(', ');
   parts.push(`Global options (before or after the verb): ${globalOpts}.`);
-  for (const c of program.commands) {
-    if (c.name() === 'help') continue;
+  // A verb with sub-verbs (`notify test`) documents each of them.
+  const verbs = program.commands.flatMap((c) => (c.commands.length ? c.commands.filter((s) => s.name() !== 'help').map((s) => [`${c.name()} ${s.name()}`, s]) : [[c.name(), c]]));
+  for (const [name, c] of verbs) {
+    if (name === 'help') continue;
     const opts = c.options.filter((o) => !['--config', '--json'].includes(o.long));
-    parts.push(`### \`${c.name()}\`\n\n${c.description()}\n`);
+    parts.push(`### \`${name}\`\n\n${c.description()}\n`);
     if (opts.length) parts.push(table(['option', 'meaning', 'default'], opts.map((o) => [code(o.flags), o.description, o.defaultValue === undefined ? '' : code(JSON.stringify(o.defaultValue))])));
     else parts.push('No options beyond `--config` and `--json`.');
   }

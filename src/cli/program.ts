@@ -19,6 +19,8 @@ const VERBS: Record<string, () => Promise<Register>> = {
   monitor: async () => (await import('./commands/monitor.js')).registerMonitor,
   probe: async () => (await import('./commands/probe.js')).registerProbe,
   doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
+  notify: async () => (await import('./commands/notify.js')).registerNotify,
+  metrics: async () => (await import('./commands/metrics.js')).registerMetrics,
 };
 const MODULE_OF: Record<string, string> = {
   start: 'lifecycle', stop: 'lifecycle', kill: 'lifecycle', restart: 'lifecycle', status: 'lifecycle', resume: 'lifecycle',

@@ -5,7 +5,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import * as v from 'valibot';
 import { ConfigError, errnoCode } from '../errors.js';
 import { inertFieldsOf, type InertField } from './inert.js';
-import { didYouMean, locateKey } from './locate.js';
+import { didYouMean, locateInArrayTable, locateKey } from './locate.js';
 import { ConfigSchema, describeValue, PhaseSchema, REMOVED_KEYS, type PhaseConfig, type RawConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_NAME = 'agent-runner.toml';
@@ -110,7 +110,10 @@ export function parseConfig(source: string, path: string): Config {
   }
 
   const fail: Fail = (keyPath, detail) => {
-    // Only table keys can be found in the source; an array element is reported on its key's line.
+    // [[notify]] tables are found by their index; other array elements are reported on their key's line.
+    if (keyPath[0] === 'notify' && typeof keyPath[1] === 'number') {
+      throw new ConfigError(path, formatKeyPath(keyPath), detail, locateInArrayTable(source, 'notify', keyPath[1], typeof keyPath[2] === 'string' ? keyPath[2] : undefined));
+    }
     const located = keyPath.slice(0, keyPath.findIndex((k) => typeof k === 'number') >>> 0).map(String);
     throw new ConfigError(path, formatKeyPath(keyPath), detail, locateKey(source, located));
   };
@@ -143,6 +146,12 @@ export function parseConfig(source: string, path: string): Config {
   if (hh.disk_warning_pct >= hh.disk_critical_pct)
     fail(['monitor', 'host_health', 'disk_warning_pct'], `expected a value below disk_critical_pct (${hh.disk_critical_pct}), got ${hh.disk_warning_pct}`);
 
+  checkNotifyChannels(raw.notify, fail);
+  if (raw.monitor.heartbeat_url !== undefined && raw.monitor.heartbeat_url_env !== undefined) fail(['monitor', 'heartbeat_url_env'], 'set either heartbeat_url or heartbeat_url_env, not both');
+  if (raw.monitor.heartbeat_url !== undefined) {
+    const problem = webhookUrlProblem(raw.monitor.heartbeat_url);
+    if (problem) fail(['monitor', 'heartbeat_url'], problem);
+  }
   const phases = parsePhases(raw.phases ?? {}, fail);
 
   // ---- paths ----
@@ -203,7 +212,45 @@ function parsePhases(table: Record<string, unknown>, fail: Fail): Config['phases
   return { list: names, overrides };
 }
 
-function checkUnknownKeys(value: Record<string, unknown>, schema: AnySchema, at: string[], fail: Fail): void {
+/** What each channel type needs, beyond the schema: one line naming the [[notify]] table and key. */
+function checkNotifyChannels(channels: RawConfig['notify'], fail: Fail): void {
+  const names = new Set<string>();
+  channels.forEach((ch, i) => {
+    const at = (key: string) => ['notify', i, key];
+    if (names.has(ch.name)) fail(at('name'), `expected a name no other [[notify]] table has, got "${ch.name}" twice`);
+    names.add(ch.name);
+    if (ch.type === 'command') {
+      if (!ch.command) fail(at('command'), 'missing required field for type = "command": expected an array of strings, e.g. ["/usr/local/bin/page-me"]');
+      for (const k of ['url', 'url_env', 'chat_id', 'bot_token_env'] as const) if (ch[k] !== undefined) fail(at(k), 'only webhook channels take this key (type = "command")');
+      return;
+    }
+    if (ch.command) fail(at('command'), 'only command channels take this key (type = "webhook")');
+    const sources = [ch.url, ch.url_env, ch.bot_token_env].filter((x) => x !== undefined).length;
+    if (sources === 0) fail(at('url'), `missing required field for type = "webhook": expected url = "https://…" or url_env = "NAME"${ch.format === 'telegram' ? ' or bot_token_env = "NAME"' : ''}`);
+    if (sources > 1) fail(at(ch.url !== undefined ? 'url' : 'url_env'), 'expected exactly one of url, url_env and bot_token_env');
+    if (ch.bot_token_env !== undefined && ch.format !== 'telegram') fail(at('bot_token_env'), 'only format = "telegram" takes a bot token');
+    if (ch.format === 'telegram' && ch.chat_id === undefined) fail(at('chat_id'), 'missing required field for format = "telegram": expected the chat id, e.g. chat_id = "-1001234567890"');
+    if (ch.url !== undefined) {
+      const problem = webhookUrlProblem(ch.url);
+      if (problem) fail(at('url'), problem);
+    }
+  });
+}
+
+/** HTTPS anywhere; plain HTTP only to this host (a receiver on loopback). */
+export function webhookUrlProblem(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'expected an https:// URL (or http:// to 127.0.0.1, ::1 or localhost), got something that is not a URL';
+  }
+  if (u.protocol === 'https:') return undefined;
+  if (u.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(u.hostname)) return undefined;
+  return `expected an https:// URL (or http:// to 127.0.0.1, ::1 or localhost), got a ${u.protocol.replace(/:$/, '')} URL to ${u.hostname || 'nowhere'}`;
+}
+
+function checkUnknownKeys(value: Record<string, unknown>, schema: AnySchema, at: KeyPath, fail: Fail): void {
   const entries = objectEntries(schema);
   if (!entries) return;
   for (const key of Object.keys(value)) {
@@ -213,7 +260,7 @@ function checkUnknownKeys(value: Record<string, unknown>, schema: AnySchema, at:
     const sub = entries[key];
     if (!sub) {
       const hint = didYouMean(key, Object.keys(entries));
-      const where = at.length ? `[${at.join('.')}]` : 'the top level';
+      const where = at.length ? (typeof at.at(-1) === 'number' ? `[[${at.filter((k) => typeof k === 'string').join('.')}]]` : `[${formatKeyPath(at)}]`) : 'the top level';
       fail(keyPath, hint ? `unknown key (did you mean "${hint}"?)` : `unknown key; ${where} accepts ${Object.keys(entries).join(', ')}`);
     }
     const child = value[key];
@@ -222,7 +269,19 @@ function checkUnknownKeys(value: Record<string, unknown>, schema: AnySchema, at:
       if (!isTable(child)) fail(keyPath, `expected a table [${keyPath.join('.')}], got ${describeValue(child)}`);
       checkUnknownKeys(child, sub, keyPath, fail);
     }
+    // [[notify]]: every table of the array has its keys checked too.
+    const item = arrayItem(sub);
+    if (item && Array.isArray(child)) child.forEach((el, i) => isTable(el) && checkUnknownKeys(el, item, [...keyPath, i], fail));
   }
+}
+
+/** The item schema of an array of tables, behind optional()/pipe() wrappers. */
+function arrayItem(schema: AnySchema): AnySchema | undefined {
+  const s = schema as AnySchema & { item?: AnySchema };
+  if (s.type === 'array') return s.item && objectEntries(s.item) ? s.item : undefined;
+  if (s.wrapped) return arrayItem(s.wrapped);
+  if (s.pipe?.[0] && s.pipe[0] !== s) return arrayItem(s.pipe[0]);
+  return undefined;
 }
 
 export function expandHome(p: string): string {

@@ -63,3 +63,23 @@ function editDistance(a: string, b: string): number {
   }
   return d[a.length]![b.length]!;
 }
+
+/** The line of `key` inside the `index`-th `[[name]]` table (0-based), or of that header when the key is absent. */
+export function locateInArrayTable(source: string, name: string, index: number, key?: string): number | undefined {
+  const lines = source.split(/\r?\n/);
+  let seen = -1;
+  let headerLine: number | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    const header = /^\[\[?\s*([A-Za-z0-9_."' -]+?)\s*\]\]?\s*(#.*)?$/.exec(line);
+    if (header) {
+      if (headerLine !== undefined) break;
+      if (line.startsWith('[[') && splitDotted(header[1]!).join('.') === name && ++seen === index) headerLine = i + 1;
+      continue;
+    }
+    if (headerLine === undefined || key === undefined) continue;
+    const kv = /^([A-Za-z0-9_."' -]+?)\s*=/.exec(line);
+    if (kv && splitDotted(kv[1]!)[0] === key) return i + 1;
+  }
+  return headerLine;
+}

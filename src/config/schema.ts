@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { DETECTOR_NAMES } from '../monitor/detector-names.js';
+import { NOTIFY_KINDS, NOTIFY_SEVERITIES, WEBHOOK_FORMATS } from '../notify/kinds.js';
 
 /**
  * The agent-runner.toml schema. Field names and defaults follow the Python tool we succeed, so an
@@ -111,6 +112,8 @@ const RuntimeSchema = v.object({
   max_wall_s: v.optional(int(1)),
   max_cost_usd: v.optional(num(0, Number.MAX_SAFE_INTEGER, 'a number of dollars >= 0')),
   done_sentinel: v.optional(nonEmptyStr(), '.agent-done'),
+  /** How long serve, exiting, may spend delivering the notifications still queued. */
+  notify_flush_s: v.optional(int(0, 600), 10),
 });
 
 const PromptSchema = v.object({
@@ -169,6 +172,14 @@ const MonitorSchema = v.object({
   remote_config: v.optional(nonEmptyStr()),
   /** How to run agent-runner on the remote host, for --host (default `agent-runner`). */
   remote_cmd: v.optional(nonEmptyStr()),
+  /** A dead man's switch (healthchecks.io style): pinged after every cycle, `<url>/fail` when critical. */
+  heartbeat_url: v.optional(nonEmptyStr()),
+  /** The same, from this environment variable (the URL is a secret). */
+  heartbeat_url_env: v.optional(v.pipe(str(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, got('an environment variable name such as "HEALTHCHECK_URL"')))),
+  /** Where `monitor` serves /metrics and /healthz when --listen is not given (e.g. in the monitor unit). */
+  listen: v.optional(v.pipe(str(), v.regex(/^(\[[0-9a-fA-F:]+\]|[^:[\]\s]*):\d{1,5}$/, got('HOST:PORT, e.g. "127.0.0.1:9464"')))),
+  /** Local time of day (HH:MM) of the daily digest notification; unset: no digest. */
+  digest_at: v.optional(v.pipe(str(), v.regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, got('a time of day "HH:MM", e.g. "09:00"')))),
 });
 
 /** A byte size: an integer number of bytes or a string with a K, M, G or T suffix (powers of 1024), as systemd takes it. */
@@ -210,6 +221,28 @@ const PhaseSchema = v.object({
   ),
 });
 
+const envName = () => v.pipe(str(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, got('an environment variable name such as "SLACK_WEBHOOK_URL"')));
+
+/** One `[[notify]]` table: a channel. Which keys a type needs is checked in load.ts. */
+const NotifySchema = v.object({
+  name: v.pipe(str(), v.regex(/^[A-Za-z0-9._-]+$/, got('a name of letters, digits, ".", "_" or "-"'))),
+  type: oneOf(['webhook', 'command']),
+  min_severity: v.optional(oneOf(NOTIFY_SEVERITIES), 'info'),
+  events: v.optional(v.array(oneOf(NOTIFY_KINDS), got('an array of notification kinds'))),
+  url: v.optional(nonEmptyStr()),
+  url_env: v.optional(envName()),
+  format: v.optional(oneOf(WEBHOOK_FORMATS), 'json'),
+  chat_id: v.optional(v.pipe(v.union([v.string(), v.number()], got('a chat id (string or number)')), v.transform((x) => String(x)))),
+  bot_token_env: v.optional(envName()),
+  command: v.optional(v.pipe(strArray('an array of strings, e.g. ["/usr/local/bin/page-me"]'), v.minLength(1, got('a non-empty array of strings')))),
+  timeout_s: v.optional(num(0.1, 600, 'a number of seconds from 0.1 to 600'), 10),
+  env_file: v.optional(nonEmptyStr()),
+  rate_limit: v.optional(int(1, 1000), 10),
+  rate_window_s: v.optional(int(1, 86400), 60),
+  retry_for_s: v.optional(int(0, 86400), 86400),
+});
+export type NotifyChannelConfig = v.InferOutput<typeof NotifySchema>;
+
 export const ConfigSchema = v.object({
   agent: AgentSchema,
   runtime: v.optional(RuntimeSchema, {}),
@@ -218,6 +251,7 @@ export const ConfigSchema = v.object({
   monitor: v.optional(MonitorSchema, {}),
   limits: v.optional(LimitsSchema, {}),
   sandbox: v.optional(SandboxSchema, {}),
+  notify: v.optional(v.array(NotifySchema, got('[[notify]] tables (an array of tables)')), []),
   phases: v.optional(v.record(v.string(), v.unknown(), got('a table: list = [...] and [phases.<name>] tables')), {}),
   plugins: v.optional(v.record(v.string(), v.unknown(), got('a table')), {}),
 });

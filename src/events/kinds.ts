@@ -4,7 +4,7 @@
  * and a test checks that every kind here is emitted by some code path.
  */
 export interface EventKindInfo {
-  layer: 'round' | 'loop' | 'monitor' | 'service';
+  layer: 'round' | 'loop' | 'monitor' | 'service' | 'notify';
   fields: readonly string[];
   description: string;
 }
@@ -66,6 +66,10 @@ export const EVENT_KINDS = {
   halt_refused_start: { layer: 'loop', fields: ['reason', 'since', 'verb'], description: '`serve` (or `round` without `--force`; verb says which) started while a halt is recorded, and exited without running a round.' },
   halt_cleared: { layer: 'loop', fields: ['reason', 'since'], description: '`agent-runner resume` cleared a recorded halt.' },
   transient_error_recovered: { layer: 'loop', fields: ['classification', 'agent', 'throttled_for_s'], description: 'A wait for a transient error ended; rounds resume.' },
+  // ---- notify ----
+  notify_sent: { layer: 'notify', fields: ['channel', 'key', 'kind', 'attempts', 'folded', 'detail'], description: 'A notification was delivered to a channel (folded: how many queued notifications one rate-limited message carried, else null).' },
+  notify_retry: { layer: 'notify', fields: ['channel', 'key', 'kind', 'attempt', 'error', 'next_attempt_s'], description: 'Delivering a notification failed; it stays in the outbox and is tried again after next_attempt_s (exponential back-off with jitter).' },
+  notify_gave_up: { layer: 'notify', fields: ['channel', 'key', 'kind', 'attempts', 'error', 'age_s', 'permanent'], description: 'A notification was given up: retried for retry_for_s, or refused for good by the receiver (permanent, e.g. HTTP 404). It is kept in outbox/dead/.' },
   transient_error_backoff_capped: { layer: 'loop', fields: ['classification', 'agent', 'requested_sleep_s', 'applied_sleep_s', 'original_reset_at_epoch'], description: 'A requested wait was longer than usage_limit_max_wait_s / backoff_max_s and was clamped.' },
 } as const satisfies Record<string, EventKindInfo>;
 

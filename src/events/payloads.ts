@@ -121,6 +121,10 @@ export interface EventPayloads {
     applied_sleep_s: number;
     original_reset_at_epoch: number | null;
   };
+  // ---- notify ----
+  notify_sent: { channel: string; key: string; kind: string; attempts: number; folded: number | null; detail: string | null };
+  notify_retry: { channel: string; key: string; kind: string; attempt: number; error: string; next_attempt_s: number };
+  notify_gave_up: { channel: string; key: string; kind: string; attempts: number; error: string; age_s: number; permanent: boolean };
   // ---- service ----
   agent_version_recorded: { command: string; version: string };
   // ---- monitor ----

@@ -39,11 +39,21 @@ export function writeHalt(logDir: string, halt: Halt): void {
  * The one place a halt becomes durable: the event that announces it, halt.json, then
  * halt_recorded. Returns serve's exit code for it, from the policy's halt table.
  */
-export function recordHalt(logDir: string, events: EventSink, h: HaltDecision, roundNum: number | null, log: (line: string) => void): number {
+export function recordHalt(
+  logDir: string,
+  events: EventSink,
+  h: HaltDecision,
+  roundNum: number | null,
+  log: (line: string) => void,
+  /** Runs with the record right after the announcing event, before the write that can fail. */
+  onHalt?: (halt: Halt) => void,
+): number {
   const code = HALTS[h.reason].exitCode;
+  const halt: Halt = { reason: h.reason, ts: isoNow(), round_num: roundNum, exit_code: code, message: h.message, hint: h.hint };
   if (h.event) events.emit(h.event.kind, h.event.payload);
+  onHalt?.(halt);
   try {
-    writeHalt(logDir, { reason: h.reason, ts: isoNow(), round_num: roundNum, exit_code: code, message: h.message, hint: h.hint });
+    writeHalt(logDir, halt);
   } catch (err) {
     // A full disk can refuse even the halt record; the exit code still says it all.
     log(`could not record the halt in halt.json: ${(err as Error).message}`);

@@ -12,6 +12,8 @@ import { runRound, StartupCheckError, type RoundResult } from '../round/round.js
 import { stateFiles } from '../state/files.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { isoNow } from '../util/time.js';
+import { haltNotification, serveExitNotification, usageLimitEndNotification, usageLimitWaitNotification } from '../notify/messages.js';
+import { Notifier, originOf } from '../notify/notifier.js';
 import { haltedError, readHalt, recordHalt as recordHaltFile } from './halt.js';
 import { readLoopState, writeLoopState, type LoopState } from './loop-state.js';
 import { readPreRoundMarkers } from './markers.js';
@@ -43,6 +45,9 @@ export interface ServeControl {
 export function serve(opts: ServeOptions): { control: ServeControl; done: Promise<number> } {
   let cfg = opts.cfg;
   let events = opts.makeEvents(cfg);
+  // The outbox writes its events through whichever sink is current (a reload replaces it).
+  const notifyEvents: EventSink = { emit: (kind, payload) => events.emit(kind, payload) };
+  let notifier = Notifier.open(cfg, notifyEvents, opts.version, opts.log);
   const stopCtl = new AbortController(); // aborts waits
   let roundCtl: AbortController | undefined; // aborts the running round
   let stopSignal: NodeJS.Signals | undefined;
@@ -58,6 +63,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       cfg = fresh;
       checkCache = new Set();
       events = opts.makeEvents(cfg);
+      notifier = Notifier.open(cfg, notifyEvents, opts.version, opts.log);
       events.emit('serve_reload', { config: cfg.path });
       opts.log(`reloaded ${cfg.path}`);
     } catch (e) {
@@ -90,6 +96,8 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
 
   const run = async (): Promise<number> => {
     ensureLogDirOrFail(cfg);
+    // Whatever a previous run left queued (it crashed, or its flush ran out of time) goes out now.
+    notifier.kick();
     const files = stateFiles(cfg.paths.logDir);
     const halt = readHalt(cfg.paths.logDir);
     if (halt) {
@@ -133,7 +141,8 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       let invocationRounds = 0;
 
       const recordHalt = (h: HaltDecision, roundNum: number | null) => {
-        exitCode = recordHaltFile(cfg.paths.logDir, events, h, roundNum, opts.log);
+        // The human hears of the halt before anything else can fail, even if no monitor runs.
+        exitCode = recordHaltFile(cfg.paths.logDir, events, h, roundNum, opts.log, (halt) => notifier.notify(haltNotification(originOf(cfg), halt)));
         stopReason = h.reason;
       };
 
@@ -192,7 +201,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
         if (opts.once || stopSignal) break;
         if (opts.maxRounds !== undefined && invocationRounds >= opts.maxRounds) continue; // reported at the top
         if (decision.delayMs > 0) {
-          await waitBeforeNextRound(decision, result, { cfg, events, signal: stopCtl.signal, setState });
+          await waitBeforeNextRound(decision, result, { cfg, events, signal: stopCtl.signal, setState, notifier });
           if (reloadPending) doReload();
         }
       }
@@ -220,8 +229,16 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
     } catch (err) {
       // A full disk outside a round (serve's own state files): the disk halt's exit code, without
       // the halt record it could not write.
-      if (isDiskFull(errnoCode(err))) throw new RunnerError(`disk full in ${cfg.paths.logDir}: ${(err as Error).message}`, 'disk_full', HALTS.disk.exitCode);
-      throw err;
+      const fail = isDiskFull(errnoCode(err)) ? new RunnerError(`disk full in ${cfg.paths.logDir}: ${(err as Error).message}`, 'disk_full', HALTS.disk.exitCode) : err;
+      // A refusal to start (halted, lock held, bad config) is expected; anything else ends serve unexpectedly.
+      if (!(fail instanceof RunnerError) || fail.code === 'disk_full') {
+        notifier.notify(serveExitNotification(originOf(cfg), { ts: isoNow(), exit_code: fail instanceof RunnerError ? fail.exitCode : EXIT.FAILURE, error: (fail as Error).message }));
+      }
+      throw fail;
+    } finally {
+      // Bounded: a receiver that is down must not keep a halted serve from exiting.
+      const left = await notifier.flush(cfg.runtime.notify_flush_s * 1000);
+      if (left > 0) opts.log(`${left} notification(s) still queued in ${cfg.paths.logDir}/outbox; the next serve, a monitor or "agent-runner notify flush" delivers them`);
     }
   })();
 
@@ -256,6 +273,7 @@ interface WaitContext {
   events: EventSink;
   signal: AbortSignal;
   setState: (patch: Partial<ServeState>) => void;
+  notifier: Notifier;
 }
 
 /** The wait the policy asked for, visible to the witness (serve-state, heartbeats) and abortable. */
@@ -279,8 +297,14 @@ async function waitBeforeNextRound(decision: Continue, result: RoundResult, w: W
   const beat = () => events.emit('serve_waiting', { reason: waitReason, until: untilIso, seconds: Math.round((until - Date.now()) / 1000), round_num: result.roundNum });
   if (decision.delayMs >= 5000 || waitReason !== 'restart_delay') beat();
   const t0 = Date.now();
+  const usageLimit = waitReason === 'usage_limit';
+  if (usageLimit) {
+    w.notifier.notify(usageLimitWaitNotification(originOf(cfg), { ts: isoNow(t0), round_num: result.roundNum, until: untilIso, reset_at_epoch: result.transient?.reset_at_epoch ?? null, agent: agentName(cfg) }));
+  }
   const ended = await waitUntil(until, w.signal, beat);
   if (ended === 'done' && cls && waitReason !== 'restart_delay') {
-    events.emit('transient_error_recovered', { classification: cls, agent: agentName(cfg), throttled_for_s: Math.round((Date.now() - t0) / 1000) });
+    const waitedS = Math.round((Date.now() - t0) / 1000);
+    events.emit('transient_error_recovered', { classification: cls, agent: agentName(cfg), throttled_for_s: waitedS });
+    if (usageLimit) w.notifier.notify(usageLimitEndNotification(originOf(cfg), { ts: isoNow(), round_num: result.roundNum, waited_s: waitedS, agent: agentName(cfg) }));
   }
 }

@@ -1,13 +1,25 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { styleText } from 'node:util';
 import { expandHome, loadConfig, type Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { EXIT, FOREIGN_EXIT } from '../exit-codes.js';
 import { cursorAtEnd, followLines, eventLinesBackward } from '../events/reader.js';
+import { eventsFor } from '../events/open.js';
 import { EventWriter } from '../events/writer.js';
+import { webhookUrlProblem } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+import { alertNotification, digestNotification } from '../notify/messages.js';
+import { Notifier, originOf } from '../notify/notifier.js';
+import { outboxDir } from '../notify/outbox.js';
+import { heartbeatBase } from '../notify/secrets.js';
+import { collectDigest, digestDueDate } from './daily-digest.js';
+import { heartbeatUrl, ping } from './heartbeat.js';
+import { LocalTotals } from '../metrics/collect.js';
+import type { ProjectMetrics } from '../metrics/exposition.js';
+import type { ProbeResult } from './probe.js';
+import { startMetricsServer, type MetricsServer } from './listen.js';
 import { stateFiles } from '../state/files.js';
-import { Redactor } from '../util/redact.js';
 import { splitRemoteCmd, validateHost } from '../ssh/args.js';
 import { SshSession } from '../ssh/session.js';
 import type { AlertRecord, AlertSet } from './alerts.js';
@@ -32,6 +44,10 @@ export interface MonitorCommandOptions {
   configPath: string;
   configExplicit: boolean;
   configExists: boolean;
+  /** agent-runner's version, for the User-Agent of webhooks and pings. */
+  version: string;
+  /** HOST:PORT to serve /metrics and /healthz on. */
+  listen?: string | undefined;
 }
 
 const MODES = ['anomaly', 'narrate', 'events'] as const;
@@ -89,14 +105,40 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     } else {
       const c = cfg!;
       statePath = o.stateFile ? resolve(o.stateFile) : stateFiles(c.paths.logDir).monitorState;
-      events = new EventWriter(c.paths.logDir, new Redactor(Object.values(c.agent.env)));
+      events = eventsFor(c);
       target = { log_dir: c.paths.logDir };
       source = new LocalSource(c, historyFromState(readMonitorState(statePath).state), warn);
     }
     if (!o.json && !o.once) warn(`monitoring ${host ?? cfg!.project} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
     const print = o.json ? (r: AlertRecord) => process.stdout.write(JSON.stringify(r) + '\n') : (r: AlertRecord) => process.stdout.write(alertLine(r, paint) + '\n');
     let firing: AlertSet = {};
+    const hooks = cfg ? monitorHooks(cfg, events, host, o, host ? join(remoteStateDir(host, remoteConfigPath), 'outbox') : outboxDir(cfg.paths.logDir)) : undefined;
+    // --listen: what the last cycle saw, exposed to Prometheus; counters only where the events are.
+    let exposed: ProjectMetrics = { project: cfg?.project ?? host!, host: host ?? null, up: false, halted: null, alerts: [] };
+    const totals = !host && cfg ? new LocalTotals(cfg.paths.logDir) : undefined;
+    let server: MetricsServer | undefined;
+    const listen = o.listen ?? (o.once ? undefined : cfg?.monitor.listen);
+    if (listen) {
+      server = await startMetricsServer(listen, () => [{ ...exposed, ...(totals ? { totals: totals.update() } : {}) }]);
+      // The port actually bound: `--listen 127.0.0.1:0` picks a free one.
+      warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}`);
+    }
+    const expose = (alerts: AlertSet, polled: boolean, result?: ProbeResult) => {
+      exposed = {
+        project: result?.project ?? exposed.project,
+        host: host ?? null,
+        up: polled,
+        halted: result ? result.halt !== null : null,
+        alerts: Object.values(alerts).filter((a) => a.severity !== 'unknown').map((a) => ({ detector: a.detector, severity: a.severity })),
+        last_supervisor_event_s: result?.last_supervisor_event ? Date.parse(result.last_supervisor_event.ts) / 1000 : null,
+      };
+    };
     const code = await runMonitor({
+      ...(hooks ? { onTransition: hooks.onTransition } : {}),
+      afterCycle: async (alerts, polled, result) => {
+        expose(alerts, polled, result);
+        await hooks?.afterCycle(alerts, polled);
+      },
       source,
       events,
       statePath,
@@ -112,6 +154,8 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       logDir: cfg?.paths.logDir ?? null,
       onExit: (a) => (firing = a),
     });
+    await hooks?.close();
+    await server?.close();
     if (o.once && !o.json) {
       // The transitions above are news; this is the whole picture, new or not.
       const word = ['healthy', 'warning', 'critical', 'unknown'][code] ?? 'unknown';
@@ -123,6 +167,49 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+/**
+ * What the monitor tells the outside world besides its own output: alert transitions to the
+ * [[notify]] channels, a ping to the dead man's switch after every cycle, the daily digest.
+ */
+function monitorHooks(cfg: Config, events: EventWriter, host: string | undefined, o: MonitorCommandOptions, outbox: string) {
+  const notifier = cfg.notify.length ? Notifier.open(cfg, events, o.version, warn, outbox) : undefined;
+  // What a crashed monitor or serve left queued goes out now.
+  notifier?.kick();
+  const origin = originOf(cfg);
+  const hb = heartbeatBase(cfg);
+  if (hb.problem) throw new ConfigError(cfg.path, 'monitor.heartbeat_url_env', hb.problem);
+  const hbProblem = hb.url ? webhookUrlProblem(hb.url) : undefined;
+  if (hbProblem) throw new ConfigError(cfg.path, 'monitor.heartbeat_url_env', hbProblem);
+  let pingFailing = false;
+  let digestDate: string | undefined;
+  return {
+    onTransition: (r: AlertRecord) => notifier?.notify(alertNotification(origin, r)),
+    afterCycle: async (alerts: AlertSet, polled: boolean) => {
+      if (hb.url) {
+        const target = heartbeatUrl(hb.url, alerts, polled);
+        const firing = Object.values(alerts).map((a) => `${a.detector} ${a.severity}`);
+        const error = await ping(target.url, `${host ?? cfg.project}: ${firing.length ? firing.join(', ') : 'healthy'}`, 10_000, `agent-runner/${o.version}`);
+        // Said once per spell of failures, not every cycle.
+        if (error && !pingFailing) warn(`heartbeat ping failed (${error}); retrying every cycle`);
+        pingFailing = Boolean(error);
+      }
+      // The digest reads the local project's events; a remote project's is not here.
+      if (notifier && cfg.monitor.digest_at && !host) {
+        const now = Date.now();
+        const date = digestDueDate(cfg.monitor.digest_at, now);
+        if (date && date !== digestDate) {
+          digestDate = date;
+          notifier.notify(digestNotification(origin, await collectDigest(cfg, alerts, now, date)));
+        }
+      }
+    },
+    close: async () => {
+      const left = await notifier?.flush(10_000);
+      if (left) warn(`${left} notification(s) still queued in ${outbox}; the next monitor, serve or "agent-runner notify flush" delivers them`);
+    },
+  };
 }
 
 function sshConfigFile(o: MonitorCommandOptions): string | undefined {

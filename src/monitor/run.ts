@@ -26,6 +26,10 @@ export interface MonitorOptions {
   warn: (line: string) => void;
   /** Called once at the end with the alerts still firing. */
   onExit?: (alerts: AlertSet) => void;
+  /** Every alert transition (fired, severity changed, resolved), as printed: notifications. */
+  onTransition?: (r: AlertRecord) => void;
+  /** After every cycle, polled or not (a failed poll: host unknown): heartbeat, digest. */
+  afterCycle?: (alerts: AlertSet, polled: boolean, result?: ProbeResult) => Promise<void>;
   mode: string;
   logDir: string | null;
 }
@@ -98,8 +102,10 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
           };
           o.events.emit('monitor_alert_emitted', { detector: HOST_UNREACHABLE, subject: '', severity: 'unknown', message: rec.message, auto_action: 'none', host });
           o.print(rec);
+          o.onTransition?.(rec);
         }
         persist();
+        await o.afterCycle?.(alerts, false);
         if (o.once) {
           stopReason = 'once';
           return (exitCode = ONCE_EXIT.unknown);
@@ -122,6 +128,7 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
       polls++;
       alerts = await afterPoll(o, alerts, result);
       persist();
+      await o.afterCycle?.(alerts, true, result);
       if (o.once) {
         stopReason = 'once';
         return (exitCode = onceExit(alerts));
@@ -172,11 +179,13 @@ async function afterPoll(o: MonitorOptions, prev: AlertSet, result: ProbeResult)
       ...(r.previous_severity ? { previous_severity: r.previous_severity } : {}),
     });
     o.print(r);
+    o.onTransition?.(r);
   }
   for (const r of extra) o.print(r);
   for (const r of step.resolved) {
     o.events.emit('monitor_alert_resolved', { detector: r.detector, subject: r.subject, severity: r.severity, host, since: r.since, duration_s: r.context['duration_s'] ?? null });
     o.print(r);
+    o.onTransition?.(r);
   }
   return step.next;
 }

@@ -119,6 +119,17 @@ const CASES: Case[] = [
   { name: 'an unclosed array', source: doc('[agent]', 'command = ["claude"', '[prompt]'), key: undefined, line: 3, expected: /^invalid TOML: .+ \(column \d+\)$/ },
   { name: 'a key defined twice', source: withBase('[runtime]', 'round_timeout_s = 5', 'round_timeout_s = 6'), key: undefined, line: 8, expected: /^invalid TOML: .*redefine/ },
   { name: 'an integer too large to represent', source: withBase('[runtime]', 'round_timeout_s = 99999999999999999999'), key: undefined, line: 7, expected: /^invalid TOML: .*losslessly/ },
+
+  // ---- [[notify]] channels: the key path names the table by its index, the line is inside that table ----
+  { name: 'unknown key in the second [[notify]]', source: withBase('[[notify]]', 'name = "a"', 'type = "command"', 'command = ["x"]', '[[notify]]', 'name = "b"', 'type = "webhook"', 'urll = "https://h/x"'), key: 'notify[1].urll', line: 13, expected: 'unknown key (did you mean "url"?)' },
+  { name: '[notify] as a single table', source: withBase('[notify]', 'name = "a"'), key: 'notify', line: 6, expected: 'expected [[notify]] tables (an array of tables), got a table' },
+  { name: 'a notify type that does not exist', source: withBase('[[notify]]', 'name = "a"', 'type = "email"'), key: 'notify[0].type', line: 8, expected: 'expected one of "webhook", "command", got the string "email"' },
+  { name: 'two channels with one name', source: withBase('[[notify]]', 'name = "a"', 'type = "command"', 'command = ["x"]', '[[notify]]', 'name = "a"', 'type = "command"', 'command = ["y"]'), key: 'notify[1].name', line: 11, expected: 'got "a" twice' },
+  { name: 'a command channel without its command', source: withBase('[[notify]]', 'name = "a"', 'type = "command"'), key: 'notify[0].command', line: 6, expected: 'missing required field for type = "command"' },
+  { name: 'a webhook without a URL', source: withBase('[[notify]]', 'name = "a"', 'type = "webhook"'), key: 'notify[0].url', line: 6, expected: 'expected url = "https://…" or url_env = "NAME"' },
+  { name: 'a plain-HTTP webhook to another host', source: withBase('[[notify]]', 'name = "a"', 'type = "webhook"', 'url = "http://10.1.2.3/hook"'), key: 'notify[0].url', line: 9, expected: 'got a http URL to 10.1.2.3' },
+  { name: 'telegram without chat_id', source: withBase('[[notify]]', 'name = "a"', 'type = "webhook"', 'format = "telegram"', 'bot_token_env = "TG_TOKEN"'), key: 'notify[0].chat_id', line: 6, expected: 'missing required field for format = "telegram"' },
+  { name: 'a misspelt notification kind', source: withBase('[[notify]]', 'name = "a"', 'type = "command"', 'command = ["x"]', 'events = ["halts"]'), key: 'notify[0].events[0]', line: 10, expected: 'did you mean "halt"?' },
 ];
 
 describe('parseConfig rejects bad configs with file, key, line and what was expected', () => {

@@ -70,7 +70,7 @@ describe('event kind registry', () => {
   it('every kind has a layer, a description and snake_case fields', () => {
     for (const [kind, info] of Object.entries(EVENT_KINDS)) {
       expect(kind).toMatch(/^[a-z][a-z0-9_]*$/);
-      expect(['round', 'loop', 'monitor', 'service']).toContain(info.layer);
+      expect(['round', 'loop', 'monitor', 'service', 'notify']).toContain(info.layer);
       expect(info.description.length, kind).toBeGreaterThan(10);
       for (const f of info.fields) expect(f, kind).toMatch(/^[a-z][a-z0-9_]*$/);
       expect(new Set(info.fields).size, `${kind} lists a field twice`).toBe(info.fields.length);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { globals } from '../context.js';
+import { packageVersion } from '../paths.js';
 
 interface MonitorFlags {
   host?: string;
@@ -13,6 +14,7 @@ interface MonitorFlags {
   transport: string;
   stateFile?: string;
   autoStop: boolean;
+  listen?: string;
 }
 
 export function registerMonitor(program: Command): void {
@@ -29,6 +31,7 @@ export function registerMonitor(program: Command): void {
     .option('--transport <t>', 'stream: one long-lived remote probe per connection; exec: one remote command per poll', 'stream')
     .option('--state-file <path>', 'where firing alerts and read positions are kept (default: log_dir/monitor-state.json; for --host, under ~/.local/state/agent-runner)')
     .option('--no-auto-stop', 'never stop the service, whatever auto_stop_on says')
+    .option('--listen <host:port>', 'serve /metrics (OpenMetrics or Prometheus text) and /healthz on this address, e.g. 127.0.0.1:9464')
     .action(async (flags: MonitorFlags, cmd: Command) => {
       const { runMonitorCommand } = await import('../../monitor/command.js');
       const g = globals(cmd);
@@ -39,6 +42,7 @@ export function registerMonitor(program: Command): void {
         configPath: g.config ?? 'agent-runner.toml',
         configExplicit: explicitConfig,
         configExists: existsSync(g.config ?? 'agent-runner.toml'),
+        version: packageVersion(),
       });
     });
 }
