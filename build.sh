@@ -30,6 +30,7 @@ PACKAGES=(
   "util-linux       setsid                run"
   "coreutils        timeout               run"
   "util-linux       unshare               test"
+  "bubblewrap       bwrap                 test"
   "jq               jq                    test"
   "openssh-client   ssh                   test"
   "openssh-server   /usr/sbin/sshd        test"

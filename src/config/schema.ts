@@ -192,14 +192,20 @@ const byteSize = () =>
     got('a byte size such as "512M", "2G" or a number of bytes >= 4096'),
   );
 
-const LimitsSchema = v.object({
-  /** new: "auto" runs each round in a cgroup of its own when the host allows it; "off" keeps the sweep only. */
-  cgroup: v.optional(oneOf(['auto', 'off']), 'auto'),
+const limitKeys = () => ({
   memory_max: v.optional(byteSize()),
   memory_high: v.optional(byteSize()),
   tasks_max: v.optional(int(1)),
   cpu_quota: v.optional(v.pipe(str(), v.regex(/^[1-9][0-9]*%$/, got('a percentage of one CPU such as "150%"')))),
   io_weight: v.optional(int(1, 10000)),
+});
+
+const LimitsSchema = v.object({
+  /** new: "auto" runs each round in a cgroup of its own when the host allows it; "off" keeps the sweep only. */
+  cgroup: v.optional(oneOf(['auto', 'off']), 'auto'),
+  ...limitKeys(),
+  /** The serve unit's own limits (serve, git, and rounds when they share its cgroup), rendered by `install`. */
+  service: v.optional(v.object(limitKeys()), {}),
 });
 
 const SandboxSchema = v.object({

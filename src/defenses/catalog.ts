@@ -257,6 +257,22 @@ export function defenses(cfg: Config, host: HostFacts = detectHost()): Defense[]
       current_state: 'active',
     },
     {
+      name: 'round_cgroup',
+      value: cfg.limits.cgroup === 'auto' ? 'a cgroup per round (a systemd scope under a service, else a cgroup2 directory as root), killed whole with cgroup.kill; status.json records it for the next start' : 'off',
+      codifies: 'A process that left the session and cleared its environment (marker included) escaped both the group kill and the sweep; after a SIGKILLed supervisor it outlived the round for good.',
+      guarded_by: 'test/e2e/isolation-cgroup.test.ts',
+      exercises: ['escape_all', 'round_recovered', "kill('SIGKILL')", 'memory_max', 'tasks_max'],
+      ...on(cfg.limits.cgroup === 'auto', 'limits.cgroup = "off": the process-group and marker sweep alone'),
+    },
+    {
+      name: 'sandbox',
+      value: cfg.sandbox.mode === 'off' ? 'off' : `${cfg.sandbox.mode}: writable work dir, log dir, git dirs${cfg.sandbox.writable_paths.length ? ` and ${cfg.sandbox.writable_paths.length} state dir(s)` : ''}; the rest read-only${cfg.sandbox.mode === 'bwrap' && !cfg.sandbox.network ? '; no network' : ''}`,
+      codifies: 'Agents write where they should not (other repositories, dotfiles, /etc through sudo); users of agent loops asked for a sandbox without Docker.',
+      guarded_by: 'test/e2e/sandbox-bwrap.test.ts',
+      exercises: ['write failed', 'connect failed', 'sandbox_available'],
+      ...on(cfg.sandbox.mode !== 'off', 'sandbox.mode = "off" (the default): set "systemd" for the installed service or "bwrap" (docs/isolation.md)'),
+    },
+    {
       name: 'private_logs',
       value: 'log_dir 0700; round logs and events 0600',
       codifies: 'Upstream wrote agent logs 0644, and they can hold whatever the agent printed, secrets included.',

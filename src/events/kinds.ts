@@ -18,7 +18,7 @@ export const EVENT_KINDS = {
   agent_spawn: {
     layer: 'round',
     fields: ['round_num', 'timeout_s', 'pid', 'pgid', 'log_path', 'cgroup_mode', 'cgroup', 'limits_applied', 'cgroup_unavailable', 'limits_not_applied', 'sandbox'],
-    description: 'The agent process started in its own process group, and in its own cgroup: cgroup_mode is scope (a systemd scope), direct (a cgroup2 directory of its own) or none (cgroup_unavailable says why; the sweep alone then). limits_applied lists the limit files written; sandbox is off, systemd or bwrap.',
+    description: 'The agent process started in its own process group, and in its own cgroup: cgroup_mode is scope (a systemd scope), direct (a cgroup2 directory of its own) or none (cgroup_unavailable says why; the sweep alone then). limits_applied lists the limit files written; sandbox is off, systemd or bwrap, as in effect (systemd only inside the sandboxed unit).',
   },
   agent_exit: {
     layer: 'round',
@@ -41,7 +41,7 @@ export const EVENT_KINDS = {
   round_progress: { layer: 'round', fields: ['round_num', 'log_size_kb', 'last_write_age_s', 'wall_age_s', 'tool_calls'], description: 'Heartbeat every round_progress_interval_s while the agent runs.' },
   round_log_truncated: { layer: 'round', fields: ['round_num', 'log_path', 'elided_bytes', 'max_bytes'], description: 'The round log passed round_log_max_bytes; its middle was elided.' },
   round_interrupted: { layer: 'round', fields: ['round_num', 'signal', 'kill_ms'], description: 'The round process received a signal; the agent tree was stopped.' },
-  round_recovered: { layer: 'round', fields: ['round_num', 'pid', 'pgid', 'killed', 'reason'], description: 'A previous supervisor died mid-round; its leftovers were killed and the round recorded as interrupted.' },
+  round_recovered: { layer: 'round', fields: ['round_num', 'pid', 'pgid', 'killed', 'reason', 'cgroup', 'cgroup_left'], description: 'A previous supervisor died mid-round; its leftovers were killed (its recorded cgroup too: cgroup names it, cgroup_left what could not be removed) and the round recorded as interrupted.' },
   round_end: { layer: 'round', fields: ['round_num', 'outcome', 'duration_s', 'commits'], description: 'The round is fully recorded; nothing it started is alive. commits: how many commits the agent added to HEAD (null when that cannot be told: no commit before the round, or history rewritten).' },
   status_recovered: { layer: 'round', fields: ['reason', 'round_num'], description: 'status.json could not be parsed; the round number was recovered from the other artifacts.' },
   smoke_check_failed: { layer: 'round', fields: ['reason', 'check'], description: 'A startup check failed (the round did not start).' },

@@ -88,7 +88,7 @@ export interface EventPayloads {
   round_progress: { round_num: number; log_size_kb: number; last_write_age_s: number; wall_age_s: number; tool_calls: number };
   round_log_truncated: { round_num: number; log_path: string; elided_bytes: number; max_bytes: number };
   round_interrupted: { round_num: number; signal: string; kill_ms: number | null };
-  round_recovered: { round_num: number; pid: number | null; pgid: number | null; killed: number; reason: string };
+  round_recovered: { round_num: number; pid: number | null; pgid: number | null; killed: number; reason: string; cgroup?: string | null; cgroup_left?: string[] };
   /** duration_s is null for a round recovered after its supervisor died. */
   /** commits: what the agent added to HEAD during the round (null: cannot tell; absent: written before it was counted). */
   round_end: { round_num: number; outcome: RoundOutcome; duration_s: number | null; commits?: number | null };

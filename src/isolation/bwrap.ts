@@ -1,15 +1,15 @@
+import type { WritablePaths } from './writable.js';
+
 /**
  * `[sandbox] mode = "bwrap"`: each round in bubblewrap, for hosts without systemd. The whole file
- * system read-only, then writable binds for the work dir, the log dir and the agent's own state
- * dirs; a private /tmp and /dev; `network = false` unshares the network (loopback only). The pid
- * namespace is shared on purpose: the supervisor must see and signal every process of the round.
+ * system read-only, then writable binds for the work dir, the log dir, the repository's git dirs and
+ * the agent's own state dirs; a private /tmp and /dev; `network = false` unshares the network (the
+ * round gets a loopback of its own, and nothing else). The pid namespace and the session are shared
+ * on purpose: the supervisor must see and signal every process of the round by group and by marker.
  * Pure: the argv only.
  */
 export interface BwrapOptions {
-  workDir: string;
-  logDir: string;
-  /** Extra writable paths; missing ones are skipped (--bind-try). */
-  writablePaths: string[];
+  writable: WritablePaths;
   network: boolean;
 }
 
@@ -20,12 +20,17 @@ export function bwrapArgv(o: BwrapOptions): string[] {
     '--die-with-parent',
     '--ro-bind', '/', '/',
     '--dev', '/dev',
-    // After /tmp: a work dir under /tmp is bound on top of the private one.
+    // Before the binds: a work dir under /tmp is bound on top of the private /tmp.
     '--tmpfs', '/tmp',
-    '--bind', o.workDir, o.workDir,
-    '--bind', o.logDir, o.logDir,
-    ...o.writablePaths.flatMap((p) => ['--bind-try', p, p]),
+    ...o.writable.required.flatMap((p) => ['--bind', p, p]),
+    // A state dir the agent has not created yet is skipped, not an error.
+    ...o.writable.optional.flatMap((p) => ['--bind-try', p, p]),
     ...(o.network ? [] : ['--unshare-net']),
     '--',
   ];
+}
+
+/** The smallest sandbox of the same kind, for the startup check: can bwrap make its namespaces here? */
+export function bwrapProbeArgv(network: boolean): string[] {
+  return [...bwrapArgv({ writable: { required: [], optional: [] }, network }), 'true'];
 }

@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { release as osRelease } from 'node:os';
 import { isAlive } from '../proc/procfs.js';
 import { cgroupDir, parseCgroupLayout, type CgroupLayout } from './cgroup-layout.js';
 import { v1Hierarchy, v1LimitFiles, v2LimitFiles, type Controller, type LimitFile, type LimitsConfig } from './limits.js';
@@ -54,6 +55,30 @@ export function directCgroupUnavailable(layout: CgroupLayout): string | undefine
     return `${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? String(err)}): run as root, or under systemd`;
   }
   return undefined;
+}
+
+/**
+ * How a round's cgroup is killed on this host: `cgroup.kill` (Linux 5.14+), freeze then kill
+ * (5.2+), or no cgroup2 at all, which leaves the process-group and marker sweep.
+ */
+export function killMethod(layout: CgroupLayout, release = osRelease()): 'cgroup.kill' | 'freeze' | 'sweep' {
+  if (!layout.v2) return 'sweep';
+  // The root cgroup has neither file: ask a child's, else the kernel version.
+  const own = cgroupDir(layout.v2);
+  if (layout.v2.own !== '/') return existsSync(`${own}/cgroup.kill`) ? 'cgroup.kill' : existsSync(`${own}/cgroup.freeze`) ? 'freeze' : 'sweep';
+  const [maj = 0, min = 0] = release.split(/[.-]/).map(Number);
+  return maj > 5 || (maj === 5 && min >= 14) ? 'cgroup.kill' : maj === 5 && min >= 2 ? 'freeze' : 'sweep';
+}
+
+/** Where each configured limit would be enforced: cgroup2, a v1 hierarchy, or nowhere here. */
+export function limitPlacement(limits: LimitsConfig, layout: CgroupLayout, v2Ctl = ownV2Controllers(layout)): Array<{ key: keyof LimitsConfig; where: string }> {
+  const out = new Map<keyof LimitsConfig, string>();
+  for (const f of v2LimitFiles(limits)) {
+    if (out.has(f.key)) continue;
+    const h = v1Hierarchy(f.controller);
+    out.set(f.key, v2Ctl.has(f.controller) ? 'cgroup2' : layout.v1[h] ? `v1 ${h}` : 'nowhere');
+  }
+  return [...out].map(([key, where]) => ({ key, where }));
 }
 
 export class RoundCgroup implements RoundCgroupInfo {
@@ -129,6 +154,28 @@ export class RoundCgroup implements RoundCgroupInfo {
       if (f.file === 'memory.swap.max') return;
       this.notApplied.push(`${f.key}: ${dir}/${f.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
+  }
+
+  /**
+   * The cgroups a dead supervisor recorded in status.json, taken over by its successor to kill what
+   * is left and remove them. Only directories of this very round's name inside a cgroup hierarchy
+   * are accepted: status.json is only a file, and a wrong path must never kill anything else.
+   */
+  static adopt(name: string, recorded: { v2?: string | undefined; v1?: string[] | undefined }, layout = readCgroupLayout()): RoundCgroup | undefined {
+    const ours = (dir: string, mount: string) => {
+      const base = dir.slice(dir.lastIndexOf('/') + 1);
+      const suffixed = base.startsWith(`${name}-`) && /^\d+$/.test(base.slice(name.length + 1));
+      return dir.startsWith(`${mount}/`) && !dir.split('/').includes('..') && (base === name || base === `${name}.scope` || suffixed);
+    };
+    const v2 = recorded.v2 && layout.v2 && ours(recorded.v2, layout.v2.mount) && existsSync(recorded.v2) ? recorded.v2 : undefined;
+    const mode = v2?.endsWith('.scope') ? 'scope' : 'direct';
+    const cg = new RoundCgroup(name, mode, layout);
+    cg.v2Dir = v2;
+    for (const d of recorded.v1 ?? []) {
+      const h = Object.entries(layout.v1).find(([, x]) => ours(d, x.mount));
+      if (h && existsSync(d)) cg.v1Dirs[h[0]] = d;
+    }
+    return cg.v2Dir || Object.keys(cg.v1Dirs).length ? cg : undefined;
   }
 
   /** The cgroup.procs files the agent must enter before it execs (direct: all; scope: v1 only). */
@@ -218,6 +265,28 @@ export class RoundCgroup implements RoundCgroupInfo {
   private dirs(): string[] {
     return [...(this.v2Dir ? [this.v2Dir] : []), ...Object.values(this.v1Dirs)];
   }
+}
+
+/**
+ * Empty round directories of this project that an earlier round could not remove (its members were
+ * still leaving when it gave up, or its supervisor was killed). Only this project's: the project lock
+ * means none of them is a round still being set up. rmdir refuses a populated cgroup, so nothing
+ * that holds a process is touched.
+ */
+export function removeStaleRoundDirs(namePrefix: string, layout = readCgroupLayout()): string[] {
+  const removed: string[] = [];
+  const bases = [...(layout.v2 ? [cgroupDir(layout.v2)] : []), ...new Set(Object.values(layout.v1).map((h) => cgroupDir(h)))];
+  const ours = new RegExp(`^${namePrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\d+(-\\d+)?$`);
+  for (const base of bases) {
+    let entries: string[];
+    try {
+      entries = readdirSync(base);
+    } catch {
+      continue;
+    }
+    for (const e of entries) if (ours.test(e) && removeIfEmpty(`${base}/${e}`)) removed.push(`${base}/${e}`);
+  }
+  return removed;
 }
 
 /**

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { Config } from '../config/load.js';
 import { isAlive } from '../proc/procfs.js';
 import { run, which } from '../util/exec.js';
 import { bwrapArgv } from './bwrap.js';
-import { directCgroupUnavailable, readCgroupLayout, RoundCgroup } from './cgroup.js';
-import { detectScopeManager, scopeArgv, scopeName, type ScopeManager } from './systemd-scope.js';
+import { directCgroupUnavailable, readCgroupLayout, removeStaleRoundDirs, RoundCgroup } from './cgroup.js';
+import { sandboxWritablePaths } from './writable.js';
+import { detectScopeManager, scopeArgv, scopeName, scopeNamePrefix, type ScopeManager } from './systemd-scope.js';
 import { sleep } from '../util/sleep.js';
 
 /**
@@ -41,13 +43,31 @@ export function prepareIsolation(cfg: Config, roundNum: number, agentArgv: strin
   const decided = decideCgroupMode(cfg);
   let argv = agentArgv;
   if (cfg.sandbox.mode === 'bwrap')
-    argv = [...bwrapArgv({ workDir: cfg.paths.workDir, logDir: cfg.paths.logDir, writablePaths: cfg.paths.writablePaths, network: cfg.sandbox.network }), ...argv];
-  if (decided.mode === 'none') return { argv, mode: 'none', ...(decided.reason ? { reason: decided.reason } : {}), name, sandbox: cfg.sandbox.mode };
+    argv = [...bwrapArgv({ writable: sandboxWritablePaths(cfg), network: cfg.sandbox.network }), ...argv];
+  const sandbox = sandboxInEffect(cfg.sandbox.mode);
+  if (decided.mode === 'none') return { argv, mode: 'none', ...(decided.reason ? { reason: decided.reason } : {}), name, sandbox };
+  removeStaleRoundDirs(scopeNamePrefix(cfg.project));
   const cgroup = RoundCgroup.create(name, decided.mode, cfg.limits);
   if (decided.mode === 'scope') argv = [...scopeArgv(decided.manager!, name, cfg.limits), ...argv];
   const enter = cgroup.enterFiles();
   if (enter.length > 0) argv = ['/bin/sh', '-c', ENTER, 'agent-runner-enter', ...enter, '--', ...argv];
-  return { argv, mode: decided.mode, name, cgroup, sandbox: cfg.sandbox.mode };
+  return { argv, mode: decided.mode, name, cgroup, sandbox };
+}
+
+/**
+ * The systemd sandbox is the unit's, not ours: a round started from a terminal, or by a unit
+ * installed before the mode was set, runs without it. NoNewPrivileges=, which the rendered hardening
+ * always carries, is the one part a process can see of itself.
+ */
+export function sandboxInEffect(mode: Config['sandbox']['mode'], env: NodeJS.ProcessEnv = process.env): Config['sandbox']['mode'] {
+  if (mode !== 'systemd') return mode;
+  let nnp = false;
+  try {
+    nnp = /^NoNewPrivs:\s*1$/m.test(readFileSync('/proc/self/status', 'latin1'));
+  } catch {
+    /* no procfs: cannot tell, so do not claim it */
+  }
+  return env['INVOCATION_ID'] && nnp ? 'systemd' : 'off';
 }
 
 /**

@@ -25,7 +25,12 @@ export function detectScopeManager(env: NodeJS.ProcessEnv, ownCgroupPath: string
 
 /** Unit names take [A-Za-z0-9:_.-]; anything else in a project name becomes "_". */
 export function scopeName(project: string, roundNum: number): string {
-  return `agent-runner-${project.replace(/[^A-Za-z0-9:_.-]/g, '_')}-R${roundNum}`;
+  return `${scopeNamePrefix(project)}${roundNum}`;
+}
+
+/** What every round of the project is named with, up to the round number. */
+export function scopeNamePrefix(project: string): string {
+  return `agent-runner-${project.replace(/[^A-Za-z0-9:_.-]/g, '_')}-R`;
 }
 
 /** The argv prefix that runs a command in the round's scope. */

@@ -23,11 +23,11 @@ describe('systemd scope', () => {
 
 describe('bwrap', () => {
   it('binds work dir, log dir and state dirs writable over a read-only root; network off unshares it', () => {
-    const a = bwrapArgv({ workDir: '/w', logDir: '/l', writablePaths: ['/home/u/.claude'], network: false });
+    const a = bwrapArgv({ writable: { required: ['/w', '/l'], optional: ['/home/u/.claude'] }, network: false });
     expect(a.slice(0, 2)).toEqual(['bwrap', '--die-with-parent']);
     const s = a.join(' ');
     expect(s).toContain('--ro-bind / /');
     expect(s).toContain('--tmpfs /tmp --bind /w /w --bind /l /l --bind-try /home/u/.claude /home/u/.claude --unshare-net --');
-    expect(bwrapArgv({ workDir: '/w', logDir: '/l', writablePaths: [], network: true })).not.toContain('--unshare-net');
+    expect(bwrapArgv({ writable: { required: ['/w'], optional: [] }, network: true })).not.toContain('--unshare-net');
   });
 });

@@ -4,7 +4,8 @@ import type { Config } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { promptFilesFor } from '../config/load.js';
 import { sampleDisk } from '../metrics/host.js';
-import { which } from '../util/exec.js';
+import { bwrapProbeArgv } from '../isolation/bwrap.js';
+import { run, which } from '../util/exec.js';
 import { isGitWorkTree } from './git.js';
 import { assemblePromptBody, stripFrontmatter } from './prompt.js';
 
@@ -60,6 +61,15 @@ export async function runStartupChecks(
   )
     cache?.add('agent_cli_in_path');
 
+  if (cfg.sandbox.mode === 'bwrap') {
+    if (cache?.has('sandbox_available')) results.push({ name: 'sandbox_available', ok: true });
+    else {
+      const r = await bwrapUnavailable(cfg, env);
+      results.push(r ? { name: 'sandbox_available', ok: false, reason: r, hint: `install bubblewrap (Debian: apt-get install bubblewrap), or set sandbox.mode = "off" in ${cfg.path}` } : { name: 'sandbox_available', ok: true });
+      if (!r) cache?.add('sandbox_available');
+    }
+  }
+
   const gitOk = cache?.has('work_dir_is_git_repo') || (await isGitWorkTree(cfg.paths.workDir).catch(() => false));
   if (gitOk) cache?.add('work_dir_is_git_repo');
   results.push(
@@ -84,6 +94,17 @@ export async function runStartupChecks(
     'free disk space, or raise monitor.host_health.disk_critical_pct',
   );
   return results;
+}
+
+/** Why `sandbox.mode = "bwrap"` cannot run here: bwrap missing, or unable to make its namespaces. */
+async function bwrapUnavailable(cfg: Config, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const bin = which('bwrap', env['PATH']);
+  if (!bin) return 'sandbox.mode = "bwrap" but bwrap is not on PATH';
+  const [, ...args] = bwrapProbeArgv(cfg.sandbox.network);
+  const r = await run(bin, args, { timeoutMs: 10_000 });
+  if (r.exitCode === 0) return undefined;
+  // Typically unprivileged user namespaces switched off (kernel.unprivileged_userns_clone=0).
+  return `${bin} cannot make its sandbox here (exit ${r.exitCode}: ${r.stderr.trim().split('\n')[0] || 'no message'})`;
 }
 
 function checkPrompt(cfg: Config, phase: string | undefined, files: string[], add: (name: string, fn: () => string | undefined, hint: string) => boolean): void {

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { cgroupDir } from '../isolation/cgroup-layout.js';
+import { readCgroupLayout } from '../isolation/cgroup.js';
 import { findRoundProcesses, hasProcfs, isAlive, readStat, type ProcStat } from '../proc/procfs.js';
 import { sleep } from '../util/sleep.js';
 
@@ -120,35 +122,11 @@ export function oomKillCount(): number | undefined {
   }
 }
 
+/** Our own cgroup2 directory, from the one layout reader (src/isolation/cgroup-layout.ts). */
 export function ownCgroupDir(): string | undefined {
   if (!hasProcfs) return undefined;
-  try {
-    const line = readFileSync('/proc/self/cgroup', 'latin1').split('\n').find((l) => l.startsWith('0::'));
-    const root = cgroup2Root();
-    return line && root ? `${root}${line.slice(3).trim()}` : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Where cgroup2 is mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones. */
-let cgroup2Mount: string | null | undefined;
-function cgroup2Root(): string | undefined {
-  if (cgroup2Mount === undefined) {
-    cgroup2Mount = null;
-    try {
-      for (const l of readFileSync('/proc/self/mountinfo', 'latin1').split('\n')) {
-        const [pre, post] = l.split(' - ');
-        if (post?.startsWith('cgroup2 ')) {
-          cgroup2Mount = pre!.split(' ')[4] ?? null;
-          break;
-        }
-      }
-    } catch {
-      /* no mountinfo: no cgroup backstop */
-    }
-  }
-  return cgroup2Mount ?? undefined;
+  const v2 = readCgroupLayout().v2;
+  return v2 ? cgroupDir(v2) : undefined;
 }
 
 /**

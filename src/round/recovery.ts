@@ -7,6 +7,8 @@ import { readStatus, writeStatus } from '../state/status.js';
 import { isoNow } from '../util/time.js';
 import { handleDirtyTree } from './dirty.js';
 import { dirtyFiles, ownedPaths } from './git.js';
+import { RoundCgroup } from '../isolation/cgroup.js';
+import { scopeName } from '../isolation/systemd-scope.js';
 import { markerEntry, roundMembers, terminateRound } from './process-group.js';
 
 /**
@@ -25,21 +27,28 @@ export async function recoverInterruptedRound(cfg: Config, events: EventSink, gr
     throw new LockHeldError(stateFiles(cfg.paths.logDir).lock, { pid: s.supervisor_pid, ...(s.started_at ? { started_at: s.started_at } : {}) });
   }
   let killed = 0;
+  const cgroup = s.cgroup || s.cgroup_v1?.length ? RoundCgroup.adopt(scopeName(cfg.project, s.round_num), { v2: s.cgroup, v1: s.cgroup_v1 }) : undefined;
   if (typeof s.round_marker === 'string' && s.round_marker) {
     const marker = markerEntry(s.round_marker);
     // status.json is only a file: the group is trusted only when its leader provably is the
     // round's own agent — its own group leader, same start time, carrying the round's marker.
     const leaderIsOurs =
       Number.isInteger(s.pid) && s.pid! > 1 && s.pgid === s.pid && s.start_time !== undefined && isAlive(s.pid!, s.start_time) && environHas(s.pid!, marker);
-    const id = { pgid: leaderIsOurs ? s.pgid! : -1, marker };
+    // Its cgroup holds even what left the session and cleared its environment (the marker too).
+    const id = { pgid: leaderIsOurs ? s.pgid! : -1, marker, ...(cgroup ? { cgroup } : {}) };
     if (roundMembers(id).length > 0) killed = (await terminateRound(id, graceMs)).killed;
+  } else if (cgroup && cgroup.pids().length > 0) {
+    killed = (await terminateRound({ pgid: -1, marker: '', cgroup }, graceMs)).killed;
   }
+  const cgroupLeft = cgroup ? await cgroup.remove() : [];
   events.emit('round_recovered', {
     round_num: s.round_num,
     pid: s.pid ?? null,
     pgid: s.pgid ?? null,
     killed,
     reason: `supervisor pid ${s.supervisor_pid ?? '?'} died while the round was running`,
+    ...(cgroup ? { cgroup: cgroup.v2Dir ?? Object.values(cgroup.v1Dirs)[0] ?? null } : {}),
+    ...(cgroupLeft.length ? { cgroup_left: cgroupLeft } : {}),
   });
   let files: string[] = [];
   try {

@@ -8,6 +8,7 @@ import { promptFilesFor } from '../config/load.js';
 import { dirtyFiles, git, ownedPaths } from '../round/git.js';
 import { hasTemplateGoal } from '../round/template-goal.js';
 import { which } from '../util/exec.js';
+import { isolationFindings } from './isolation-report.js';
 import { serviceStatus } from './status.js';
 
 export interface DoctorFinding {
@@ -67,6 +68,7 @@ export async function doctor(cfg: Config, events: EventSink): Promise<DoctorFind
     else out.push({ check: 'linger', status: 'ok', detail: svc.linger === null ? 'unknown (no logind state on this host)' : 'on' });
     if (svc.active_state === 'failed') out.push({ check: 'unit', status: 'warn', detail: `${svc.unit} failed`, fix: 'agent-runner status; then resume/start' });
   }
+  out.push(...(await isolationFindings(cfg, env)));
   return out;
 }
 

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { RunnerError } from '../errors.js';
+import { ensureLogDirOrFail } from '../round/checks.js';
 import { run } from '../util/exec.js';
 import { renderUnits } from './render.js';
 import { systemctl } from './systemctl.js';
@@ -50,6 +51,11 @@ export async function install(cfg: Config, opts: InstallOptions): Promise<Instal
   const dir = opts.system ? SYSTEM_UNIT_DIR : userUnitDir();
   const units = [rendered.serve, ...(opts.monitor ? [rendered.monitor] : [])].map((u) => ({ ...u, path: join(dir, u.name) }));
   const warnings: string[] = [];
+  if (cfg.sandbox.mode === 'systemd') {
+    // PrivateTmp= gives the unit a /tmp of its own: nothing under the host's /tmp is there.
+    const hidden = [cfg.paths.workDir, cfg.paths.logDir, opts.cliEntry, process.execPath].filter((p) => /^\/(var\/)?tmp\//.test(p));
+    if (hidden.length) warnings.push(`sandbox.mode = "systemd" gives the unit a private /tmp, which hides ${hidden.join(', ')}: move them out of /tmp and /var/tmp`);
+  }
   const linger = opts.system ? null : lingerEnabled(user);
   if (opts.dryRun) return { scope, units, started: false, linger, warnings };
 
@@ -62,6 +68,8 @@ export async function install(cfg: Config, opts: InstallOptions): Promise<Instal
       'systemd_unreachable',
     );
   }
+  // ReadWritePaths= needs the log dir to exist, or the sandboxed unit cannot start.
+  if (cfg.sandbox.mode === 'systemd') ensureLogDirOrFail(cfg);
   mkdirSync(dir, { recursive: true });
   for (const u of units) writeFileSync(u.path, u.text, { mode: 0o644 });
   await systemctl(scope, ['daemon-reload'], { check: true });

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { exitCodesWhere } from '../exit-codes.js';
+import { systemdProperties } from '../isolation/limits.js';
+import { systemdSandboxLines } from '../isolation/systemd-sandbox.js';
+import { sandboxWritablePaths } from '../isolation/writable.js';
 import { LONG_RUNNING_NODE_FLAGS } from './node-flags.js';
 import { monitorUnitName, serveUnitName } from './units.js';
 
@@ -34,6 +37,20 @@ function unitEscape(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%');
 }
 
+const lines = (xs: string[]) => xs.map((l) => `${l}\n`).join('');
+
+/**
+ * `[limits.service]` as the serve unit's own resource control; `install --memory-max` overrides its
+ * memory_max. The rounds' `[limits]` go to each round's own cgroup, not here: under systemd a round
+ * runs in a scope beside the service, so these bound serve itself (and the rounds only when
+ * `limits.cgroup = "off"` keeps them in the service's cgroup).
+ */
+export function serviceLimitLines(cfg: Config, memoryMax?: string): string[] {
+  const props = systemdProperties(cfg.limits.service).filter((p) => !(memoryMax && /^Memory(Swap)?Max=/.test(p)));
+  if (memoryMax) props.unshift(`MemoryMax=${memoryMax}`);
+  return props.length ? ['# [limits.service]: the service\'s own resource limits.', ...props] : [];
+}
+
 export function renderUnits(input: RenderInput): { serve: { name: string; text: string }; monitor: { name: string; text: string } } {
   const { cfg } = input;
   const vars: Record<string, string> = {
@@ -50,7 +67,8 @@ export function renderUnits(input: RenderInput): { serve: { name: string; text: 
     PREVENT: exitCodesWhere('prevent').join(' '),
     SUCCESS: exitCodesWhere('success').join(' '),
     USER: input.system && input.user ? `User=${input.user}\n` : '',
-    MEMORY_MAX: input.memoryMax ? `MemoryMax=${input.memoryMax}\n` : '',
+    SERVICE_LIMITS: lines(serviceLimitLines(cfg, input.memoryMax)),
+    SANDBOX: lines(cfg.sandbox.mode === 'systemd' ? systemdSandboxLines(sandboxWritablePaths(cfg), unitEscape) : []),
     WANTED_BY: input.system ? 'multi-user.target' : 'default.target',
     SERVE_UNIT: serveUnitName(cfg.project),
   };

@@ -21,6 +21,9 @@ export interface Status {
   round_marker?: string;
   supervisor_pid?: number;
   supervisor_start_time?: number;
+  /** The round's own cgroup2 directory and v1 directories, for a successor to kill and remove. */
+  cgroup?: string;
+  cgroup_v1?: string[];
   // last completed round
   last_completed_at?: string;
   last_exit_code?: number | null;

@@ -119,3 +119,18 @@ it('agent-runner\'s own files (config, prompt) are no reason for the dirty-tree 
   const git2 = (JSON.parse(r2.stdout) as { findings: Array<{ check: string; status: string; detail: string }> }).findings.find((f) => f.check === 'git_clean');
   expect(git2).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^1 uncommitted path\(s\) \(mine\.txt\)/) });
 });
+
+it('reports isolation: the cgroup layout and how a round ends, where each limit is enforced, what the sandbox leaves writable', async () => {
+  const p = makeProject({ extraToml: '[limits]\nmemory_max = "1G"\ntasks_max = 100\n[sandbox]\nmode = "bwrap"\nnetwork = false\nwritable_paths = ["/nonexistent/agent-state"]\n' });
+  projects.push(p);
+  const r = await runCli(['doctor', '--json', '--config', p.config], { cwd: p.dir });
+  const doc = JSON.parse(r.stdout) as { findings: Array<{ check: string; status: string; detail: string }> };
+  const f = (check: string) => doc.findings.find((x) => x.check === check)!;
+  const mounts = readFileSync('/proc/self/mountinfo', 'latin1');
+  const layout = !mounts.includes(' - cgroup2 ') ? /legacy|no cgroup/ : / - cgroup .*(memory|pids)/.test(mounts) ? /^hybrid: cgroup2 at \S+ \(the kill\)/ : /^unified cgroup2 at /;
+  expect(f('isolation_cgroup').detail).toMatch(layout);
+  expect(f('isolation_cgroup').detail).toMatch(/cgroup\.kill|cgroup\.freeze|sweep \(fallback\)/);
+  expect(f('isolation_limits').detail).toMatch(/memory_max → (cgroup2|v1 memory|nowhere)|not enforced/);
+  expect(f('isolation_sandbox').detail).toContain(`bwrap: writable ${p.dir}, ${p.logDir}, /nonexistent/agent-state (missing: skipped)`);
+  expect(f('isolation_sandbox').detail).toContain('network unshared');
+});

@@ -1,8 +1,9 @@
 // Every round in a cgroup of its own, without systemd: root and a writable cgroup2 (here the hybrid
 // host's /sys/fs/cgroup/unified for the kill, v1 memory and pids for the limits).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, readEvents, recordedPids, runCli, startCli, survivorsOf, waitFor, type Project, useProjects } from '../helpers/project.js';
+import { alive, readEvents, readJson, recordedPids, runCli, startCli, survivorsOf, waitFor, type Project, useProjects } from '../helpers/project.js';
 
 const { project, track } = useProjects();
 
@@ -81,6 +82,31 @@ describe.skipIf(skip)('per-round cgroup without systemd', () => {
     expect(Number(m![1])).toBeGreaterThan(0);
     expect(recordedPids(p).filter(alive)).toEqual([]);
     expect(survivorsOf(p.testId)).toEqual([]);
+  });
+
+  it('a SIGKILLed supervisor leaves its round cgroup, escapee included: the next start kills what is in it and removes it', async () => {
+    const p = project({ mode: 'escape_all;;sleep:300', extraToml: '[limits]\ntasks_max = 50\n' });
+    const first = track(startCli(['round', '--config', p.config], { cwd: p.dir }));
+    const sp = await waitFor(() => readEvents(p.logDir).find((e) => e.event === 'agent_spawn'), 'agent_spawn');
+    const escapee = await waitFor(() => recordedPids(p).find((x) => x !== sp['pid']), 'the escapee recorded');
+    const dir = String(sp['cgroup']);
+    const status = readJson(join(p.logDir, 'status.json'));
+    expect(status).toMatchObject({ running: true, cgroup: dir });
+    first.kill('SIGKILL');
+    await waitFor(() => first.exitCode !== null || first.signalCode !== null, 'the supervisor gone');
+    // Nothing but the cgroup can tell the escapee belongs to the round: no session, no marker.
+    expect(alive(escapee)).toBe(true);
+    writeFileSync(p.config, readFileSync(p.config, 'utf8').replace(/FAKE_MODE = ".*"/, 'FAKE_MODE = "ok"'));
+    const r = await round(p);
+    expect(r.code, r.stderr).toBe(0);
+    const rec = readEvents(p.logDir).find((e) => e.event === 'round_recovered')!;
+    expect(rec).toMatchObject({ round_num: 1, cgroup: dir });
+    expect(rec['cgroup_left']).toBeUndefined();
+    expect(Number(rec['killed'])).toBeGreaterThanOrEqual(2);
+    expect(alive(escapee)).toBe(false);
+    expect(survivorsOf(p.testId)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    for (const d of (status['cgroup_v1'] as string[] | undefined) ?? []) expect(existsSync(d)).toBe(false);
   });
 
   it('limits.cgroup = "off" keeps the sweep alone (and says so)', async () => {

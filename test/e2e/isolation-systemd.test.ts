@@ -40,6 +40,7 @@ function enforcedLimit(cgroupText: string, v2File: string, v1Controller: string,
   return undefined;
 }
 
+// Each test installs a unit and waits for rounds: on a loaded 2-core machine that outlasts the default.
 describe.skipIf(skip)('per-round scope under a systemd --user service', () => {
   let m: UserManager;
   const { project } = useProjects();
@@ -98,7 +99,7 @@ describe.skipIf(skip)('per-round scope under a systemd --user service', () => {
     await poll('scope of round 2 gone', async () => (await m.show(scopeOf(p, 2), ['LoadState'])).LoadState === 'not-found');
     expect(survivorsOf(p.testId)).toEqual([]);
     expect((await ar(p, 'uninstall')).exitCode).toBe(0);
-  });
+  }, 180_000);
 
   it('an agent past memory_max is classified oom, and the loop counts it as a crash (the unit halts on the crash loop)', async () => {
     const p = project({ mode: 'alloc:128', runtime: { crash_loop_threshold: 2, backoff_max_s: 1 }, extraToml: '[limits]\nmemory_max = "32M"\n' });
@@ -122,7 +123,7 @@ describe.skipIf(skip)('per-round scope under a systemd --user service', () => {
     expect(roundLog(p, 1)).not.toContain('allocated 128 MB');
     expect(survivorsOf(p.testId)).toEqual([]);
     expect((await ar(p, 'uninstall')).exitCode).toBe(0);
-  });
+  }, 180_000);
 
   it('a fork bomb in the service is held at tasks_max, and nothing of it outlives its round', async () => {
     const p = project({ mode: 'forks:200', runtime: { stop_drain_s: 1 }, extraToml: '[limits]\ntasks_max = 20\n' });
@@ -141,5 +142,5 @@ describe.skipIf(skip)('per-round scope under a systemd --user service', () => {
     expect(recordedPids(p).filter(alive)).toEqual([]);
     expect(survivorsOf(p.testId)).toEqual([]);
     expect((await ar(p, 'uninstall')).exitCode).toBe(0);
-  });
+  }, 180_000);
 });

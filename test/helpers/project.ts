@@ -36,12 +36,14 @@ export interface ProjectOptions {
   command?: string[];
   /** false: skip git init. */
   git?: boolean;
+  /** Where the project directory is made (default the temp dir). */
+  base?: string;
 }
 
 const tomlValue = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `[${v.map(tomlValue).join(', ')}]` : String(v));
 
 export function makeProject(opts: ProjectOptions = {}): Project {
-  const dir = mkdtempSync(join(tmpdir(), 'ar-proj-'));
+  const dir = mkdtempSync(join(opts.base ?? tmpdir(), 'ar-proj-'));
   const logDir = join(dir, '.agent-runner', 'logs');
   const pidsFile = join(dir, '.pids');
   const testId = randomUUID();

@@ -108,12 +108,16 @@ export function isAlive(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
-export async function startUserManager(opts: { readyTimeoutMs?: number } = {}): Promise<UserManager> {
+/**
+ * `baseDir` (default the temp dir) holds the manager's HOME and XDG_RUNTIME_DIR: a unit with
+ * PrivateTmp= cannot reach a control socket under /tmp, as it cannot on a real host's /run/user.
+ */
+export async function startUserManager(opts: { readyTimeoutMs?: number; baseDir?: string } = {}): Promise<UserManager> {
   const reason = systemdUnavailableReason();
   if (reason) throw new Error(`cannot start systemd --user: ${reason}`);
   const started = performance.now();
 
-  const root = mkdtempSync(join(tmpdir(), 'ar-systemd-user-'));
+  const root = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'ar-systemd-user-'));
   const runtimeDir = join(root, 'xdg');
   mkdirSync(runtimeDir, { mode: 0o700 });
   const fakeRunSystemd = join(root, 'run-systemd');

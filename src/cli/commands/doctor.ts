@@ -7,7 +7,7 @@ import { json, out, paint } from '../output.js';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check everything a long unattended run needs (config, every phase\'s prompt, agent CLI and its version, git, disk, service, linger) and say what to fix')
+    .description('check everything a long unattended run needs (config, every phase\'s prompt, agent CLI and its version, git, disk, service, linger, isolation: cgroup, limits, sandbox) and say what to fix')
     .action(async (_o: unknown, cmd: Command) => {
       const cfg = loadFor(cmd, { warnInert: false });
       const findings = await doctor(cfg, eventsFor(cfg));

@@ -29,6 +29,7 @@ export function registerInstall(program: Command): void {
       if (globals(cmd).json) return json(r);
       if (opts.dryRun) {
         for (const u of r.units) out(`# ${u.path}\n${u.text}`);
+        for (const w of r.warnings) err(`warning: ${w}`);
         return;
       }
       for (const u of r.units) out(`installed and started ${u.name} (${u.path})`);

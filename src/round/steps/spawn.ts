@@ -82,7 +82,11 @@ export async function spawnAgent(ctx: RoundContext): Promise<SpawnedRound> {
     await afterSpawn(iso, pid);
     const st = readStat(pid);
     if (st) id.minStart = st.starttime;
-    bestEffort(ctx, () => writeStatus(cfg.paths.logDir, { ...liveBase, pid, pgid: pid, ...(st ? { start_time: st.starttime } : {}) }));
+    // The round's cgroup directories too: a successor can kill and remove them if we die.
+    const cgroupDirs = iso.cgroup
+      ? { ...(iso.cgroup.v2Dir ? { cgroup: iso.cgroup.v2Dir } : {}), ...(Object.keys(iso.cgroup.v1Dirs).length ? { cgroup_v1: Object.values(iso.cgroup.v1Dirs) } : {}) }
+      : {};
+    bestEffort(ctx, () => writeStatus(cfg.paths.logDir, { ...liveBase, pid, pgid: pid, ...(st ? { start_time: st.starttime } : {}), ...cgroupDirs }));
     events.emit('agent_spawn', {
       round_num: roundNum,
       timeout_s: ctx.timeoutS,
