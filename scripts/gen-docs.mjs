@@ -166,7 +166,7 @@ const MEANING = {
   'prompt.strip_yaml_frontmatter': 'Remove a leading `---` YAML block from the first prompt file.',
   'prompt.min_bytes': 'The startup check refuses an assembled prompt shorter than this (exit 78).',
   'vcs.stash_idempotency_s': 'A snapshot of the same round and the same tree within this many seconds is reused, not duplicated.',
-  'vcs.dirty_action': 'A dirty tree after a round: `stash` preserves it under `refs/agent-runner/orphans/R<N>` and cleans the tree; `auto_commit` commits it; `ignore` only records it.',
+  'vcs.dirty_action': 'What a round changed and left uncommitted: `stash` preserves the tree under `refs/agent-runner/orphans/R<N>` and puts those paths back to HEAD; `auto_commit` commits those paths; `ignore` only records. Uncommitted work from before the round is always kept under `R<N>-before` and left in place ([round.md](round.md)).',
   'vcs.dirty_action_on_failure': 'The same choice after a failed, timed-out or interrupted round; defaults to `dirty_action`.',
   'monitor.auth_fail_patterns': 'Patterns (case-insensitive) that mark an auth failure in the output of an agent without structured output.',
   'monitor.auth_fail_hint': 'The fix to show when authentication fails, for example how to log in again.',

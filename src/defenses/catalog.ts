@@ -101,6 +101,14 @@ export function defenses(cfg: Config, host: HostFacts = detectHost()): Defense[]
       ...on(stashing, 'vcs.dirty_action is not "stash": dirty trees are never snapshotted'),
     },
     {
+      name: 'user_work_snapshot',
+      value: 'before each round, uncommitted work (untracked files, config and prompts included; the index as its own commit) at refs/agent-runner/orphans/R<N>-before; after it, only the paths the round changed are reset, and nothing at all without that snapshot',
+      codifies: 'Issue 8 (user work is sacred): with dirty_action = "stash" a user\'s uncommitted edit vanished and was in no orphan ref; edits to the config and prompts were left out of the snapshot and then reset; the clean step wiped staged state and removed untracked files that predated the round.',
+      guarded_by: 'test/e2e/user-work.test.ts',
+      exercises: ['worktree_snapshot', 'worktree_snapshot_failed', 'orphan_stash_failed', 'R1-before', "'stash', 'apply', '--index'", "'read-tree'", 'submodule', 'non-UTF-8'],
+      current_state: 'active',
+    },
+    {
       name: 'no_diff_parsing',
       upstream: 'set_diff_classification',
       value: 'dirty paths come from `git status --porcelain -z`; no diff text is read anywhere',

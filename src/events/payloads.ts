@@ -82,6 +82,9 @@ export interface EventPayloads {
   orphan_stash_failed: { round_num: number; phase: string | null; reason: string };
   dirty_auto_committed: { round_num: number; files: string[]; ref: string };
   dirty_commit_failed: { round_num: number; phase: string | null; reason: string };
+  /** ref is the snapshot commit (tree: the work tree; ^2: a commit of the index, tree index_tree). */
+  worktree_snapshot: { round_num: number; ref: string; ref_name: string; index_tree: string; files: string[] };
+  worktree_snapshot_failed: { round_num: number; phase: string | null; reason: string };
   round_timeout_kill: { round_num: number; reason: string; kill_ms: number | null };
   round_grace_kill: { round_num: number; grace_s: number; live_children: ChildProcessInfo[]; kill_ms: number | null };
   round_grace_extended: { round_num: number; grace_s: number; live_children: ChildProcessInfo[]; ignored_children: Array<ChildProcessInfo & { matched: string }> };

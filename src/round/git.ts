@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { relative, isAbsolute } from 'node:path';
 import type { Config } from '../config/load.js';
 import { run, type ExecResult } from '../util/exec.js';
@@ -8,6 +9,51 @@ export function git(workDir: string, args: string[], env: NodeJS.ProcessEnv = {}
     env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', ...env },
     timeoutMs: 60_000,
   });
+}
+
+export interface RawResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/**
+ * Git with bytes in and out. Path names are bytes, not UTF-8: a name with an invalid byte read as
+ * a JS string would come back as U+FFFD and name another file. Callers keep such paths as latin1
+ * strings (one char per byte, see `bytes`/`toBytes`) and hand them to git on stdin, NUL-separated.
+ */
+export function gitRaw(workDir: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: Buffer } = {}): Promise<RawResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      'git',
+      ['-C', workDir, ...args],
+      {
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', ...opts.env },
+        timeout: 120_000,
+        maxBuffer: 512 * 1024 * 1024,
+        encoding: 'buffer',
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ exitCode: code, stdout, stderr: stderr.toString('utf8') || (err ? String(err.message) : '') });
+      },
+    );
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(opts.input ?? Buffer.alloc(0));
+  });
+}
+
+/** A git path as a byte string: one char per byte (latin1), safe for any name. */
+export const bytes = (b: Buffer): string => b.toString('latin1');
+export const toBytes = (s: string): Buffer => Buffer.from(s, 'latin1');
+/** A byte-string path for people (events, messages): UTF-8 where it is UTF-8. */
+export const display = (s: string): string => toBytes(s).toString('utf8');
+
+/** The NUL-separated records of a `-z` output. */
+export function splitZ(out: Buffer): string[] {
+  const recs = bytes(out).split('\0');
+  if (recs.at(-1) === '') recs.pop();
+  return recs;
 }
 
 export async function isGitWorkTree(workDir: string): Promise<boolean> {

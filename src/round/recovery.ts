@@ -5,7 +5,7 @@ import { environHas, isAlive } from '../proc/procfs.js';
 import { stateFiles } from '../state/files.js';
 import { readStatus, writeStatus } from '../state/status.js';
 import { isoNow } from '../util/time.js';
-import { handleDirtyTree } from './dirty.js';
+import { beforeFromStatus, handleDirtyTree } from './dirty.js';
 import { dirtyFiles, ownedPaths } from './git.js';
 import { RoundCgroup } from '../isolation/cgroup.js';
 import { scopeName } from '../isolation/systemd-scope.js';
@@ -69,6 +69,8 @@ export async function recoverInterruptedRound(cfg: Config, events: EventSink, gr
       reason: 'interrupted_round_recovered',
       idempotencyS: cfg.vcs.stash_idempotency_s,
       events,
+      // What the dead round recorded before its agent ran; without it, nothing is reset.
+      before: beforeFromStatus(s.worktree_before),
     });
   }
   events.emit('round_end', { round_num: s.round_num, outcome: 'interrupted', duration_s: null });

@@ -40,6 +40,8 @@ export interface RoundFacts {
   dirtyFiles: string[];
   /** Commits the agent added to HEAD (null: cannot tell). */
   commits: number | null;
+  /** The snapshot of the user's work taken before the agent ran, when there was one. */
+  worktreeSnapshot?: string | undefined;
   logPath: string;
 }
 
@@ -179,6 +181,7 @@ export function translateRound(f: RoundFacts): RoundRecord {
       ...(classification.transient ? { last_transient: classification.transient } : {}),
       last_dirty_files: f.dirtyFiles.slice(0, 20),
       last_log_path: f.logPath,
+      ...(f.worktreeSnapshot ? { last_worktree_snapshot: f.worktreeSnapshot } : {}),
     },
     endEvent: { kind: 'round_end', payload: { round_num: roundNum, outcome: classification.outcome, duration_s: f.durationS, commits: f.commits } },
     commits: f.commits,

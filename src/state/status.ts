@@ -13,6 +13,8 @@ export interface Status {
   current_phase?: string;
   phase_index?: number;
   // live round (running = true)
+  /** The work tree before the round, as trees (and the snapshot commit when it was dirty); see round/dirty.ts. */
+  worktree_before?: Record<string, string | null>;
   pid?: number;
   pgid?: number;
   start_time?: number;
@@ -32,6 +34,8 @@ export interface Status {
   last_transient?: string;
   last_dirty_files?: string[];
   last_log_path?: string;
+  /** The last round's snapshot of uncommitted work taken before it ran (refs/agent-runner/orphans/R<N>-before). */
+  last_worktree_snapshot?: string;
 }
 
 export function readStatus(logDir: string): ReadResult<Status> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventWriter } from '../../src/events/writer.js';
-import { handleDirtyTree } from '../../src/round/dirty.js';
+import { handleDirtyTree, type BeforeRound } from '../../src/round/dirty.js';
 import { dirtyFiles } from '../../src/round/git.js';
 import { kinds, makeProject, readEvents, runCli, survivorsOf, waitFor, type EventLine, type Project } from '../helpers/project.js';
 
@@ -33,8 +33,16 @@ function repo(): { dir: string; logDir: string; git: (...a: string[]) => string 
   return { dir, logDir: join(dir, '.state'), git };
 }
 
+/** The round began on a clean tree at HEAD (each test writes its "agent's" work afterwards). */
+function cleanBefore(r: ReturnType<typeof repo>): BeforeRound {
+  const head = r.git('rev-parse', 'HEAD').trim();
+  const tree = r.git('rev-parse', 'HEAD^{tree}').trim();
+  return { ok: true, state: { head, headTree: tree, workTree: tree, indexTree: tree } };
+}
+
 function snapshot(r: ReturnType<typeof repo>, roundNum: number, idempotencyS = 5) {
   return handleDirtyTree({
+    before: cleanBefore(r),
     workDir: r.dir,
     logDir: r.logDir,
     owned: [r.logDir],

@@ -169,6 +169,11 @@ describe('translateRound', () => {
     expect(rec.dirtyEvent?.payload).toMatchObject({ files: many.slice(0, 20) });
   });
 
+  it('the snapshot of the user\'s work taken before the agent ran is recorded in the final status', () => {
+    expect(translateRound(facts({ exit: exited({}), worktreeSnapshot: 'abc123' })).status.last_worktree_snapshot).toBe('abc123');
+    expect('last_worktree_snapshot' in translateRound(facts({ exit: exited({}) })).status).toBe(false);
+  });
+
   it('is pure: the same facts give the same record, and the facts are not touched', () => {
     const f = facts({ exit: exited({ exitCode: 1 }), stream: usage, dirtyFiles: ['a'], textTransient: { classification: 'network', raw: 'n' } });
     const before = structuredClone(f);

@@ -58,6 +58,7 @@ export async function settleRound(ctx: RoundContext, s: SpawnedRound, sup: Super
     textTransient,
     dirtyFiles: dirty,
     commits,
+    worktreeSnapshot: s.before.ok && s.before.commit ? s.before.commit : undefined,
     logPath: ctx.logPath,
   });
   for (const ev of record.exitEvents) events.emit(ev.kind, ev.payload);
@@ -78,6 +79,7 @@ export async function settleRound(ctx: RoundContext, s: SpawnedRound, sup: Super
       reason: clean ? 'clean_exit_with_dirty_tree' : `${record.classification.outcome}_with_dirty_tree`,
       idempotencyS: cfg.vcs.stash_idempotency_s,
       events,
+      before: s.before,
     });
   } else {
     rmSync(ctx.files.orphan, { force: true });

@@ -5,6 +5,7 @@ import { readStat } from '../../proc/procfs.js';
 import { writeStatus, type Status } from '../../state/status.js';
 import { monoMs } from '../../util/time.js';
 import { ensureLogDir } from '../checks.js';
+import { beforeForStatus, preserveBeforeRound, type BeforeRound } from '../dirty.js';
 import { headCommit } from '../git.js';
 import { LogFollower } from '../log-follower.js';
 import { markerEntry, oomKillCount, type RoundIdentity } from '../process-group.js';
@@ -23,6 +24,8 @@ export interface SpawnedRound {
   oomBefore: number | undefined;
   /** HEAD before the agent ran (null: no commit yet, or not a repository), to count its commits. */
   headBefore: string | null;
+  /** The user's uncommitted work as it was before the agent ran: nothing is reset without it. */
+  before: BeforeRound;
 }
 
 /**
@@ -54,9 +57,12 @@ export async function spawnAgent(ctx: RoundContext): Promise<SpawnedRound> {
     },
   );
 
+  // The user's uncommitted work, kept before the agent can touch it; nothing is reset without it.
+  const before = await preserveBeforeRound({ workDir: cfg.paths.workDir, logDir: cfg.paths.logDir, roundNum, phase: ctx.phase, events });
+
   const startMono = monoMs();
   const interrupted = ctx.opts.interrupt?.aborted;
-  const liveBase = liveStatus(ctx);
+  const liveBase = { ...liveStatus(ctx), worktree_before: beforeForStatus(before) };
   let child: ChildProcess | undefined;
   let iso: RoundIsolation;
   try {
@@ -107,7 +113,7 @@ export async function spawnAgent(ctx: RoundContext): Promise<SpawnedRound> {
       child.stdin.end(ctx.prompt);
     }
   }
-  return { child, iso, id, follower, startMono, oomBefore, headBefore };
+  return { child, iso, id, follower, startMono, oomBefore, headBefore, before };
 }
 
 /** status.json while the round runs: its identity, the live round, and the last round's fields kept. */
