@@ -31,7 +31,7 @@ export default tseslint.config(
   },
   {
     // Both at once (a later block replaces a rule's options, it does not add to them).
-    files: ['src/round/classify.ts', 'src/round/repetition.ts', 'src/loop/policy.ts'],
+    files: ['src/round/classify.ts', 'src/round/repetition.ts', 'src/round/translate.ts', 'src/loop/policy.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [NO_EVENTS, NO_NODE] }] },
   },
 );

@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects. `unit` is test/unit/: pure logic tested with plain objects, plus the defense guards
-// (test/unit/defenses-guards.test.ts) that run short real rounds; a `*.test.ts` beside its source
-// under src/ would count too, but none is kept there. `e2e` is test/e2e/ and test/chaos/: the built
+// Two projects. `unit` is test/unit/ (pure logic tested with plain objects, plus the defense guards
+// in test/unit/defenses-guards.test.ts that run short real rounds) and the `*.test.ts` files kept
+// beside their source under src/ (src/isolation/: cgroup layout, limit files and wrapper argv,
+// against temp directory trees shaped like cgroupfs). `e2e` is test/e2e/ and test/chaos/: the built
 // CLI against real processes, a real systemd --user manager and a real sshd.
 export default defineConfig({
   test: {

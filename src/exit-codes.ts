@@ -94,6 +94,18 @@ export const EXIT_CODES: readonly ExitCodeInfo[] = [
     meaning: '`round` received SIGTERM; the agent tree was stopped and the round recorded.' },
 ];
 
+/**
+ * Exit codes other programs return that agent-runner reads (never returns itself): a shell's
+ * "cannot execute" and "not found", its 128 + N for a child killed by signal N, and ssh's own
+ * failure (any other ssh status is the remote command's).
+ */
+export const FOREIGN_EXIT = {
+  NOT_EXECUTABLE: 126,
+  NOT_FOUND: 127,
+  SIGNAL_BASE: 128,
+  SSH_FAILED: 255,
+} as const;
+
 export function exitCodesWhere(restart: ExitCodeInfo['restart']): number[] {
   return EXIT_CODES.filter((e) => e.restart === restart && e.code !== 0).map((e) => e.code);
 }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { readStat } from '../proc/procfs.js';
 import { terminateRound, type RoundIdentity } from '../round/process-group.js';
+import { sleep } from '../util/sleep.js';
 
 /** What `<agent> --version` said, or why it said nothing. */
 export type VersionProbeResult =
@@ -45,12 +46,12 @@ export async function probeAgentVersion(bin: string, env: NodeJS.ProcessEnv, opt
   // Whatever the probe left behind (a hung leader, a daemon it forked) is ours to end.
   const swept = id.pgid > 1 ? await terminateRound(id, opts.graceMs) : { killed: 0 };
   // With every holder gone the pipes reach EOF; the cap only guards against a holder we could not see.
-  let capTimer: NodeJS.Timeout | undefined;
+  const cap = new AbortController();
   await Promise.race([
     Promise.all([finished(child.stdout).catch(() => {}), finished(child.stderr).catch(() => {})]),
-    new Promise((r) => (capTimer = setTimeout(r, 2000))),
+    sleep(2000, cap.signal),
   ]);
-  clearTimeout(capTimer);
+  cap.abort();
   child.stdout.destroy();
   child.stderr.destroy();
   if (ended === 'timeout') return { kind: 'timeout', timeoutS: Math.round(opts.timeoutMs / 100) / 10, killed: swept.killed };

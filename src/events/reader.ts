@@ -2,6 +2,8 @@ import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 
 import { join } from 'node:path';
 import { isEventKind } from './kinds.js';
 import type { EventRecord, StoredEvent } from './payloads.js';
+import { monthOfEventsFile } from '../state/files.js';
+import { sleep } from '../util/sleep.js';
 
 export type { EventRecord, StoredEvent } from './payloads.js';
 
@@ -12,7 +14,6 @@ export type { EventRecord, StoredEvent } from './payloads.js';
  * on how long the history is.
  */
 
-export const EVENTS_FILE = /^events-(\d{4}-\d{2})\.jsonl$/;
 const CHUNK = 64 * 1024;
 
 /** Monthly events files, oldest first (the month is in the name, so a string sort is a time sort). */
@@ -23,7 +24,7 @@ export function listEventFiles(logDir: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => EVENTS_FILE.test(n)).sort();
+  return names.filter((n) => monthOfEventsFile(n) !== undefined).sort();
 }
 
 /** The kind of a stored line without parsing it: lines are written by one serialiser, `"event": "<kind>"`. */
@@ -122,7 +123,7 @@ export function* eventLinesBackward(logDir: string, budget: { bytes: number } = 
   const files = listEventFiles(logDir);
   const newest = until?.files.at(-1)?.month;
   for (let i = files.length - 1; i >= 0 && budget.bytes > 0; i--) {
-    const month = EVENTS_FILE.exec(files[i]!)![1]!;
+    const month = monthOfEventsFile(files[i]!)!;
     if (until && (newest === undefined || month > newest)) continue;
     const end = until?.files.find((f) => f.month === month)?.offset;
     yield* linesBackward(join(logDir, files[i]!), budget, end);
@@ -172,7 +173,7 @@ export function cursorAtEnd(logDir: string): Cursor {
   for (const name of files) {
     const path = join(logDir, name);
     const st = statOf(path);
-    if (st) out.push({ month: EVENTS_FILE.exec(name)![1]!, offset: endOfLastLine(path, st.size), ino: st.ino });
+    if (st) out.push({ month: monthOfEventsFile(name)!, offset: endOfLastLine(path, st.size), ino: st.ino });
   }
   return { files: out };
 }
@@ -221,12 +222,12 @@ export interface ReadSince {
 export function readSince(logDir: string, cursor: Cursor, maxBytes = Infinity): ReadSince {
   const known = new Map(cursor.files.map((f) => [f.month, f]));
   const oldest = cursor.files[0]?.month;
-  const names = listEventFiles(logDir).filter((n) => oldest === undefined || EVENTS_FILE.exec(n)![1]! >= oldest);
+  const names = listEventFiles(logDir).filter((n) => oldest === undefined || monthOfEventsFile(n)! >= oldest);
   const plan: Array<{ path: string; month: string; from: number; size: number; ino: number }> = [];
   let pending = 0;
   let reset = false;
   for (const name of names) {
-    const month = EVENTS_FILE.exec(name)![1]!;
+    const month = monthOfEventsFile(name)!;
     const path = join(logDir, name);
     const st = statOf(path);
     if (!st) continue;
@@ -316,15 +317,7 @@ export async function followLines(logDir: string, cursor: Cursor, onLine: (line:
     const r = readSince(logDir, at);
     for (const line of r.lines) onLine(line);
     at = r.cursor;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const t = setTimeout(done, intervalMs);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    await sleep(intervalMs, signal);
   }
   return at;
 }

@@ -1,7 +1,8 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redactor } from '../util/redact.js';
-import { isoNow, utcMonth } from '../util/time.js';
+import { eventsFile } from '../state/files.js';
+import { isoNow } from '../util/time.js';
 import { EVENT_KINDS } from './kinds.js';
 import { toJsonLine } from './json-line.js';
 import type { EventPayloads, KnownKind } from './payloads.js';
@@ -37,7 +38,7 @@ export class EventWriter implements EventSink {
     const now = this.clock();
     const record = { ts: isoNow(now), event: kind, ...this.redactor.value(clip(payload as LoosePayload)) };
     try {
-      appendLine(join(this.logDir, `events-${utcMonth(now)}.jsonl`), toJsonLine(record));
+      appendLine(eventsFile(this.logDir, now), toJsonLine(record));
     } catch (err) {
       // A full disk must not crash a supervisor that still has an agent tree to clean up: the
       // caller checks writeError at a safe point and stops cleanly.

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import {
   cursorAtEnd, eventLinesBackward, kindOf, parseEvent, parseRecord, readSince, tsOfLine, type Cursor, type EventRecord,
 } from '../events/reader.js';
-import { stateFiles } from '../state/files.js';
+import { isLogOfRound, roundOfLogName, stateFiles } from '../state/files.js';
 import { HISTORY_KINDS, emptyLog, foldEvent, isMonitorKind, logPathOf, noteKind, type HistoryLog } from './log.js';
 
 /**
@@ -197,7 +197,8 @@ function classifyUnclassified(logDir: string, h: HistoryLog, opts: ScanOptions):
     let path = logPathOf(h, x.round_num);
     if (!path) {
       names ??= listRoundLogs(stateFiles(logDir).rounds);
-      const name = names.find((n) => n.startsWith(`R${x.round_num}-`));
+      const roundNum = x.round_num;
+      const name = names.find((n) => isLogOfRound(n, roundNum));
       path = name ? join(stateFiles(logDir).rounds, name) : undefined;
     }
     const tail = path ? readTail(path, TAIL_BYTES).split('\n').slice(-50).join('\n') : '';
@@ -207,7 +208,7 @@ function classifyUnclassified(logDir: string, h: HistoryLog, opts: ScanOptions):
 
 function listRoundLogs(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((n) => n.startsWith('R'));
+    return readdirSync(dir).filter((n) => roundOfLogName(n) !== undefined);
   } catch {
     return [];
   }

@@ -3,6 +3,7 @@ import { release as osRelease } from 'node:os';
 import { isAlive } from '../proc/procfs.js';
 import { cgroupDir, parseCgroupLayout, type CgroupLayout } from './cgroup-layout.js';
 import { v1Hierarchy, v1LimitFiles, v2LimitFiles, type Controller, type LimitFile, type LimitsConfig } from './limits.js';
+import { sleep } from '../util/sleep.js';
 
 /**
  * The cgroup(s) of one round. A process that leaves the session and clears its environment escapes
@@ -255,7 +256,7 @@ export class RoundCgroup implements RoundCgroupInfo {
     const until = Date.now() + deadlineMs;
     let left = mine.filter((d) => !removeIfEmpty(d));
     while (left.length > 0 && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
       left = left.filter((d) => !removeIfEmpty(d));
     }
     return left;

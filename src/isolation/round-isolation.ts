@@ -6,6 +6,7 @@ import { bwrapArgv } from './bwrap.js';
 import { directCgroupUnavailable, readCgroupLayout, removeStaleRoundDirs, RoundCgroup } from './cgroup.js';
 import { sandboxWritablePaths } from './writable.js';
 import { detectScopeManager, scopeArgv, scopeName, scopeNamePrefix, type ScopeManager } from './systemd-scope.js';
+import { sleep } from '../util/sleep.js';
 
 /**
  * What a round runs in: its cgroup (a systemd scope under a manager, a directory of its own as
@@ -77,7 +78,7 @@ export async function afterSpawn(iso: RoundIsolation, pid: number, manager = det
   const cg = iso.cgroup;
   if (iso.mode !== 'scope' || !cg) return;
   const until = Date.now() + 5000;
-  while (!cg.resolveScope(pid) && isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  while (!cg.resolveScope(pid) && isAlive(pid) && Date.now() < until) await sleep(5);
   if (!cg.v2Dir) await resolveFromManager(iso, manager);
 }
 

@@ -119,6 +119,11 @@ export type RoundFailure =
   | { kind: 'disk_full'; message: string }
   | { kind: 'state_write'; message: string };
 
+/** The errno codes that mean the disk (or the user's quota) is full: a halt, never a crash. */
+export function isDiskFull(code: string | undefined): boolean {
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** A round that cannot run (or whose state cannot be written) halts: retrying cannot help. */
 export function decideOnRoundFailure(f: RoundFailure): HaltDecision {
   switch (f.kind) {

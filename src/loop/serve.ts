@@ -14,10 +14,10 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { isoNow } from '../util/time.js';
 import { haltNotification, serveExitNotification, usageLimitEndNotification, usageLimitWaitNotification } from '../notify/messages.js';
 import { Notifier, originOf } from '../notify/notifier.js';
-import { haltedError, readHalt, writeHalt } from './halt.js';
+import { haltedError, readHalt, recordHalt as recordHaltFile } from './halt.js';
 import { readLoopState, writeLoopState, type LoopState } from './loop-state.js';
 import { readPreRoundMarkers } from './markers.js';
-import { decideBeforeRound, decideNext, decideOnRoundFailure, HALTS, type Continue, type HaltDecision, type RoundFailure, type RoundSummary } from './policy.js';
+import { decideBeforeRound, decideNext, decideOnRoundFailure, HALTS, isDiskFull, type Continue, type HaltDecision, type RoundFailure, type RoundSummary } from './policy.js';
 import { clearServeState, writeServeState, type ServeState } from './serve-state.js';
 import { waitUntil } from './wait.js';
 
@@ -140,22 +140,9 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
       let loop: LoopState = readLoopState(cfg.paths.logDir, isoNow());
       let invocationRounds = 0;
 
-      // The one place a halt becomes durable: its event, halt.json, halt_recorded, the exit code.
       const recordHalt = (h: HaltDecision, roundNum: number | null) => {
-        const code = HALTS[h.reason].exitCode;
-        const ts = isoNow();
-        if (h.event) events.emit(h.event.kind, h.event.payload);
-        // Queued before anything else can fail: the human hears of the halt even if no monitor runs.
-        notifier.notify(haltNotification(originOf(cfg), { reason: h.reason, ts, message: h.message, hint: h.hint, exit_code: code, round_num: roundNum }));
-        try {
-          writeHalt(cfg.paths.logDir, { reason: h.reason, ts, round_num: roundNum, exit_code: code, message: h.message, hint: h.hint });
-        } catch (err) {
-          // A full disk can refuse even the halt record; the exit code still says it all.
-          opts.log(`could not record the halt in halt.json: ${(err as Error).message}`);
-        }
-        events.emit('halt_recorded', { reason: h.reason, exit_code: code, round_num: roundNum, hint: h.hint });
-        opts.log(`halted (${h.reason}): ${h.message}. ${h.hint}`);
-        exitCode = code;
+        // The human hears of the halt before anything else can fail, even if no monitor runs.
+        exitCode = recordHaltFile(cfg.paths.logDir, events, h, roundNum, opts.log, (halt) => notifier.notify(haltNotification(originOf(cfg), halt)));
         stopReason = h.reason;
       };
 
@@ -240,8 +227,9 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
     try {
       return await run();
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const fail = code === 'ENOSPC' || code === 'EDQUOT' ? new RunnerError(`disk full in ${cfg.paths.logDir}: ${(err as Error).message}`, 'disk_full', EXIT.HALT_DISK) : err;
+      // A full disk outside a round (serve's own state files): the disk halt's exit code, without
+      // the halt record it could not write.
+      const fail = isDiskFull(errnoCode(err)) ? new RunnerError(`disk full in ${cfg.paths.logDir}: ${(err as Error).message}`, 'disk_full', HALTS.disk.exitCode) : err;
       // A refusal to start (halted, lock held, bad config) is expected; anything else ends serve unexpectedly.
       if (!(fail instanceof RunnerError) || fail.code === 'disk_full') {
         notifier.notify(serveExitNotification(originOf(cfg), { ts: isoNow(), exit_code: fail instanceof RunnerError ? fail.exitCode : EXIT.FAILURE, error: (fail as Error).message }));
@@ -261,7 +249,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
 function roundFailureOf(e: unknown): RoundFailure | undefined {
   if (e instanceof StartupCheckError && e.failed.name === 'disk_headroom') return { kind: 'disk_check', reason: e.failed.reason, hint: e.failed.hint };
   if (e instanceof ConfigError) return { kind: 'config', message: e.message };
-  if (errnoCode(e) === 'ENOSPC') return { kind: 'disk_full', message: (e as Error).message };
+  if (isDiskFull(errnoCode(e))) return { kind: 'disk_full', message: (e as Error).message };
   return undefined;
 }
 

@@ -1,3 +1,5 @@
+import { sleep } from '../util/sleep.js';
+
 /**
  * An abortable wait until a wall-clock instant. It sleeps in chunks of at most `beatMs`, re-reading
  * the clock each time: waits longer than Node's 24.8-day timer limit work, a clock jump (suspend,
@@ -7,19 +9,7 @@ export async function waitUntil(untilMs: number, signal: AbortSignal, onBeat?: (
   while (!signal.aborted) {
     const left = untilMs - Date.now();
     if (left <= 0) return 'done';
-    const chunk = Math.min(left, beatMs);
-    const finished = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, chunk);
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    if (!finished) return 'aborted';
+    if (!(await sleep(Math.min(left, beatMs), signal))) return 'aborted';
     if (untilMs - Date.now() > 0) onBeat?.();
   }
   return 'aborted';

@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import { appendLine } from '../events/writer.js';
 import { toJsonLine } from '../events/json-line.js';
-import { isoNow, utcMonth } from '../util/time.js';
+import { metricsFile } from '../state/files.js';
+import { isoNow } from '../util/time.js';
 import { sampleDisk, sampleHost } from './host.js';
 
 /**
@@ -24,5 +24,5 @@ export function appendMetrics(logDir: string, workDir: string, event: 'round_sta
     work_disk_free_gb: work?.free_gb,
     ...extra,
   };
-  appendLine(join(logDir, `metrics-${utcMonth(now)}.jsonl`), toJsonLine(record));
+  appendLine(metricsFile(logDir, now), toJsonLine(record));
 }

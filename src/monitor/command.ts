@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { styleText } from 'node:util';
 import { expandHome, loadConfig, type Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
+import { EXIT, FOREIGN_EXIT } from '../exit-codes.js';
 import { cursorAtEnd, followLines, eventLinesBackward } from '../events/reader.js';
 import { eventsFor } from '../events/open.js';
 import { EventWriter } from '../events/writer.js';
@@ -84,7 +85,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     if (host) {
       const remoteConfig = remoteConfigPath;
       const dir = remoteStateDir(host, remoteConfig);
-      statePath = o.stateFile ? resolve(o.stateFile) : join(dir, 'monitor-state.json');
+      statePath = o.stateFile ? resolve(o.stateFile) : stateFiles(dir).monitorState;
       events = new EventWriter(dir);
       target = { host, remote_config: remoteConfig };
       const session = new SshSession({ host, configFile: sshConfigFile(o) });
@@ -255,9 +256,9 @@ function remoteFollow(o: MonitorCommandOptions, host: string, emit: (line: strin
   return new Promise((resolve) => {
     child.once('exit', async (code) => {
       await session.closeMaster();
-      resolve(signal.aborted ? 0 : code === 255 ? 3 : (code ?? 1));
+      resolve(signal.aborted ? EXIT.OK : code === FOREIGN_EXIT.SSH_FAILED ? EXIT.MONITOR_UNKNOWN : (code ?? EXIT.FAILURE));
     });
-    child.once('error', () => resolve(3));
+    child.once('error', () => resolve(EXIT.MONITOR_UNKNOWN));
   });
 }
 

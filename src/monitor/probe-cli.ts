@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { stateFiles } from '../state/files.js';
 import { loadConfig } from '../config/load.js';
 import { RunnerError } from '../errors.js';
 import { parseCursor, formatCursor } from '../events/reader.js';
@@ -16,8 +16,6 @@ import { PROBE_VERSION, runProbe, type ProbeResult } from './probe.js';
  * mismatched or missing cursor re-derives the log from the end of the history (bounded, and
  * the same answer). `--stdio` keeps the log in memory for the whole connection.
  */
-const PROBE_STATE = 'probe-state.json';
-
 interface ProbeStateFile {
   cursor: string;
   log: HistoryLog;
@@ -25,7 +23,7 @@ interface ProbeStateFile {
 
 export async function probeOnce(configPath: string, since: string | undefined): Promise<ProbeResult> {
   const cfg = loadConfig(configPath);
-  const path = join(cfg.paths.logDir, PROBE_STATE);
+  const path = stateFiles(cfg.paths.logDir).probeState;
   const saved = since !== undefined ? readJsonOr<ProbeStateFile>(path) : undefined;
   const cursor = saved?.cursor === since && saved ? parseCursor(saved.cursor) : undefined;
   const prev: HistoryState | undefined = cursor && saved?.log?.v === HISTORY_LOG_VERSION ? { cursor, log: saved.log } : undefined;

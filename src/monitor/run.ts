@@ -4,6 +4,8 @@ import { alertKey, autoStopDecision, stepAlerts, worstSeverity, type AlertRecord
 import type { EvaluatedCondition, ProbeResult } from './probe.js';
 import { LocalSource, RemoteCommandError, RemoteSource, TransportError, type PollSource } from './sources.js';
 import { readMonitorState, writeMonitorState, type MonitorStateFile } from './state-file.js';
+import { sleep } from '../util/sleep.js';
+import { EXIT } from '../exit-codes.js';
 
 /**
  * The witness loop: poll, turn conditions into alert transitions, act on the auto-stop list,
@@ -33,7 +35,7 @@ export interface MonitorOptions {
 }
 
 /** `--once` exit codes (Nagios-style): 0 healthy (or info only), 1 warning, 2 critical, 3 unknown. */
-export const ONCE_EXIT = { healthy: 0, warning: 1, critical: 2, unknown: 3 } as const;
+export const ONCE_EXIT = { healthy: EXIT.OK, warning: EXIT.FAILURE, critical: EXIT.USAGE, unknown: EXIT.MONITOR_UNKNOWN } as const;
 
 /** Back-off between reconnect attempts (upstream's schedule), capped by what is left of the tolerance. */
 const BACKOFF_S = [1, 2, 4, 8, 16, 30];
@@ -211,15 +213,4 @@ export function onceExit(alerts: AlertSet): number {
   return worst === 'unknown' ? ONCE_EXIT.unknown : worst === 'critical' ? ONCE_EXIT.critical : worst === 'warning' ? ONCE_EXIT.warning : ONCE_EXIT.healthy;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+

@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from '../config/load.js';
+import { FOREIGN_EXIT } from '../exit-codes.js';
 import { stopService } from '../service/lifecycle.js';
 import { RemoteCommandError, TransportError, type LineStream, type SshSession } from '../ssh/session.js';
 import type { HistoryState } from '../history/scan.js';
@@ -114,7 +115,7 @@ export class RemoteSource implements PollSource {
 
 function remoteFailure(stderr: string, code: number): string {
   const line = stderr.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
-  if (code === 127) return `the remote program was not found (exit 127): ${line} (set --remote-cmd)`;
+  if (code === FOREIGN_EXIT.NOT_FOUND) return `the remote program was not found (exit 127): ${line} (set --remote-cmd)`;
   return line ? `${line} (remote exit ${code})` : `remote exit ${code}`;
 }
 

@@ -12,10 +12,11 @@ import { sampleDisks } from '../monitor/snapshot.js';
 import { readMonitorState } from '../monitor/state-file.js';
 import { findRoundProcesses } from '../proc/procfs.js';
 import { serviceStatus } from '../service/status.js';
-import { stateFiles } from '../state/files.js';
+import { isLogOfRound, stateFiles } from '../state/files.js';
 import { readJsonOr } from '../state/json-file.js';
 import { maxRoundInLogs } from '../state/round-counter.js';
 import { readStatus, type Status } from '../state/status.js';
+import { markerEntry } from '../round/process-group.js';
 
 /**
  * The ProjectState document: upstream's keys and shapes (schema 1.9), plus what upstream never
@@ -232,7 +233,7 @@ function roundFromEvents(n: number, records: EventRecord[]): RoundRecord | undef
 function findRoundLog(logDir: string, n: number): string | undefined {
   const dir = stateFiles(logDir).rounds;
   try {
-    const name = readdirSync(dir).find((f) => f.startsWith(`R${n}-`) && f.endsWith('.log'));
+    const name = readdirSync(dir).find((f) => isLogOfRound(f, n));
     return name ? join(dir, name) : undefined;
   } catch {
     return undefined;
@@ -264,5 +265,5 @@ function countToolCalls(path: string, size: number): { count: number; exact: boo
 
 /** The live round's processes: its process group, plus any that escaped it but carry the round's marker. */
 function countRoundProcesses(s: Status, pid: number): number {
-  return findRoundProcesses({ pgid: s.pgid ?? pid, ...(s.round_marker ? { marker: `AGENT_RUNNER_ROUND_ID=${s.round_marker}` } : {}) }).length;
+  return findRoundProcesses({ pgid: s.pgid ?? pid, ...(s.round_marker ? { marker: markerEntry(s.round_marker) } : {}) }).length;
 }

@@ -1,5 +1,6 @@
 import type { RoundOutcome } from '../events/payloads.js';
 import { EXIT } from '../exit-codes.js';
+import { signalName, signalOfShellExit } from '../util/signals.js';
 import type { TransientClass } from './stream-json.js';
 
 /**
@@ -33,8 +34,8 @@ export function classify(f: ExitFacts): Classification {
       ? 'timeout'
       : f.signal
         ? `signal:${f.signal}`
-        : f.exitCode !== null && f.exitCode > 128 && f.exitCode < 160
-          ? `signal:${signalName(f.exitCode - 128)}`
+        : signalOfShellExit(f.exitCode)
+          ? `signal:${signalOfShellExit(f.exitCode)}`
           : f.exitCode === 0
             ? 'clean'
             : 'error';
@@ -50,7 +51,7 @@ function outcomeOf(f: ExitFacts): Outcome {
   if (f.oomKilled) return 'oom';
   if (f.signal) return 'signal';
   // A wrapper shell reports its child's death by signal as 128+N: the same outcome.
-  if (f.exitCode !== null && f.exitCode > 128 && f.exitCode < 160) return 'signal';
+  if (signalOfShellExit(f.exitCode)) return 'signal';
   if (f.exitCode === 0) return f.transient || f.resultIsError ? 'error' : 'clean';
   return 'error';
 }
@@ -80,7 +81,4 @@ function exitCodeFor(outcome: Outcome, transient: TransientClass | undefined): n
   }
 }
 
-const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM' };
-export function signalName(n: number): string {
-  return SIGNALS[n] ?? `SIG${n}`;
-}
+export { signalName };

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { stateFiles } from '../state/files.js';
 import { LockHeldError, type LockHolder } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 import { isAlive, readCmdline, readStat } from '../proc/procfs.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import { which } from '../util/exec.js';
@@ -27,11 +28,10 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-const CONFLICT = 75;
+const CONFLICT = EXIT.LOCK_HELD;
 
 export async function acquireLock(logDir: string): Promise<Lock> {
-  const path = join(logDir, 'agent-runner.lock');
-  const holderPath = `${path}.holder`;
+  const { lock: path, lockHolder: holderPath } = stateFiles(logDir);
   // Created by us (0600) rather than by flock(1) with the umask's mode.
   closeSync(openSync(path, 'a', 0o600));
   const flock = which('flock');

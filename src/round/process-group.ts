@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { cgroupDir } from '../isolation/cgroup-layout.js';
 import { readCgroupLayout } from '../isolation/cgroup.js';
 import { findRoundProcesses, hasProcfs, isAlive, readStat, type ProcStat } from '../proc/procfs.js';
+import { sleep } from '../util/sleep.js';
 
 /**
  * Killing an agent tree. The agent leads its own process group (and session); its descendants
@@ -10,8 +11,17 @@ import { findRoundProcesses, hasProcfs, isAlive, readStat, type ProcStat } from 
  * double fork. The round's own cgroup, when it has one (src/isolation/cgroup.ts), reaches what left
  * both; without one, under systemd the service cgroup is the last backstop (serviceCgroupLeftovers).
  */
+/** The environment variable that marks every process of a round, escaped ones included. */
+export const MARKER_VAR = 'AGENT_RUNNER_ROUND_ID';
+
+/** The `NAME=value` environ entry a round's processes carry (status.json's round_marker is the value). */
+export function markerEntry(marker: string): string {
+  return `${MARKER_VAR}=${marker}`;
+}
+
 export interface RoundIdentity {
   pgid: number;
+  /** The environ entry (`NAME=value`) every process of the group carries. */
   marker: string;
   /** pids never to touch (our own helpers). */
   exclude?: Set<number>;
@@ -56,7 +66,6 @@ export function signalRound(id: RoundIdentity, signal: NodeJS.Signals): number {
   return sent;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * TERM → grace → KILL for the whole round; resolves when nothing of it is alive (or after a

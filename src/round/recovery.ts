@@ -2,13 +2,14 @@ import type { Config } from '../config/load.js';
 import type { EventSink } from '../events/writer.js';
 import { LockHeldError } from '../errors.js';
 import { environHas, isAlive } from '../proc/procfs.js';
+import { stateFiles } from '../state/files.js';
 import { readStatus, writeStatus } from '../state/status.js';
 import { isoNow } from '../util/time.js';
 import { beforeFromStatus, handleDirtyTree } from './dirty.js';
 import { dirtyFiles, ownedPaths } from './git.js';
 import { RoundCgroup } from '../isolation/cgroup.js';
 import { scopeName } from '../isolation/systemd-scope.js';
-import { roundMembers, terminateRound } from './process-group.js';
+import { markerEntry, roundMembers, terminateRound } from './process-group.js';
 
 /**
  * A previous supervisor died mid-round (SIGKILL, power loss): status.json still says running.
@@ -23,12 +24,12 @@ export async function recoverInterruptedRound(cfg: Config, events: EventSink, gr
   if (s.supervisor_pid === process.pid) return false;
   if (s.supervisor_pid && isAlive(s.supervisor_pid, s.supervisor_start_time)) {
     // It still lives but does not hold the lock (someone killed its lock helper): refuse to race it.
-    throw new LockHeldError(`${cfg.paths.logDir}/agent-runner.lock`, { pid: s.supervisor_pid, ...(s.started_at ? { started_at: s.started_at } : {}) });
+    throw new LockHeldError(stateFiles(cfg.paths.logDir).lock, { pid: s.supervisor_pid, ...(s.started_at ? { started_at: s.started_at } : {}) });
   }
   let killed = 0;
   const cgroup = s.cgroup || s.cgroup_v1?.length ? RoundCgroup.adopt(scopeName(cfg.project, s.round_num), { v2: s.cgroup, v1: s.cgroup_v1 }) : undefined;
   if (typeof s.round_marker === 'string' && s.round_marker) {
-    const marker = `AGENT_RUNNER_ROUND_ID=${s.round_marker}`;
+    const marker = markerEntry(s.round_marker);
     // status.json is only a file: the group is trusted only when its leader provably is the
     // round's own agent — its own group leader, same start time, carrying the round's marker.
     const leaderIsOurs =

@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { FOREIGN_EXIT } from '../exit-codes.js';
 import { descendantsOf, readCmdline } from '../proc/procfs.js';
+import { MAX_TIMER_MS } from '../util/sleep.js';
 import { monoMs, round3 } from '../util/time.js';
 import type { LogFollower } from './log-follower.js';
 import { serviceCgroupLeftovers, terminateRound, type RoundIdentity } from './process-group.js';
@@ -69,7 +71,7 @@ export async function superviseAgent(o: SuperviseInput): Promise<SuperviseResult
     child.once('error', (err) => {
       settled = true;
       r.spawnError = err.message;
-      r.exitCode = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 127 : 126;
+      r.exitCode = (err as NodeJS.ErrnoException).code === 'ENOENT' ? FOREIGN_EXIT.NOT_FOUND : FOREIGN_EXIT.NOT_EXECUTABLE;
       resolve();
     });
   });
@@ -83,7 +85,7 @@ export async function superviseAgent(o: SuperviseInput): Promise<SuperviseResult
   const armHard = () => {
     const left = o.timeoutS * 1000 - (monoMs() - o.startMono);
     if (left <= 0) return void kill('timeout');
-    hardTimer = setTimeout(armHard, Math.min(left, 2 ** 31 - 1));
+    hardTimer = setTimeout(armHard, Math.min(left, MAX_TIMER_MS));
   };
   armHard();
   let resultAt: number | undefined;

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { RunnerError } from '../errors.js';
 import { readServeState } from '../loop/serve-state.js';
@@ -11,6 +10,7 @@ import { serviceStatus, readServePid, type ServiceStatus } from './status.js';
 import { systemctl } from './systemctl.js';
 import { detectUnitMode, serveUnitName } from './units.js';
 import { LONG_RUNNING_NODE_FLAGS } from './node-flags.js';
+import { sleep } from '../util/sleep.js';
 
 export interface StopResult {
   mode: string;
@@ -21,8 +21,6 @@ export interface StopResult {
   leftovers: number[];
   escalated?: 'interrupt' | 'kill';
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitGone(pid: number, startTime: number | undefined, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -69,7 +67,7 @@ export async function startService(cfg: Config, cliEntry: string): Promise<Servi
   const before = await serviceStatus(cfg);
   if (before.active) return { ...before, already: true };
   ensureLogDirOrFail(cfg);
-  const logPath = join(cfg.paths.logDir, 'serve.log');
+  const logPath = stateFiles(cfg.paths.logDir).serveLog;
   const fd = openSync(logPath, 'a', 0o600);
   // Its own session: the terminal that ran `start` can close without taking serve with it.
   const child = spawn(process.execPath, [...LONG_RUNNING_NODE_FLAGS, cliEntry, 'serve', '--config', cfg.path], {

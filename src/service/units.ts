@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { RunnerError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 
 /** Unit names and places, upstream's naming: concrete instance files, no template. */
 export function serveUnitName(project: string): string {
@@ -21,7 +22,7 @@ export type ServiceMode = 'systemd-user' | 'systemd-system' | 'pid-file' | 'none
 
 export function validateProjectName(project: string): string {
   if (!/^[A-Za-z0-9._-]+$/.test(project) || project.startsWith('-') || project.startsWith('.'))
-    throw new RunnerError(`project name "${project}" cannot be used in a unit name: use letters, digits, ".", "_" or "-" (set runtime.project)`, 'bad_project_name', 78);
+    throw new RunnerError(`project name "${project}" cannot be used in a unit name: use letters, digits, ".", "_" or "-" (set runtime.project)`, 'bad_project_name', EXIT.CONFIG);
   return project;
 }
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { FOREIGN_EXIT } from '../exit-codes.js';
 import { validateHost, remoteCommandLine } from './args.js';
 import { controlDir, controlPath } from './control.js';
 
@@ -89,7 +90,7 @@ export class SshSession {
     return collect(child, opts.timeoutMs ?? 60_000).then((r) => {
       const ms = performance.now() - t0;
       if (r.error) throw new TransportError(r.error);
-      if (r.code === 255) throw new TransportError(oneLine(r.stderr) || 'ssh exited 255 (connection failed)');
+      if (r.code === FOREIGN_EXIT.SSH_FAILED) throw new TransportError(oneLine(r.stderr) || 'ssh exited 255 (connection failed)');
       return { code: r.code, stdout: r.stdout, stderr: r.stderr, ms };
     });
   }
@@ -149,11 +150,11 @@ function collect(child: ChildProcess, timeoutMs: number): Promise<Collected> {
     };
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      finish({ code: 255, stdout, stderr, error: `ssh did not finish within ${Math.round(timeoutMs / 1000)}s` });
+      finish({ code: FOREIGN_EXIT.SSH_FAILED, stdout, stderr, error: `ssh did not finish within ${Math.round(timeoutMs / 1000)}s` });
     }, timeoutMs);
-    child.once('error', (e) => finish({ code: 255, stdout, stderr, error: `cannot run ssh: ${e.message}` }));
+    child.once('error', (e) => finish({ code: FOREIGN_EXIT.SSH_FAILED, stdout, stderr, error: `cannot run ssh: ${e.message}` }));
     child.once('exit', (code, signal) => {
-      const settle = () => finish({ code: code ?? (signal ? 255 : 1), stdout, stderr });
+      const settle = () => finish({ code: code ?? (signal ? FOREIGN_EXIT.SSH_FAILED : 1), stdout, stderr });
       let closed = false;
       child.once('close', () => {
         closed = true;
@@ -194,7 +195,7 @@ export class LineStream {
       child.once('exit', (code) => {
         const why = oneLine(this.stderr) || `ssh exited ${code ?? 'by a signal'}`;
         // 255 is ssh's own failure; any other status is the remote command's.
-        this.fail(code !== null && code !== 255 && code !== 0 ? new RemoteCommandError(`${why} (remote exit ${code})`, code) : new TransportError(why));
+        this.fail(code !== null && code !== FOREIGN_EXIT.SSH_FAILED && code !== 0 ? new RemoteCommandError(`${why} (remote exit ${code})`, code) : new TransportError(why));
         resolve();
       });
     });

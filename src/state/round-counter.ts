@@ -1,6 +1,7 @@
 import { closeSync, openSync, readdirSync, readSync, fstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeJsonAtomic } from '../util/atomic-write.js';
-import { stateFiles } from './files.js';
+import { monthOfEventsFile, roundOfLogName, stateFiles } from './files.js';
 import { readJsonOr } from './json-file.js';
 import { readStatus } from './status.js';
 
@@ -27,9 +28,9 @@ export function maxRoundInLogs(roundsDir: string): number {
   } catch {
     return 0;
   }
-  for (const n of names) {
-    const m = /^R(\d+)-/.exec(n);
-    if (m) max = Math.max(max, Number(m[1]));
+  for (const name of names) {
+    const n = roundOfLogName(name);
+    if (n !== undefined) max = Math.max(max, n);
   }
   return max;
 }
@@ -38,7 +39,7 @@ export function maxRoundInLogs(roundsDir: string): number {
 function maxRoundInEvents(logDir: string): number {
   let names: string[];
   try {
-    names = readdirSync(logDir).filter((n) => /^events-\d{4}-\d{2}\.jsonl$/.test(n)).sort();
+    names = readdirSync(logDir).filter((n) => monthOfEventsFile(n) !== undefined).sort();
   } catch {
     return 0;
   }
@@ -46,7 +47,7 @@ function maxRoundInEvents(logDir: string): number {
   if (!newest) return 0;
   let fd: number;
   try {
-    fd = openSync(`${logDir}/${newest}`, 'r');
+    fd = openSync(join(logDir, newest), 'r');
   } catch {
     return 0;
   }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import { EXIT, FOREIGN_EXIT } from '../exit-codes.js';
 
 export interface ExecResult {
   exitCode: number;
@@ -25,7 +26,7 @@ export function run(
       args,
       { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : err.code === 'ENOENT' ? 127 : 1) : 0;
+        const code = err ? (typeof err.code === 'number' ? err.code : err.code === 'ENOENT' ? FOREIGN_EXIT.NOT_FOUND : EXIT.FAILURE) : EXIT.OK;
         resolve({ exitCode: code, stdout, stderr: stderr || (err && !stderr ? String(err.message) : '') });
       },
     );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classify, signalName, type ExitFacts, type Outcome } from '../../src/round/classify.js';
 import { EXIT_CODES } from '../../src/exit-codes.js';
+import { signalNumber, signalOfShellExit } from '../../src/util/signals.js';
 
 interface Row {
   name: string;
@@ -66,14 +67,43 @@ describe('classify', () => {
   });
 });
 
+// Names come from the platform's table (os.constants.signals), Linux numbering here.
 describe('signalName', () => {
   it.each([
     [1, 'SIGHUP'],
     [2, 'SIGINT'],
+    [6, 'SIGABRT'], // before its alias SIGIOT
     [9, 'SIGKILL'],
+    [10, 'SIGUSR1'],
     [15, 'SIGTERM'],
-    [31, 'SIG31'],
+    [31, 'SIGSYS'],
+    [64, 'SIG64'], // a realtime signal: no name in the table
   ])('%i → %s', (n, name) => {
     expect(signalName(n)).toBe(name);
+  });
+});
+
+describe('signalNumber and signalOfShellExit', () => {
+  it.each([
+    ['SIGTERM', 15],
+    ['SIGUSR1', 10],
+    ['SIGIOT', 6],
+    ['SIGNOPE', undefined],
+    ['constructor', undefined],
+  ])('%s → %s', (name, n) => {
+    expect(signalNumber(name)).toBe(n);
+  });
+  it.each([
+    [null, undefined],
+    [0, undefined],
+    [128, undefined],
+    [129, 'SIGHUP'],
+    [137, 'SIGKILL'],
+    [143, 'SIGTERM'],
+    [159, 'SIGSYS'],
+    [160, undefined],
+    [255, undefined],
+  ])('exit %s → %s', (code, name) => {
+    expect(signalOfShellExit(code)).toBe(name);
   });
 });

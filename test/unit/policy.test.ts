@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { EVENT_KINDS } from '../../src/events/kinds.js';
 import type { KnownKind } from '../../src/events/payloads.js';
 import { EXIT, EXIT_CODES } from '../../src/exit-codes.js';
+import type { Outcome } from '../../src/round/classify.js';
+import type { TransientClass } from '../../src/round/stream-json.js';
 import {
   decideBeforeRound, decideNext, decideOnRoundFailure, HALTS,
-  type BudgetConfig, type Decision, type HaltDecision, type HaltReason, type LoopCounters, type PolicyConfig, type PreRoundFacts, type RoundFailure, type RoundSummary,
+  type BudgetConfig, type Continue, type Decision, type HaltDecision, type HaltReason, type HaltSpec, type LoopCounters, type PolicyConfig, type PreRoundFacts, type RoundFailure, type RoundSummary,
 } from '../../src/loop/policy.js';
 
 // Every branch of the loop's pure policy, as rows of plain objects. random() = 0.5 makes the ±10 %
@@ -120,67 +122,117 @@ describe('decideNext', () => {
   });
 });
 
+const LOOP: PreRoundFacts['loop'] = { rounds: 4, cost_usd: 1.5, budget_started_at: new Date(NOW - 100_000).toISOString() };
+const sentinel = { content: 'all done\n', archivedTo: '/logs/archive/agent-done-X' };
+const stopFile = { path: '/p/STOP', content: 'pause' };
+const BEFORE_ROWS: { name: string; facts: Omit<PreRoundFacts, 'loop'>; rt: BudgetConfig; halt: Partial<HaltDecision> | undefined }[] = [
+  { name: 'nothing to stop for', facts: {}, rt: { max_rounds: 5, max_wall_s: 101, max_cost_usd: 2 }, halt: undefined },
+  { name: 'the done sentinel', facts: { sentinel }, rt: {},
+    halt: { reason: 'done', message: 'the agent reported it is done: all done', hint: 'its note is archived at /logs/archive/agent-done-X', event: { kind: 'agent_self_terminated', payload: { reason: 'all done\n', archived_to: sentinel.archivedTo } } } },
+  { name: 'an empty sentinel', facts: { sentinel: { content: '', archivedTo: 'A' } }, rt: {}, halt: { reason: 'done', message: 'the agent reported it is done: (empty sentinel)' } },
+  { name: 'the sentinel wins over the stop file and budgets', facts: { sentinel, stopFile }, rt: { max_rounds: 1 }, halt: { reason: 'done' } },
+  { name: 'the stop file', facts: { stopFile }, rt: { max_rounds: 1 },
+    halt: { reason: 'stop_file', hint: 'remove /p/STOP', event: { kind: 'stop_file_detected', payload: { stop_file: '/p/STOP', content: 'pause', rounds_completed: 4 } } } },
+  { name: 'max_rounds reached', facts: {}, rt: { max_rounds: 4 },
+    halt: { reason: 'budget', event: { kind: 'max_rounds_reached', payload: { rounds_completed: 4, max_rounds: 4, source: 'config' } } } },
+  { name: 'max_rounds not yet reached', facts: {}, rt: { max_rounds: 5 }, halt: undefined },
+  { name: 'max_wall_s spent', facts: {}, rt: { max_wall_s: 100 },
+    halt: { reason: 'budget', event: { kind: 'budget_exhausted', payload: { budget: 'max_wall_s', limit: 100, spent: 100 } } } },
+  { name: 'max_cost_usd spent', facts: {}, rt: { max_cost_usd: 1.5 },
+    halt: { reason: 'budget', message: 'cost budget max_cost_usd = 1.5 spent ($1.5000)', event: { kind: 'budget_exhausted', payload: { budget: 'max_cost_usd', limit: 1.5, spent: 1.5 } } } },
+];
+
 describe('decideBeforeRound', () => {
-  const LOOP: PreRoundFacts['loop'] = { rounds: 4, cost_usd: 1.5, budget_started_at: new Date(NOW - 100_000).toISOString() };
-  const sentinel = { content: 'all done\n', archivedTo: '/logs/archive/agent-done-X' };
-  const stopFile = { path: '/p/STOP', content: 'pause' };
-  const rows: { name: string; facts: Omit<PreRoundFacts, 'loop'>; rt: BudgetConfig; halt: Partial<HaltDecision> | undefined }[] = [
-    { name: 'nothing to stop for', facts: {}, rt: { max_rounds: 5, max_wall_s: 101, max_cost_usd: 2 }, halt: undefined },
-    { name: 'the done sentinel', facts: { sentinel }, rt: {},
-      halt: { reason: 'done', message: 'the agent reported it is done: all done', hint: 'its note is archived at /logs/archive/agent-done-X', event: { kind: 'agent_self_terminated', payload: { reason: 'all done\n', archived_to: sentinel.archivedTo } } } },
-    { name: 'an empty sentinel', facts: { sentinel: { content: '', archivedTo: 'A' } }, rt: {}, halt: { reason: 'done', message: 'the agent reported it is done: (empty sentinel)' } },
-    { name: 'the sentinel wins over the stop file and budgets', facts: { sentinel, stopFile }, rt: { max_rounds: 1 }, halt: { reason: 'done' } },
-    { name: 'the stop file', facts: { stopFile }, rt: { max_rounds: 1 },
-      halt: { reason: 'stop_file', hint: 'remove /p/STOP', event: { kind: 'stop_file_detected', payload: { stop_file: '/p/STOP', content: 'pause', rounds_completed: 4 } } } },
-    { name: 'max_rounds reached', facts: {}, rt: { max_rounds: 4 },
-      halt: { reason: 'budget', event: { kind: 'max_rounds_reached', payload: { rounds_completed: 4, max_rounds: 4, source: 'config' } } } },
-    { name: 'max_wall_s spent', facts: {}, rt: { max_wall_s: 100 },
-      halt: { reason: 'budget', event: { kind: 'budget_exhausted', payload: { budget: 'max_wall_s', limit: 100, spent: 100 } } } },
-    { name: 'max_cost_usd spent', facts: {}, rt: { max_cost_usd: 1.5 },
-      halt: { reason: 'budget', message: 'cost budget max_cost_usd = 1.5 spent ($1.5000)', event: { kind: 'budget_exhausted', payload: { budget: 'max_cost_usd', limit: 1.5, spent: 1.5 } } } },
-  ];
-  it.each(rows)('$name', ({ facts, rt, halt }) => {
+  it.each(BEFORE_ROWS)('$name', ({ facts, rt, halt }) => {
     const d = decideBeforeRound({ ...facts, loop: LOOP }, rt, NOW);
     if (halt === undefined) expect(d).toBeUndefined();
     else expect(d).toMatchObject({ kind: 'halt', ...halt });
   });
 });
 
+const FAILURE_ROWS: { failure: RoundFailure; halt: Partial<HaltDecision> }[] = [
+  { failure: { kind: 'disk_check', reason: 'log dir 97% full', hint: 'free space' }, halt: { reason: 'disk', message: 'log dir 97% full', hint: 'free space' } },
+  { failure: { kind: 'disk_check' }, halt: { reason: 'disk', message: 'disk critical', hint: 'free disk space' } },
+  { failure: { kind: 'config', message: 'a.toml: bad' }, halt: { reason: 'config_broken', message: 'a.toml: bad', event: { kind: 'config_broken', payload: { reason: 'a.toml: bad' } } } },
+  { failure: { kind: 'disk_full', message: 'ENOSPC' }, halt: { reason: 'disk', message: 'disk full while writing state: ENOSPC' } },
+  { failure: { kind: 'state_write', message: 'a state write failed' }, halt: { reason: 'disk', hint: HALTS.disk.hint } },
+];
+
 describe('decideOnRoundFailure', () => {
-  const rows: { failure: RoundFailure; halt: Partial<HaltDecision> }[] = [
-    { failure: { kind: 'disk_check', reason: 'log dir 97% full', hint: 'free space' }, halt: { reason: 'disk', message: 'log dir 97% full', hint: 'free space' } },
-    { failure: { kind: 'disk_check' }, halt: { reason: 'disk', message: 'disk critical', hint: 'free disk space' } },
-    { failure: { kind: 'config', message: 'a.toml: bad' }, halt: { reason: 'config_broken', message: 'a.toml: bad', event: { kind: 'config_broken', payload: { reason: 'a.toml: bad' } } } },
-    { failure: { kind: 'disk_full', message: 'ENOSPC' }, halt: { reason: 'disk', message: 'disk full while writing state: ENOSPC' } },
-    { failure: { kind: 'state_write', message: 'a state write failed' }, halt: { reason: 'disk', hint: HALTS.disk.hint } },
-  ];
-  it.each(rows)('$failure.kind', ({ failure, halt }) => {
+  it.each(FAILURE_ROWS)('$failure.kind', ({ failure, halt }) => {
     expect(decideOnRoundFailure(failure)).toMatchObject({ kind: 'halt', ...halt });
+  });
+});
+
+/** Every halt any decider returns for the rows above. */
+function everyHalt(): HaltDecision[] {
+  const halts: HaltDecision[] = [];
+  const keep = (d: Decision | undefined) => d?.kind === 'halt' && halts.push(d);
+  for (const row of ROWS) keep(decideNext(round(row.round), { ...ZERO, ...row.counters }, { ...CFG, ...row.cfg }, NOW, HALF).decision);
+  for (const row of BEFORE_ROWS) keep(decideBeforeRound({ ...row.facts, loop: LOOP }, row.rt, NOW));
+  for (const row of FAILURE_ROWS) keep(decideOnRoundFailure(row.failure));
+  return halts;
+}
+
+describe('decideNext covers every decision', () => {
+  const decisions = ROWS.map((row) => decideNext(round(row.round), { ...ZERO, ...row.counters }, { ...CFG, ...row.cfg }, NOW, HALF).decision);
+
+  it('every way to continue, capped and not', () => {
+    // A Record, so a new reason fails the type check until a row decides it.
+    const reasons: Record<Continue['reason'], true> = { restart_delay: true, backoff: true, usage_limit: true, network: true };
+    const cont = decisions.filter((d): d is Continue => d.kind === 'continue');
+    expect(new Set(cont.map((d) => d.reason))).toEqual(new Set(Object.keys(reasons)));
+    expect(cont.some((d) => d.capped) && cont.some((d) => !d.capped)).toBe(true);
+    expect(cont.some((d) => d.delayMs === 0)).toBe(true);
+  });
+
+  it('every halt it can decide', () => {
+    const halts = decisions.filter((d): d is HaltDecision => d.kind === 'halt');
+    expect(new Set(halts.map((d) => d.reason))).toEqual(new Set<HaltReason>(['auth_failure', 'transient_stop', 'crash_loop']));
+  });
+
+  it('every round outcome, and every transient class under every transient_error_action', () => {
+    const outcomes: Outcome[] = ['clean', 'error', 'timeout', 'grace_kill', 'signal', 'oom', 'interrupted'];
+    expect(new Set(ROWS.map((r) => r.round.outcome ?? 'error'))).toEqual(new Set(outcomes));
+    for (const cls of ['usage_limit', 'network'] as const) {
+      for (const action of ['back_off', 'skip', 'stop'] as const) {
+        expect(ROWS.some((r) => r.round.transient === cls && (r.cfg?.transient_error_action ?? 'back_off') === action), `${cls} × ${action}`).toBe(true);
+      }
+    }
+    const classes: Record<TransientClass, true> = { auth_failure: true, usage_limit: true, network: true };
+    for (const cls of Object.keys(classes)) expect(ROWS.some((r) => r.round.transient === cls), cls).toBe(true);
   });
 });
 
 describe('the halt table', () => {
   const reasons = Object.keys(HALTS) as HaltReason[];
 
-  it('gives every halt its own exit code, registered and never restarted by systemd', () => {
-    const codes = reasons.map((r) => HALTS[r].exitCode);
-    expect(new Set(codes).size).toBe(codes.length);
-    for (const code of codes) expect(EXIT_CODES.find((e) => e.code === code)?.restart, `exit ${code}`).toMatch(/^(prevent|success)$/);
+  it.each(reasons)('%s: a registered serve exit code of its own, never restarted by systemd, a hint and a summary', (reason) => {
+    const spec: HaltSpec = HALTS[reason];
+    const registered = EXIT_CODES.find((e) => e.code === spec.exitCode);
+    expect(registered, `exit ${spec.exitCode}`).toBeDefined();
+    expect(registered!.verbs === 'all' || registered!.verbs.includes('serve') || registered!.verbs.includes('all'), registered!.verbs).toBe(true);
+    expect(registered!.restart).toMatch(/^(prevent|success)$/);
+    expect(reasons.filter((r) => HALTS[r].exitCode === spec.exitCode)).toEqual([reason]);
+    expect(spec.hint.length).toBeGreaterThan(0);
+    expect(spec.summary.length).toBeGreaterThan(0);
+    for (const k of spec.events) expect(Object.hasOwn(EVENT_KINDS, k), k).toBe(true);
+  });
+
+  it('names the exit codes it means', () => {
     expect(HALTS.transient_stop.exitCode).toBe(EXIT.HALT_TRANSIENT);
     expect(HALTS.done.exitCode).toBe(EXIT.HALT_DONE);
+    expect(HALTS.config_broken.exitCode).toBe(EXIT.CONFIG);
   });
 
-  it('names only registered events', () => {
-    for (const r of reasons) for (const k of HALTS[r].events) expect(Object.hasOwn(EVENT_KINDS, k), `${r}: ${k}`).toBe(true);
+  it('every halt reason is reachable from the deciders', () => {
+    expect(new Set(everyHalt().map((h) => h.reason))).toEqual(new Set(reasons));
   });
 
-  it('every halt decided is announced by one of its reason\'s events', () => {
-    const halts: HaltDecision[] = [];
-    const keep = (d: Decision | undefined) => d?.kind === 'halt' && halts.push(d);
-    for (const row of ROWS) keep(decideNext(round(row.round), { ...ZERO, ...row.counters }, { ...CFG, ...row.cfg }, NOW, HALF).decision);
-    keep(decideBeforeRound({ sentinel: { content: 'x', archivedTo: 'a' }, loop: { rounds: 0, cost_usd: 0, budget_started_at: '' } }, {}, NOW));
-    keep(decideOnRoundFailure({ kind: 'config', message: 'x' }));
-    expect(new Set(halts.map((h) => h.reason))).toEqual(new Set(['auth_failure', 'transient_stop', 'crash_loop', 'done', 'config_broken']));
-    for (const h of halts) expect(HALTS[h.reason].events as readonly string[]).toContain(h.event?.kind);
+  it('every halt decided is announced by one of its reason\'s events (disk has none to announce)', () => {
+    for (const h of everyHalt()) {
+      if (HALTS[h.reason].events.length === 0) expect(h.event).toBeUndefined();
+      else expect(HALTS[h.reason].events as readonly string[]).toContain(h.event?.kind);
+    }
   });
 });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { RunnerError } from '../../errors.js';
 import { err } from '../output.js';
 import { addPeekOptions, peekText, type PeekFlags } from './peek.js';
+import { sleep } from '../../util/sleep.js';
 
 export function registerWatch(program: Command): void {
   addPeekOptions(
@@ -34,17 +35,7 @@ export function registerWatch(program: Command): void {
         }
         if (tty) process.stdout.write(`\x1b[H\x1b[2J${text}\n`);
         else process.stdout.write(`${i > 0 && !flags.select ? '\n' : ''}${text}\n`);
-        if (i + 1 < count) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              clearTimeout(t);
-              ctl.signal.removeEventListener('abort', done);
-              resolve();
-            };
-            const t = setTimeout(done, intervalMs);
-            ctl.signal.addEventListener('abort', done, { once: true });
-          });
-        }
+        if (i + 1 < count) await sleep(intervalMs, ctl.signal);
       }
     } finally {
       process.off('SIGINT', stop);
