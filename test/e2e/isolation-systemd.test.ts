@@ -6,21 +6,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUserManager, systemdUnavailableReason, type UserManager } from '../helpers/systemd-user.js';
-import { alive, CLI, readEvents, recordedPids, survivorsOf, useProjects, type EventLine, type Project } from '../helpers/project.js';
+import { alive, CLI, readEvents, recordedPids, survivorsOf, useProjects, waitFor, type EventLine, type Project } from '../helpers/project.js';
 
 const reason = systemdUnavailableReason();
 const skip = reason !== undefined && process.env.CI !== 'true';
 if (skip) console.warn(`skipping systemd isolation e2e: ${reason}`);
 
-async function poll<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const poll = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> =>
+  waitFor(probe, what, timeoutMs, 25);
 
 /** Where a limit is enforced for a process, from its /proc/PID/cgroup text: v2 file first, else v1. */
 function enforcedLimit(cgroupText: string, v2File: string, v1Controller: string, v1File: string): string | undefined {

@@ -8,21 +8,14 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUserManager, systemdUnavailableReason, type UserManager } from '../helpers/systemd-user.js';
-import { CLI, readEvents, survivorsOf, useProjects, type EventLine, type Project } from '../helpers/project.js';
+import { CLI, readEvents, survivorsOf, useProjects, waitFor, type EventLine, type Project } from '../helpers/project.js';
 
 const reason = systemdUnavailableReason();
 const skip = reason !== undefined && process.env.CI !== 'true';
 if (skip) console.warn(`skipping systemd sandbox e2e: ${reason}`);
 
-async function poll<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const poll = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> =>
+  waitFor(probe, what, timeoutMs, 25);
 
 describe.skipIf(skip)('[sandbox] mode = "systemd" in a real user service', () => {
   let m: UserManager;

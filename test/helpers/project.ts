@@ -218,11 +218,11 @@ function killByTestId(testId: string): void {
   }
 }
 
-/** Poll until `fn` returns a truthy value or the deadline passes. */
-export async function waitFor<T>(fn: () => T | undefined | false | null, what: string, timeoutMs = 15_000, everyMs = 20): Promise<T> {
+/** Poll until `fn` returns (or resolves to) a truthy value or the deadline passes. */
+export async function waitFor<T>(fn: () => Promise<T | undefined | false | null> | T | undefined | false | null, what: string, timeoutMs = 15_000, everyMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
