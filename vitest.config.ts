@@ -11,6 +11,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Every test file runs with its own $XDG_STATE_HOME (see the file).
+          setupFiles: ['test/helpers/isolated-user-state.ts'],
           include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'],
           // Some unit files drive real git and real processes (defense guards, fuzzing through the
           // loader): on a loaded two-core box one case can take more than vitest's default 5 s.
@@ -22,6 +24,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          setupFiles: ['test/helpers/isolated-user-state.ts'],
           include: ['test/e2e/**/*.test.ts', 'test/chaos/**/*.test.ts'],
           sequence: { groupOrder: 1 },
           testTimeout: 60_000,

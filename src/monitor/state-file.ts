@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseCursor } from '../events/reader.js';
 import { readJsonFile } from '../state/json-file.js';
+import { userStateDir } from '../state/user-state.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import type { AlertSet } from './alerts.js';
 import { HISTORY_LOG_VERSION, emptyLog, type HistoryLog } from '../history/log.js';
@@ -62,7 +62,6 @@ export function historyFromState(s: MonitorStateFile | undefined): HistoryState 
  * $XDG_STATE_HOME/agent-runner/remote/<host>-<hash of the remote config path>.
  */
 export function remoteStateDir(host: string, remoteConfig: string, env: NodeJS.ProcessEnv = process.env): string {
-  const base = env['XDG_STATE_HOME'] || join(env['HOME'] || homedir(), '.local', 'state');
   const tag = createHash('sha256').update(remoteConfig).digest('hex').slice(0, 8);
-  return join(base, 'agent-runner', 'remote', `${host.replace(/[^A-Za-z0-9._-]/g, '_')}-${tag}`);
+  return join(userStateDir(env), 'remote', `${host.replace(/[^A-Za-z0-9._-]/g, '_')}-${tag}`);
 }
