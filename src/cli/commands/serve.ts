@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.js';
 import { serve } from '../../loop/serve.js';
 import { eventsFor, loadFor } from '../context.js';
 import { packageVersion } from '../paths.js';
+import { noteProject } from '../record-project.js';
 
 export function registerServe(program: Command): void {
   program
@@ -17,6 +18,7 @@ export function registerServe(program: Command): void {
         if (!Number.isInteger(maxRounds) || maxRounds < 1) throw new UsageError(`--max-rounds expects a positive integer, got "${opts.maxRounds}"`);
       }
       const cfg = loadFor(cmd);
+      noteProject(cfg, 'serve');
       const { control, done } = serve({
         cfg,
         makeEvents: eventsFor,
