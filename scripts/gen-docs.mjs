@@ -30,6 +30,7 @@ const { ConfigSchema, PhaseSchema, REMOVED_KEYS } = await load('config/schema.js
 const { parseConfig } = await load('config/load.js');
 const { defenses } = await load('defenses/catalog.js');
 const { DETECTOR_INFO } = await load('monitor/detector-names.js');
+const { REMOTE_FAILURES } = await load('monitor/remote-diagnosis.js');
 const { buildProgram } = await load('cli/program.js');
 const { DETECTORS } = await load('monitor/detectors/index.js');
 const { HALTS } = await load('loop/policy.js');
@@ -367,7 +368,8 @@ function detectorsSection() {
     d.autoStopByDefault ? 'yes' : 'no',
     d.context.map(code).join(', '),
   ]);
-  rows.push([code('host_unreachable'), '(not configurable) the poll itself failed', 'unknown', 'never', ['error', 'attempt', 'cap_s'].map(code).join(', ')]);
+  // A failed remote poll is an alert of its own kind, with the fix on the record (`fix`).
+  for (const [name, f] of Object.entries(REMOTE_FAILURES)) rows.push([code(name), `(\`--host\`) ${f.meaning}`, 'unknown', 'never', ['error', 'exit_code', 'attempt', 'cap_s'].map(code).join(', ')]);
   return table(['detector', 'fires when', 'severity', 'auto-stop by default', 'context'], rows);
 }
 
