@@ -151,6 +151,7 @@ const MEANING = {
   'runtime.crash_loop_threshold': 'Halt `serve` (exit 80) after this many consecutive fast failing rounds.',
   'runtime.crash_loop_fast_s': 'A failing round shorter than this counts toward the crash loop. Timeouts never do.',
   'runtime.auth_failure_halt_after': 'Halt `serve` (exit 81) after this many consecutive rounds that failed to authenticate.',
+  'runtime.auth_contention_halt_after': 'Rounds in a row that lost a shared login\'s token refresh to another process (codex `refresh_token_reused`) before `serve` halts (exit 81). Each one waits with a back-off first: the login itself is fine.',
   'runtime.backoff_max_s': 'Upper bound of any exponential back-off wait.',
   'runtime.usage_limit_buffer_s': 'Seconds added to a reported usage-limit reset time before the next round.',
   'runtime.usage_limit_jitter_s': 'Up to this many random seconds added as well, so supervisors sharing an account do not start together.',

@@ -105,6 +105,8 @@ const RuntimeSchema = v.object({
   crash_loop_threshold: v.optional(int(1), 5),
   crash_loop_fast_s: v.optional(int(1), 60),
   auth_failure_halt_after: v.optional(int(1), 1),
+  /** Rounds in a row that lost a shared login's token refresh (codex refresh_token_reused) before serve halts. */
+  auth_contention_halt_after: v.optional(int(1), 5),
   backoff_max_s: v.optional(int(1), 1800),
   usage_limit_buffer_s: v.optional(int(0), 60),
   usage_limit_jitter_s: v.optional(int(0), 30),

@@ -233,10 +233,26 @@ export function defenses(cfg: Config, host: HostFacts = detectHost()): Defense[]
     },
     {
       name: 'structured_classification',
-      value: 'stream-json fields (rate_limit_event, api_error_status, error tags) first; text patterns only for agents without structured output, only after a failed round',
+      value: 'structured fields first (claude rate_limit_event, api_error_status, error tags; codex turn.failed and error codes; gemini error codes); text patterns only for agents without structured output, only after a round that failed or did nothing, never after our own timeout',
       codifies: 'Upstream matched broad regexes (401, dns, api key) on log tails, so a transcript quoting them, or tool output saying "usage limit reached", was misread.',
       guarded_by: 'test/unit/stream-json.test.ts',
       exercises: ['tool_result', 'api_error_status', 'rate_limit_event'],
+      current_state: 'active',
+    },
+    {
+      name: 'golden_agent_fixtures',
+      value: 'recorded-shape outputs of claude, codex, gemini and aider (limits, auth failures, retries, overload, exit 0 with no work), each declaring its expected classification',
+      codifies: 'A CLI upgrade changed a message and limit detection silently broke (terryso/claude-auto-resume#15, umputun/ralphex#317); a timeout (exit 124) was read as the 5-hour limit (frankbria/ralph-claude-code#183).',
+      guarded_by: 'test/unit/agent-fixtures.test.ts',
+      exercises: ['test/fixtures/agents', 'needsTextFallback', 'reset_at_epoch'],
+      current_state: 'active',
+    },
+    {
+      name: 'auth_contention_backoff',
+      value: `a shared login refreshed by another process (codex refresh_token_reused) waits with a back-off; halts after ${rt.auth_contention_halt_after} in a row`,
+      codifies: 'Several codex instances sharing one login failed with "refresh token was already used" (openai/codex#9634); halting on the first would stop a healthy fleet.',
+      guarded_by: 'test/unit/policy.test.ts',
+      exercises: ['auth_contention', 'auth_contention_halt_after'],
       current_state: 'active',
     },
     {

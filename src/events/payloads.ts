@@ -11,8 +11,12 @@
 /** How a round ended (ours; upstream's `exit_cause` is kept beside it). */
 export type RoundOutcome = 'clean' | 'error' | 'timeout' | 'grace_kill' | 'signal' | 'oom' | 'interrupted';
 
-/** A failure the agent reported in its structured output, which no retry soon will fix. */
-export type TransientClass = 'auth_failure' | 'usage_limit' | 'network';
+/**
+ * A failure the agent reported in its structured output, which no retry soon will fix.
+ * auth_contention: another process refreshed the shared login first (codex `refresh_token_reused`):
+ * retried later, never counted as an auth failure.
+ */
+export type TransientClass = 'auth_failure' | 'auth_contention' | 'usage_limit' | 'network';
 
 /** Why serve is waiting between rounds. */
 export type WaitReason = 'restart_delay' | 'backoff' | 'usage_limit' | 'network' | 'auth';

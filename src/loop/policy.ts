@@ -158,6 +158,8 @@ export interface LoopCounters {
   /** Consecutive fast failing rounds (the crash-loop breaker's count). */
   consecutive_failures: number;
   consecutive_auth: number;
+  /** Consecutive rounds that lost a shared login's refresh to another process (auth_contention). */
+  consecutive_contention: number;
   /** Consecutive back-offs per transient class, for exponential growth. */
   backoff: Partial<Record<TransientClass, number>>;
 }
@@ -167,6 +169,7 @@ export interface PolicyConfig {
   crash_loop_threshold: number;
   crash_loop_fast_s: number;
   auth_failure_halt_after: number;
+  auth_contention_halt_after: number;
   backoff_max_s: number;
   transient_error_action: 'back_off' | 'skip' | 'stop';
   usage_limit_buffer_s: number;
@@ -186,7 +189,7 @@ export interface Continue {
 export type Decision = Continue | HaltDecision;
 
 /** Waits for classes the agent gave no reset time for (upstream's estimates). */
-const BASE_WAIT_S: Record<TransientClass, number> = { usage_limit: 300, network: 60, auth_failure: 60 };
+const BASE_WAIT_S: Record<TransientClass, number> = { usage_limit: 300, network: 60, auth_failure: 60, auth_contention: 120 };
 
 export function decideNext(
   r: RoundSummary,
@@ -200,7 +203,7 @@ export function decideNext(
 
   // Success — including "finished its work but hung" — resets every counter.
   if (r.outcome === 'clean' || r.outcome === 'grace_kill') {
-    return { decision: { kind: 'continue', delayMs: restart, reason: 'restart_delay' }, counters: { consecutive_failures: 0, consecutive_auth: 0, backoff: {} } };
+    return { decision: { kind: 'continue', delayMs: restart, reason: 'restart_delay' }, counters: { consecutive_failures: 0, consecutive_auth: 0, consecutive_contention: 0, backoff: {} } };
   }
   if (r.outcome === 'interrupted') return { decision: { kind: 'continue', delayMs: 0, reason: 'restart_delay' }, counters: next };
 
@@ -217,6 +220,23 @@ export function decideNext(
     return { decision: backoff('auth_failure', next, cfg, random), counters: next };
   }
   next.consecutive_auth = 0;
+
+  if (r.transient === 'auth_contention') {
+    // Several supervisors (or a human) share one login and another refreshed it first
+    // (openai/codex#9634): the login is fine, so wait and retry; only a run of them halts.
+    next.consecutive_failures = 0;
+    next.consecutive_contention = c.consecutive_contention + 1;
+    if (next.consecutive_contention >= cfg.auth_contention_halt_after) {
+      const hint = cfg.auth_fail_hint || HALTS.auth_failure.hint;
+      const decision = halt('auth_failure', `${next.consecutive_contention} round(s) in a row lost the shared login's token refresh to another process`, hint, {
+        kind: 'auth_failure_halt',
+        payload: { consecutive: next.consecutive_contention, round_num: r.roundNum, hint },
+      });
+      return { decision, counters: next };
+    }
+    return { decision: backoff('auth_contention', next, cfg, random), counters: next };
+  }
+  next.consecutive_contention = 0;
 
   if (r.transient === 'usage_limit' || r.transient === 'network') {
     // The agent was refused or could not reach its API: a wait, not a crash.

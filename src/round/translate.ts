@@ -65,10 +65,13 @@ export interface RoundRecord {
 
 /**
  * Whether the agent's last lines must be read for a transient signal: only when its output had no
- * structure to read one from, it failed, and we did not interrupt it.
+ * structure to read one from, we did not interrupt it, and it failed or did nothing. An agent that
+ * prints its provider's errors as text can exit 0 after giving up (aider); one that did work may
+ * have printed a limit it then recovered from, which is no reason to call the round limited.
  */
-export function needsTextFallback(exit: SuperviseResult, stream: StreamFacts): boolean {
-  return !stream.transient && !stream.structured && (exit.exitCode !== 0 || exit.spawnError !== undefined) && exit.killedBy !== 'interrupt';
+export function needsTextFallback(exit: SuperviseResult, stream: StreamFacts, didWork: boolean): boolean {
+  if (stream.transient || stream.structured || exit.killedBy !== undefined) return false;
+  return exit.exitCode !== 0 || exit.spawnError !== undefined || (exit.signal === null && !didWork);
 }
 
 export function translateRound(f: RoundFacts): RoundRecord {

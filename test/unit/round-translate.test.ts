@@ -183,16 +183,18 @@ describe('translateRound', () => {
 });
 
 describe('needsTextFallback', () => {
-  const rows: { name: string; exit: Partial<SuperviseResult>; stream?: Partial<StreamFacts>; want: boolean }[] = [
+  const rows: { name: string; exit: Partial<SuperviseResult>; stream?: Partial<StreamFacts>; didWork?: boolean; want: boolean }[] = [
     { name: 'a failed plain-text agent', exit: { exitCode: 1 }, want: true },
     { name: 'a spawn error', exit: { exitCode: 127, spawnError: 'ENOENT' }, want: true },
-    { name: 'a clean exit', exit: { exitCode: 0 }, want: false },
+    { name: 'a clean exit that did work', exit: { exitCode: 0 }, didWork: true, want: false },
+    { name: 'a clean exit that did nothing: its last lines may say why (aider gives up on a limit and exits 0)', exit: { exitCode: 0 }, want: true },
+    { name: 'killed for its timeout: never read as a limit (ralph-claude-code#183)', exit: { exitCode: null, signal: 'SIGTERM', killedBy: 'timeout' }, want: false },
     { name: 'killed by a signal (exit code null)', exit: { exitCode: null, signal: 'SIGKILL' }, want: true },
     { name: 'an interrupt of ours', exit: { exitCode: null, killedBy: 'interrupt' }, want: false },
     { name: 'structured output, read already', exit: { exitCode: 1 }, stream: { structured: true }, want: false },
     { name: 'a transient signal already found', exit: { exitCode: 1 }, stream: { transient: { classification: 'network', raw: '' } }, want: false },
   ];
-  it.each(rows)('$name → $want', ({ exit, stream, want }) => {
-    expect(needsTextFallback(exited(exit), { ...quiet, ...stream })).toBe(want);
+  it.each(rows)('$name → $want', ({ exit, stream, didWork, want }) => {
+    expect(needsTextFallback(exited(exit), { ...quiet, ...stream }, didWork ?? false)).toBe(want);
   });
 });

@@ -23,14 +23,6 @@ export interface SettledRound {
 export async function settleRound(ctx: RoundContext, s: SpawnedRound, sup: SupervisedRound): Promise<SettledRound> {
   const { cfg, events, roundNum } = ctx;
   const stream = s.follower.stream;
-  const textTransient = needsTextFallback(sup.exit, stream)
-    ? classifyText(
-        s.follower.tailText(),
-        { auth: cfg.monitor.auth_fail_patterns.map((p) => new RegExp(p, 'i')), network: cfg.monitor.network_fail_patterns.map((p) => new RegExp(p, 'i')) },
-        Date.now(),
-      )
-    : undefined;
-  s.follower.close();
   const oomAfter = oomKillCount();
 
   // The agent's commits, counted before the dirty handler may add its own.
@@ -41,6 +33,14 @@ export async function settleRound(ctx: RoundContext, s: SpawnedRound, sup: Super
   } catch (err) {
     ctx.opts.log?.(`dirty check failed: ${(err as Error).message}`);
   }
+  const textTransient = needsTextFallback(sup.exit, stream, (commits ?? 0) > 0 || dirty.length > 0)
+    ? classifyText(
+        s.follower.tailText(),
+        { auth: cfg.monitor.auth_fail_patterns.map((p) => new RegExp(p, 'i')), network: cfg.monitor.network_fail_patterns.map((p) => new RegExp(p, 'i')) },
+        Date.now(),
+      )
+    : undefined;
+  s.follower.close();
 
   const record = translateRound({
     roundNum,
