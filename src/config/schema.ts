@@ -87,6 +87,8 @@ const RuntimeSchema = v.object({
   narrative_file: v.optional(nonEmptyStr()),
   transient_error_action: v.optional(oneOf(['back_off', 'skip', 'stop']), 'back_off'),
   max_rounds: v.optional(int(1)),
+  /** new: halt serve after this many rounds in a row that ended clean and changed nothing; unset: never. */
+  max_idle_rounds: v.optional(int(1)),
   stop_file: v.optional(nonEmptyStr()),
   substrate_fingerprint_paths: v.optional(strArray('an array of glob strings'), []),
   fresh_eyes_every_n: v.optional(int(1)),
@@ -162,6 +164,8 @@ const MonitorSchema = v.object({
   window: v.optional(int(1), 10),
   rate_threshold: v.optional(num(0, 1, 'a fraction from 0 to 1'), 0.2),
   orphan_chain_threshold: v.optional(int(1), 3),
+  /** no_progress fires after this many rounds in a row with the verdict no_op; 0 disables it. */
+  no_progress_rounds: v.optional(int(0), 3),
   /** smoke_fail_rate fires when this fraction of the window's start attempts failed a startup check. */
   smoke_fail_rate: v.optional(num(0, 1, 'a fraction from 0 to 1'), 0.1),
   /** hung fires past round timeout × hung_factor + kill_grace_s. */

@@ -256,6 +256,14 @@ export function defenses(cfg: Config, host: HostFacts = detectHost()): Defense[]
       current_state: 'active',
     },
     {
+      name: 'round_verdict',
+      value: `every round judged productive | no_op | limited | auth_failed | failed | timeout from HEAD, changed files, tokens, is_error and the exit code; no_progress after ${cfg.monitor.no_progress_rounds || 'never (0)'} no_op rounds; serve halts after ${rt.max_idle_rounds ?? 'never (max_idle_rounds unset)'}`,
+      codifies: 'No-op loops were reported as "finished naturally" (agrimsingh/ralph-wiggum-cursor#15); an exit 0 is no proof of work (anthropics/claude-code#85040); a rate-limited run was reported as a success (umputun/ralphex#47).',
+      guarded_by: 'test/e2e/verdict.test.ts',
+      exercises: ['no_progress', 'max_idle_rounds', 'no_progress_halt', 'unrecognized_failure'],
+      current_state: 'active',
+    },
+    {
       name: 'repetitive_tool_anomaly',
       upstream: 'anomaly_repetitive_tool',
       value: repetitive ? `${cfg.monitor.anomaly_repetitive_threshold} × one (tool, target) within ${cfg.monitor.anomaly_repetitive_window} tool calls` : 'off',

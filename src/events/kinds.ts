@@ -48,7 +48,17 @@ export const EVENT_KINDS = {
   round_log_truncated: { layer: 'round', fields: ['round_num', 'log_path', 'elided_bytes', 'max_bytes'], description: 'The round log passed round_log_max_bytes; its middle was elided.' },
   round_interrupted: { layer: 'round', fields: ['round_num', 'signal', 'kill_ms'], description: 'The round process received a signal; the agent tree was stopped.' },
   round_recovered: { layer: 'round', fields: ['round_num', 'pid', 'pgid', 'killed', 'reason', 'cgroup', 'cgroup_left'], description: 'A previous supervisor died mid-round; its leftovers were killed (its recorded cgroup too: cgroup names it, cgroup_left what could not be removed) and the round recorded as interrupted.' },
-  round_end: { layer: 'round', fields: ['round_num', 'outcome', 'duration_s', 'commits'], description: 'The round is fully recorded; nothing it started is alive. commits: how many commits the agent added to HEAD (null when that cannot be told: no commit before the round, or history rewritten).' },
+  round_end: {
+    layer: 'round',
+    fields: ['round_num', 'outcome', 'duration_s', 'commits', 'verdict', 'evidence'],
+    description:
+      'The round is fully recorded; nothing it started is alive. commits: how many commits the agent added to HEAD (null when that cannot be told: no commit before the round, or history rewritten). verdict: productive | no_op | limited | auth_failed | failed | timeout, judged from evidence (head_moved, commits, files_changed, tokens, is_error, exit_code).',
+  },
+  unrecognized_failure: {
+    layer: 'round',
+    fields: ['round_num', 'agent', 'outcome', 'exit_code', 'sample'],
+    description: 'Warning: a round failed and its output matched no known shape (no limit, auth or network signal). sample is the line that told the failure (redacted, at most 300 characters): a changed CLI format is noticed here instead of misread.',
+  },
   status_recovered: { layer: 'round', fields: ['reason', 'round_num'], description: 'status.json could not be parsed; the round number was recovered from the other artifacts.' },
   smoke_check_failed: { layer: 'round', fields: ['reason', 'check'], description: 'A startup check failed (the round did not start).' },
   agent_version_recorded: { layer: 'service', fields: ['command', 'version'], description: '`doctor` recorded the agent CLI\'s version, so a self-update between runs shows in the history.' },
@@ -61,6 +71,7 @@ export const EVENT_KINDS = {
   serve_reload: { layer: 'loop', fields: ['config'], description: 'SIGHUP: the config was re-read and takes effect from the next round.' },
   serve_reload_rejected: { layer: 'loop', fields: ['config', 'error'], description: 'SIGHUP: the new config is invalid; the old one stays in force.' },
   crash_loop: { layer: 'loop', fields: ['consecutive', 'exit_code', 'outcome', 'reason'], description: 'Halt: crash_loop_threshold consecutive fast failing rounds.' },
+  no_progress_halt: { layer: 'loop', fields: ['consecutive', 'max_idle_rounds', 'round_num'], description: 'Halt: max_idle_rounds rounds in a row ended clean but changed nothing (verdict no_op).' },
   config_broken: { layer: 'loop', fields: ['reason'], description: 'Halt: the config or a startup check fails; retrying cannot help.' },
   auth_failure_halt: { layer: 'loop', fields: ['consecutive', 'round_num', 'hint'], description: 'Halt: the agent cannot authenticate; no further round burns quota.' },
   transient_error_halt: { layer: 'loop', fields: ['round_num', 'classification', 'agent', 'reset_at_epoch'], description: 'Halt: a round failed on a usage limit or a network error and transient_error_action = "stop".' },

@@ -23,6 +23,10 @@ interface Sidecar {
   expect: {
     outcome: string;
     transient: string | null;
+    /** The round's verdict (src/round/verdict.ts) given the sidecar's work. */
+    verdict: string;
+    /** A failure no known shape explains: unrecognized_failure quotes its line. */
+    unrecognized?: boolean;
     reset_at_epoch?: number;
     retries?: number;
     tool_calls?: number;
@@ -85,12 +89,17 @@ function judge(fx: Fixture) {
     textTransient,
     dirtyFiles: Array.from({ length: fx.side.work.files }, (_, i) => `f${i}.txt`),
     commits: fx.side.work.commits,
+    headMoved: fx.side.work.commits > 0,
     logPath: '/logs/R1.log',
   });
   return { stream, record };
 }
 
 describe('golden agent fixtures', () => {
+  it('every verdict has a fixture', () => {
+    expect(new Set(FIXTURES.map((f) => f.side.expect.verdict))).toEqual(new Set(['productive', 'no_op', 'limited', 'auth_failed', 'failed', 'timeout']));
+  });
+
   it('cover every CLI with a success, a usage limit, an auth failure, a transient error and an exit 0 with no work', () => {
     for (const cli of ['claude', 'codex', 'gemini', 'aider']) {
       const mine = FIXTURES.filter((f) => f.cli === cli);
@@ -107,6 +116,10 @@ describe('golden agent fixtures', () => {
     const want = fx.side.expect;
     expect(record.classification.outcome).toBe(want.outcome);
     expect(record.classification.transient ?? null).toBe(want.transient);
+    expect(record.verdict).toBe(want.verdict);
+    const unrecognized = record.exitEvents.find((e) => e.kind === 'unrecognized_failure');
+    expect(unrecognized !== undefined).toBe(want.unrecognized === true);
+    if (unrecognized) expect((unrecognized.payload as { sample: string }).sample).toBe(stream.failureLine ?? '');
     const exit = record.exitEvents.find((e) => e.kind === 'agent_exit')!.payload as { reset_at_epoch: number | null };
     if (want.reset_at_epoch !== undefined) expect(exit.reset_at_epoch).toBe(want.reset_at_epoch);
     else if (want.transient !== 'usage_limit') expect(exit.reset_at_epoch).toBeNull();
