@@ -79,8 +79,9 @@ describe('monitor: detectors fire on conditions real rounds produce', () => {
     expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_alert_emitted')).toHaveLength(1);
     expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_auto_stop_triggered')).toHaveLength(0);
 
-    // Three good rounds push the failures below half of the window of 4: resolved.
-    setMode(p, 'ok');
+    // Three good rounds (each commits: a round that changes nothing would fire no_progress) push
+    // the failures below half of the window of 4: resolved.
+    setMode(p, 'commit:1');
     for (let i = 0; i < 3; i++) expect((await round(p)).code).toBe(0);
     const after = await monitorOnce(p);
     expect(resolved(after.alerts)).toEqual(['oauth_fail']);
