@@ -21,7 +21,7 @@ export default tseslint.config(
   {
     // The dashboard's page: plain browser JavaScript, served as written (no build step).
     files: ['assets/dashboard/**/*.js'],
-    languageOptions: { sourceType: 'module', globals: { document: 'readonly', window: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', EventSource: 'readonly', Node: 'readonly', Element: 'readonly' } },
+    languageOptions: { sourceType: 'module', globals: { document: 'readonly', window: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', EventSource: 'readonly', Node: 'readonly', Element: 'readonly', performance: 'readonly' } },
   },
   {
     // The supervisor never decides anything from its own outputs (upstream's "ouroboros" rule):

@@ -181,3 +181,19 @@ describe('dashboard JSON API', () => {
     expect((await call(d.port, `/api/projects/${id}/rounds/99/log`)).status).toBe(404);
   });
 });
+
+describe('dashboard in monitor --listen', () => {
+  it('one monitor process serves /metrics and the dashboard, read-only', async () => {
+    const p = project();
+    expect((await runCli(['round', '--config', p.config], { cwd: p.dir })).code).toBe(0);
+    const m = track(startCli(['monitor', '--interval', '1', '--listen', '127.0.0.1:0', '--config', p.config], { cwd: p.dir }));
+    let stderr = '';
+    m.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const port = Number((await waitFor(() => /serving \/metrics and \/healthz on 127\.0\.0\.1:(\d+), and the dashboard at \//.exec(stderr), 'the listener'))[1]);
+    expect((await call(port, '/metrics')).body).toMatch(/^agent_runner_/m);
+    const list = JSON.parse((await call(port, '/api/projects')).body) as { projects: Array<{ id: string; name: string; last_round: { outcome: string } }> };
+    expect(list.projects).toMatchObject([{ name: p.project, last_round: { outcome: 'clean' } }]);
+    expect((await call(port, '/')).headers['content-type']).toMatch(/text\/html/);
+    expect((await call(port, `/api/projects/${list.projects[0]!.id}/actions/stop`, { method: 'POST' })).status).toBe(403);
+  });
+});
