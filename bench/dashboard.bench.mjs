@@ -103,7 +103,7 @@ async function measure(size, browser) {
         await page.goto(`http://127.0.0.1:${port}${path}`, { waitUntil: 'commit' });
         await page.locator(done).waitFor({ state: 'attached' });
         // From the navigation's start to the page's own mark after its first render, on the page's clock.
-        const ms = await page.evaluate(() => performance.getEntriesByName('agent-runner:rendered')[0]?.startTime ?? NaN);
+        const ms = await page.evaluate(() => globalThis.performance.getEntriesByName('agent-runner:rendered')[0]?.startTime ?? NaN);
         if (i >= WARMUP) render[key].push(ms);
         await ctx.close();
       }

@@ -59,7 +59,7 @@ describe('dashboard in a browser', () => {
     await phone.goto(d.url);
     await phone.locator('article.card').first().waitFor();
     // Nothing wider than the phone's screen: no sideways scrolling at 360 px.
-    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    expect(await phone.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
     await screenshot(phone, 'dashboard', 'overview-phone');
   });
 
@@ -71,13 +71,13 @@ describe('dashboard in a browser', () => {
     const card = page.locator(`article.card`, { hasText: p.project });
     await card.waitFor();
     expect(await card.getAttribute('data-state')).toBe('stopped');
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.evaluate('window.marker = 42');
     const serve = track(startCli(['serve', '--max-rounds', '1', '--config', p.config], { cwd: p.dir }));
     await waitFor(async () => (await page.locator('article.card[data-state="running"]').count()) === 1, 'the live round on the card', 20_000);
     expect(await page.locator('article.card').textContent()).toMatch(/round 1/);
     await waitFor(async () => /last: round 1 clean/.test((await page.locator('article.card').textContent()) ?? ''), 'the outcome on the card', 20_000);
     // The same document all along: the page was updated in place, not reloaded.
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(await page.evaluate('window.marker')).toBe(42);
     await waitFor(() => serve.exitCode !== null, 'serve to exit');
   });
 
