@@ -10,6 +10,13 @@ const SVG = 'http://www.w3.org/2000/svg';
 let session = { actions: false, csrf: null, host: '' };
 /** The view on screen: { kind, id?, n?, onCard(card), onEvents(id, events) } */
 let view = null;
+/** The first view's data, inlined by the server: used once, for the path it was made for. */
+let boot = JSON.parse(document.getElementById('boot')?.textContent || 'null');
+function booted(key, path) {
+  const b = boot;
+  boot = null;
+  return b && b.path === location.pathname && b.data[key] ? b.data[key] : api(path);
+}
 /** Fetched beside each view's own data, not before it. */
 const sessionReady = api('/api/session').then((x) => (session = x), () => session);
 
@@ -152,7 +159,7 @@ setInterval(() => {
 
 async function showOverview() {
   where.textContent = '';
-  const [doc] = await Promise.all([api('/api/projects'), sessionReady]);
+  const [doc] = await Promise.all([booted('projects', '/api/projects'), sessionReady]);
   const grid = h('section', { class: 'cards', id: 'cards' });
   const empty = h('p', { class: 'muted' }, 'No project here yet.');
   for (const c of doc.projects) grid.append(renderCard(c));
@@ -175,7 +182,7 @@ async function showOverview() {
 // ---- project page ----
 
 async function showProject(id) {
-  const [page] = await Promise.all([api(`/api/projects/${id}/page`), sessionReady]);
+  const [page] = await Promise.all([booted('page', `/api/projects/${id}/page`), sessionReady]);
   where.textContent = `/ ${page.card.name}`;
   document.title = `${page.card.name} · agent-runner`;
   const cardSlot = h('div', {}, renderCard(page.card, { link: false }));
@@ -216,20 +223,55 @@ function section(title, note, ...body) {
   return h('section', { class: 'panel' }, h('h2', {}, title, note ? h('span', { class: 'muted note' }, ` ${note}`) : null), ...body);
 }
 
+/**
+ * Bars as one SVG path per colour, not an element per round: 200 rounds stay a handful of nodes, so
+ * the page renders fast. A click or a hover finds the round under the pointer from its x.
+ */
+function barChart({ items, height, value, toneOf, label, href, aria, minSlots = 20 }) {
+  const W = 600;
+  const max = Math.max(1e-9, ...items.map((x) => value(x) ?? 0));
+  const bw = W / Math.max(items.length, minSlots);
+  const paths = new Map();
+  items.forEach((x, i) => {
+    const v = value(x);
+    if (v === null || v === undefined || v <= 0) return;
+    const hgt = Math.max(2, (v / max) * (height - 4));
+    const d = `M${(i * bw + 0.5).toFixed(1)} ${height}v${(-hgt).toFixed(1)}h${Math.max(1, bw - 1).toFixed(1)}v${hgt.toFixed(1)}z`;
+    const t = toneOf(x);
+    paths.set(t, (paths.get(t) ?? '') + d);
+  });
+  const svg = s('svg', { viewBox: `0 0 ${W} ${height}`, class: 'chart', role: 'img', 'aria-label': aria, 'data-bars': items.length }, [...paths].map(([t, d]) => s('path', { d, class: `b ${t}` })));
+  const tip = h('div', { class: 'tip muted' }, '\u00a0');
+  const at = (ev) => {
+    const box = svg.getBoundingClientRect();
+    return items[Math.floor(((ev.clientX - box.left) / box.width) * W / bw)];
+  };
+  svg.addEventListener('mousemove', (ev) => {
+    const x = at(ev);
+    tip.textContent = x ? label(x) : '\u00a0';
+  });
+  if (href) {
+    svg.classList.add('clickable');
+    svg.addEventListener('click', (ev) => {
+      const x = at(ev);
+      if (x) go(href(x));
+    });
+  }
+  return h('div', {}, svg, tip);
+}
+
 function timelineChart(id, rounds) {
   if (!rounds.length) return h('p', { class: 'muted' }, 'No rounds yet.');
-  const W = 600;
-  const H = 120;
-  const max = Math.max(1, ...rounds.map((r) => r.duration_s ?? 0));
-  const bw = W / Math.max(rounds.length, 20);
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': 'rounds timeline' });
-  rounds.forEach((r, i) => {
-    const hgt = Math.max(2, ((r.duration_s ?? max * 0.05) / max) * (H - 4));
-    const a = s('a', { href: `/p/${id}/r/${r.round_num}` });
-    a.append(s('rect', { x: (i * bw + 0.5).toFixed(1), y: (H - hgt).toFixed(1), width: Math.max(1, bw - 1).toFixed(1), height: hgt.toFixed(1), class: `b ${tone(r.outcome)}`, 'data-round': r.round_num }, s('title', {}, `round ${r.round_num}: ${r.outcome ?? 'running'}, ${dur(r.duration_s)}`)));
-    svg.append(a);
+  const fallback = Math.max(1, ...rounds.map((r) => r.duration_s ?? 0)) * 0.05;
+  return barChart({
+    items: rounds,
+    height: 120,
+    value: (r) => r.duration_s ?? fallback,
+    toneOf: (r) => tone(r.outcome),
+    label: (r) => `round ${r.round_num}: ${r.outcome ?? 'running'}, ${dur(r.duration_s)}${r.cost_usd !== null ? `, ${usd(r.cost_usd)}` : ''}`,
+    href: (r) => `/p/${id}/r/${r.round_num}`,
+    aria: 'rounds timeline',
   });
-  return svg;
 }
 
 function legend() {
@@ -241,16 +283,7 @@ function legend() {
 
 function daysChart(days) {
   if (!days.length) return h('p', { class: 'muted' }, 'No spend recorded.');
-  const W = 600;
-  const H = 90;
-  const max = Math.max(0.0001, ...days.map((d) => d.cost_usd));
-  const bw = W / Math.max(days.length, 7);
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': 'cost per day' });
-  days.forEach((d, i) => {
-    const hgt = Math.max(1, (d.cost_usd / max) * (H - 4));
-    svg.append(s('rect', { x: (i * bw + 1).toFixed(1), y: (H - hgt).toFixed(1), width: Math.max(1, bw - 2).toFixed(1), height: hgt.toFixed(1), class: 'b cost' }, s('title', {}, `${d.day}: ${usd(d.cost_usd)}, ${tokens(d.input_tokens)} in / ${tokens(d.output_tokens)} out`)));
-  });
-  return svg;
+  return barChart({ items: days, height: 90, value: (d) => d.cost_usd, toneOf: () => 'cost', label: (d) => `${d.day}: ${usd(d.cost_usd)}, ${tokens(d.input_tokens)} in / ${tokens(d.output_tokens)} out`, aria: 'cost per day', minSlots: 7 });
 }
 
 function daysTable(days) {
@@ -258,19 +291,8 @@ function daysTable(days) {
 }
 
 function commitsChart(rounds) {
-  const known = rounds.filter((r) => r.commits !== null);
-  if (!known.length) return h('p', { class: 'muted' }, 'No commits recorded.');
-  const W = 600;
-  const H = 60;
-  const max = Math.max(1, ...known.map((r) => r.commits));
-  const bw = W / Math.max(rounds.length, 20);
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': 'commits per round' });
-  rounds.forEach((r, i) => {
-    if (!r.commits) return;
-    const hgt = (r.commits / max) * (H - 4);
-    svg.append(s('rect', { x: (i * bw + 0.5).toFixed(1), y: (H - hgt).toFixed(1), width: Math.max(1, bw - 1).toFixed(1), height: hgt.toFixed(1), class: 'b commits' }, s('title', {}, `round ${r.round_num}: ${r.commits} commits`)));
-  });
-  return svg;
+  if (!rounds.some((r) => r.commits)) return h('p', { class: 'muted' }, 'No commits recorded.');
+  return barChart({ items: rounds, height: 60, value: (r) => r.commits, toneOf: () => 'commits', label: (r) => `round ${r.round_num}: ${r.commits ?? 0} commits`, aria: 'commits per round' });
 }
 
 function alertsList(p) {
@@ -349,12 +371,16 @@ async function route() {
   }
 }
 
+function go(path) {
+  history.pushState(null, '', path);
+  void route();
+}
+
 document.addEventListener('click', (ev) => {
   const a = ev.target instanceof Element ? ev.target.closest('a[href^="/"]') : null;
   if (!a || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.button !== 0) return;
   ev.preventDefault();
-  history.pushState(null, '', a.getAttribute('href'));
-  void route();
+  go(a.getAttribute('href'));
 });
 window.addEventListener('popstate', () => void route());
 

@@ -105,7 +105,8 @@ describe('dashboard in a browser', () => {
     const page = await browser.open();
     await page.goto(d.url);
     await page.locator('article.card a.name').click();
-    await page.locator('svg.chart rect[data-round="1"]').waitFor();
+    await page.locator('svg.chart[data-bars="1"]').first().waitFor();
+    await screenshot(page, 'dashboard', 'project-desktop');
     await page.locator('table.rounds a', { hasText: '1' }).first().click();
     await page.locator('ol.log').waitFor();
     // Text from the log is text, never markup.
@@ -114,5 +115,14 @@ describe('dashboard in a browser', () => {
     expect(await page.locator('.le.tool .who').first().textContent()).toBe('tool call · Edit');
     expect(await page.locator('.le.final').textContent()).toMatch(/result · \$0\.25 · 3 turns.*Notes edited\./s);
     await screenshot(page, 'dashboard', 'round-desktop');
+    const phone = await browser.open(PHONE);
+    await phone.goto(page.url());
+    await phone.locator('ol.log').waitFor();
+    expect(await phone.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    await screenshot(phone, 'dashboard', 'round-phone');
+    await phone.goto(page.url().replace(/\/r\/\d+$/, ''));
+    await phone.locator('svg.chart').first().waitFor();
+    expect(await phone.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    await screenshot(phone, 'dashboard', 'project-phone');
   });
 });
