@@ -16,6 +16,8 @@ export class LiveHub {
   private readonly clients = new Set<ServerResponse>();
   private timer: NodeJS.Timeout | undefined;
   private ticks = 0;
+  /** Read errors already reported: a project that cannot be read is said once, not every second. */
+  private readonly reported = new Set<string>();
 
   constructor(
     private readonly projects: () => DashboardProject[],
@@ -69,7 +71,9 @@ export class LiveHub {
     try {
       return fn();
     } catch (err) {
-      this.warn(`dashboard: cannot read ${p.name} (${p.host}): ${(err as Error).message}`);
+      const line = `dashboard: cannot read ${p.name} (${p.host}): ${(err as Error).message}`;
+      if (!this.reported.has(line)) this.warn(line);
+      this.reported.add(line);
       return undefined;
     }
   }

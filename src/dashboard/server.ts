@@ -37,7 +37,11 @@ export interface Dashboard {
 }
 
 export function createDashboard(o: DashboardOptions): Dashboard {
-  const projects = () => o.sources.flatMap((s) => s.projects());
+  // One project named by two sources (the command line and the registry) is shown once.
+  const projects = () => {
+    const seen = new Set<string>();
+    return o.sources.flatMap((s) => s.projects()).filter((p) => !seen.has(p.id) && Boolean(seen.add(p.id)));
+  };
   const hub = new LiveHub(projects, o.warn);
   const find = (id: string): DashboardProject | undefined => projects().find((p) => p.id === id);
   const projectsDoc = () => ({ host: hostname(), generated_at: new Date().toISOString(), projects: projects().map((p) => p.card()) });
