@@ -17,8 +17,8 @@ function booted(key, path) {
   boot = null;
   return b && b.path === location.pathname && b.data[key] ? b.data[key] : api(path);
 }
-/** Fetched beside each view's own data, not before it. */
-const sessionReady = api('/api/session').then((x) => (session = x), () => session);
+/** Inlined with the page; fetched (beside the view's own data) only when it was not. */
+const sessionReady = boot?.session ? Promise.resolve((session = boot.session)) : api('/api/session').then((x) => (session = x), () => session);
 
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);

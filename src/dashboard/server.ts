@@ -44,6 +44,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   };
   const hub = new LiveHub(projects, o.warn);
   const find = (id: string): DashboardProject | undefined => projects().find((p) => p.id === id);
+  const session = () => ({ host: hostname(), actions: o.allowActions, csrf: o.allowActions ? o.auth.csrf : null });
   const projectsDoc = () => ({ host: hostname(), generated_at: new Date().toISOString(), projects: projects().map((p) => p.card()) });
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
@@ -60,14 +61,14 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     if (denied) return text(res, denied.status, denied.reason + '\n');
     if (req.method === 'POST') return act(req, res, path);
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'the dashboard answers GET, and POST for actions\n');
-    if (path === '/') return htmlPage(res, { path, data: { projects: projectsDoc() } });
+    if (path === '/') return htmlPage(res, { path, session: session(), data: { projects: projectsDoc() } });
     const pm = /^\/p\/([0-9a-f]+)(\/r\/\d+)?\/?$/.exec(path);
     if (pm) {
       const p = pm[2] === undefined ? find(pm[1]!) : undefined;
-      return htmlPage(res, p ? { path, data: { page: p.page() } } : null);
+      return htmlPage(res, { path, session: session(), data: p ? { page: p.page() } : {} });
     }
     if (path.startsWith('/assets/')) return asset(res, path.slice('/assets/'.length));
-    if (path === '/api/session') return json(res, 200, { host: hostname(), actions: o.allowActions, csrf: o.allowActions ? o.auth.csrf : null });
+    if (path === '/api/session') return json(res, 200, session());
     if (path === '/api/projects') return json(res, 200, projectsDoc());
     if (path === '/api/events') return hub.attach(req, res);
     const m = /^\/api\/projects\/([0-9a-f]+)(\/page|\/rounds\/(\d+)\/log)?$/.exec(path);
@@ -117,7 +118,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
  * The page, with the first view's data inlined (what its API call would return), so the first
  * render needs no request after the script's own: one round trip less on a slow link.
  */
-function htmlPage(res: ServerResponse, boot: { path: string; data: unknown } | null): void {
+function htmlPage(res: ServerResponse, boot: { path: string; session: unknown; data: unknown }): void {
   let html: string;
   try {
     html = readFileSync(join(ASSETS_DIR, 'index.html'), 'utf8');
@@ -126,7 +127,7 @@ function htmlPage(res: ServerResponse, boot: { path: string; data: unknown } | n
   }
   // A JSON data block is never executed (the CSP allows no inline script); `<` is escaped so no
   // text in the data can close the element.
-  const data = boot ? JSON.stringify(boot).replace(/</g, '\\u003c') : 'null';
+  const data = JSON.stringify(boot).replace(/</g, '\\u003c');
   html = html.replace('<script id="boot" type="application/json">null</script>', `<script id="boot" type="application/json">${data}</script>`);
   res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': ASSET_TYPES['html']!, 'cache-control': 'no-store' }).end(html);
 }
