@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/load.js';
 import { EXIT } from '../../exit-codes.js';
-import { clearHalt, readHalt } from '../../loop/halt.js';
-import { resetLoopState } from '../../loop/loop-state.js';
+import { readHalt } from '../../loop/halt.js';
 import { readHistory } from '../../api/history.js';
 import { killService, startService, stopService, type StopResult } from '../../service/lifecycle.js';
+import { resumeProject } from '../../service/resume.js';
 import { serviceStatus } from '../../service/status.js';
-import { eventsFor, globals, loadFor } from '../context.js';
+import { globals, loadFor } from '../context.js';
 import { err, json, out, paint } from '../output.js';
 import { CLI_ENTRY } from '../paths.js';
 import { noteProject } from '../record-project.js';
@@ -105,11 +105,7 @@ export function registerLifecycle(program: Command): void {
     .command('resume')
     .description('clear a recorded halt (and the crash-loop counters and budgets) so serve may run again')
     .action(async (_o: unknown, cmd: Command) => {
-      const cfg = loadFor(cmd);
-      const halt = readHalt(cfg.paths.logDir);
-      clearHalt(cfg.paths.logDir);
-      resetLoopState(cfg.paths.logDir);
-      if (halt) eventsFor(cfg).emit('halt_cleared', { reason: halt.reason, since: halt.ts });
+      const halt = resumeProject(loadFor(cmd));
       if (globals(cmd).json) return json({ cleared: halt ?? null });
       out(halt ? `cleared halt (${halt.reason}, since ${halt.ts}); counters and budgets reset. Start again with \`agent-runner start\`` : 'no halt was recorded; counters and budgets reset');
     });
