@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { RunnerError } from '../errors.js';
