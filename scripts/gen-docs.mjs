@@ -363,12 +363,13 @@ function detectorsSection() {
   const rows = Object.entries(DETECTOR_INFO).map(([name, d]) => [
     code(name),
     d.firesWhen,
+    d.resolvesWhen,
     d.severity === 'critical' ? '**critical**' : d.severity,
     d.autoStopByDefault ? 'yes' : 'no',
     d.context.map(code).join(', '),
   ]);
-  rows.push([code('host_unreachable'), '(not configurable) the poll itself failed', 'unknown', 'never', ['error', 'attempt', 'cap_s'].map(code).join(', ')]);
-  return table(['detector', 'fires when', 'severity', 'auto-stop by default', 'context'], rows);
+  rows.push([code('host_unreachable'), '(not configurable) the poll itself failed', 'a poll succeeds again', 'unknown', 'never', ['error', 'attempt', 'cap_s'].map(code).join(', ')]);
+  return table(['detector', 'fires when', 'resolves when', 'severity', 'auto-stop by default', 'context'], rows);
 }
 
 async function commandsSection() {

@@ -67,7 +67,8 @@ describe('read-only verbs write nothing into the watched project', () => {
     expect(kinds(ev).filter((k) => k === 'monitor_started')).toHaveLength(2);
     expect(kinds(ev)).toContain('monitor_alert_emitted');
     expect(kinds(readEvents(p.logDir)).some((k) => k.startsWith('monitor_'))).toBe(false);
-  });
+    // Ten CLI runs in a row: room for a loaded machine.
+  }, 240_000);
 
   it('a monitor-state.json an earlier version left in log_dir is adopted once (nothing firing is paged again) and never touched', async () => {
     const p = project({ mode: AUTH_TEXT, extraToml: '[monitor]\nwindow = 4\nrate_threshold = 0.5' });
