@@ -307,6 +307,12 @@ describe('monitor: alerts resolve on evidence', () => {
     expect(firing(halted.alerts)).toEqual(['oauth_fail']);
     expect(halted.state).toMatchObject({ status: 'critical', exit_code: 2, halt: { reason: 'auth_failure' } });
     expect(halted.alerts[0]!.context).toMatchObject({ halted: true, matches: 1 });
+    // peek tells the same story, in its published shape: the halt, and what the monitor saw.
+    const peek = await runCli(['peek', '--json', '--events', '5', '--round', 'latest', '--config', p.config], { cwd: p.dir });
+    const doc = JSON.parse(peek.stdout) as { halt: { reason: string }; monitor: { firing: Array<{ detector: string }> } };
+    assertMatchesSchema('peek', doc);
+    expect(doc.halt.reason).toBe('auth_failure');
+    expect(doc.monitor.firing.map((a) => a.detector)).toEqual(['oauth_fail']);
 
     // The operator logs in again and resumes: the failure is acknowledged before any round runs.
     setMode(p, 'ok');
@@ -321,6 +327,7 @@ describe('monitor: alerts resolve on evidence', () => {
     // A resume with no halt is recorded too, and the next rounds run.
     expect((await runCli(['resume', '--config', p.config], { cwd: p.dir })).code).toBe(0);
     expect(ofKind(readEvents(p.logDir), 'resumed').at(-1)).toMatchObject({ halt_reason: null, halt_since: null });
+    for (const e of [...readEvents(p.logDir), ...readEvents(monitorDirOf(p))]) assertMatchesSchema('events', e);
     expect((await round(p)).code).toBe(0);
     expect((await monitorOnce(p)).state.status).toBe('healthy');
   });
@@ -339,6 +346,7 @@ describe('monitor: the output contract in every mode', () => {
     const lines = asJson.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventLine);
     expect(lines.length).toBeGreaterThanOrEqual(3);
     expect(lines.at(-1)).toMatchObject({ event: 'round_end', round_num: 1 });
+    for (const l of lines) assertMatchesSchema('events', l);
     const events = await once('--mode', 'events');
     expect(events.code).toBe(0);
     expect(events.stdout).toBe(asJson.stdout);
