@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { RunnerError } from '../errors.js';
@@ -46,6 +46,11 @@ export async function probeStdio(configPath: string): Promise<void> {
     let answer: unknown;
     try {
       const req = JSON.parse(line) as { since?: string | null };
+      // Told apart from a broken config: the monitor says "no project there", not "remote error".
+      if (!existsSync(configPath)) {
+        process.stdout.write(JSON.stringify({ v: PROBE_VERSION, kind: 'agent-runner.probe-error', error: `${configPath}: config file not found (run \`agent-runner init\` to create one)`, code: 'no_project' }) + '\n');
+        continue;
+      }
       // The config is re-read per request: edits on this host apply at the next poll.
       const cfg = loadConfig(configPath);
       const reuse = history && req.since && formatCursor(history.cursor) === req.since ? history : undefined;

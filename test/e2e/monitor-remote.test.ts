@@ -140,7 +140,7 @@ describe.skipIf(skip)('monitor --host over a real sshd', () => {
     assertMatchesSchema('monitor-line', state);
     expect(state).toMatchObject({ status: 'unknown', error: expect.stringContaining('Host key verification failed') });
     const a = state.alerts[0]!;
-    expect(a).toMatchObject({ detector: 'host_unreachable', severity: 'unknown', state: 'firing', host: ALIAS });
+    expect(a).toMatchObject({ detector: 'host_key_unknown', severity: 'unknown', state: 'firing', host: ALIAS });
     expect(a.message).toContain('Host key verification failed');
     expect(readFileSync(empty, 'utf8')).toBe('');
   });

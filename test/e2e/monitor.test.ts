@@ -103,7 +103,7 @@ describe('monitor: detectors fire on conditions real rounds produce', () => {
     expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_auto_stop_triggered')).toHaveLength(0);
 
     // One round that authenticated resolves it, though both failures are still in the window.
-    setMode(p, 'ok');
+    setMode(p, 'commit:1');
     expect((await round(p)).code).toBe(0);
     const after = await monitorOnce(p);
     expect(resolved(after.alerts)).toEqual(['oauth_fail']);
