@@ -64,6 +64,8 @@ export interface StateInput {
   /** This poll's transitions, as printed. */
   fired: AlertRecord[];
   resolved: AlertRecord[];
+  /** Records of alerts that stand without being news (their full fields, e.g. a remote failure's fix). */
+  standing?: AlertRecord[];
   /** This poll's conditions (their context), when it succeeded. */
   conditions: EvaluatedCondition[];
   halt: { reason: string; ts: string } | null;
@@ -73,9 +75,12 @@ export interface StateInput {
 export function stateLine(i: StateInput): MonitorStateLine {
   const fired = new Map(i.fired.map((r) => [alertKey(r.detector, r.subject), r]));
   const conds = new Map(i.conditions.map((c) => [alertKey(c.detector, c.subject), c]));
+  const standing = new Map((i.standing ?? []).map((r) => [alertKey(r.detector, r.subject), r]));
   const alerts: StateAlert[] = Object.entries(i.alerts).map(([key, a]) => {
     const news = fired.get(key);
     if (news) return { ...withProject(news, i.project), new: true };
+    const known = standing.get(key);
+    if (known) return { ...withProject({ ...known, ts: i.nowIso }, i.project), new: false };
     return {
       ts: i.nowIso,
       host: i.host,
@@ -88,6 +93,7 @@ export function stateLine(i: StateInput): MonitorStateLine {
       context: conds.get(key)?.context ?? {},
       auto_action: a.auto_action,
       since: a.since,
+      ...(a.fix ? { fix: a.fix } : {}),
       new: false,
     };
   });

@@ -45,6 +45,7 @@ export class MonitorOutput {
       alerts,
       fired: t?.fired ?? [],
       resolved: t?.resolved ?? [],
+      standing: t?.standing ?? [],
       conditions: result?.conditions ?? [],
       halt: result?.halt ? { reason: result.halt.reason, ts: result.halt.ts } : null,
       cursor,

@@ -40,6 +40,8 @@ export interface MonitorOptions {
 export interface Transitions {
   fired: AlertRecord[];
   resolved: AlertRecord[];
+  /** Alerts as they stand, though not news (a remote failure already paged): their full record for the state line. */
+  standing?: AlertRecord[];
 }
 
 /** Back-off between reconnect attempts (upstream's schedule), capped by what is left of the tolerance. */
@@ -98,7 +100,7 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
         // A one-shot check always says why it could not look, even when an earlier run paged it.
         if (o.once && step.fired.length === 0) o.print(step.current);
         persist();
-        await o.afterCycle?.(alerts, false, undefined, { fired: step.fired, resolved: step.resolved });
+        await o.afterCycle?.(alerts, false, undefined, { fired: step.fired, resolved: step.resolved, standing: [step.current] });
         if (o.once) {
           stopReason = 'once';
           return (exitCode = STATUS_EXIT.unknown);
