@@ -367,13 +367,14 @@ function detectorsSection() {
   const rows = Object.entries(DETECTOR_INFO).map(([name, d]) => [
     code(name),
     d.firesWhen,
+    d.resolvesWhen,
     d.severity === 'critical' ? '**critical**' : d.severity,
     d.autoStopByDefault ? 'yes' : 'no',
     d.context.map(code).join(', '),
   ]);
   // A failed remote poll is an alert of its own kind, with the fix on the record (`fix`).
-  for (const [name, f] of Object.entries(REMOTE_FAILURES)) rows.push([code(name), `(\`--host\`) ${f.meaning}`, 'unknown', 'never', ['error', 'exit_code', 'attempt', 'cap_s'].map(code).join(', ')]);
-  return table(['detector', 'fires when', 'severity', 'auto-stop by default', 'context'], rows);
+  for (const [name, f] of Object.entries(REMOTE_FAILURES)) rows.push([code(name), `(\`--host\`) ${f.meaning}`, 'a poll succeeds again (or fails for another reason: that alert replaces it)', 'unknown', 'never', ['error', 'exit_code', 'attempt', 'cap_s'].map(code).join(', ')]);
+  return table(['detector', 'fires when', 'resolves when', 'severity', 'auto-stop by default', 'context'], rows);
 }
 
 async function commandsSection() {
@@ -401,6 +402,72 @@ function haltsSection() {
     ['reason', 'when', 'exit', 'event'],
     Object.entries(HALTS).map(([reason, h]) => [code(reason), h.summary, String(h.exitCode), h.events.length ? h.events.map(code).join(', ') : '—']),
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// docs/schemas/events.schema.json: one event line, from the registry (kinds, fields) and the
+// payload types (src/events/payloads.ts, read with the TypeScript checker), so it cannot drift.
+
+async function eventsSchema() {
+  const ts = (await import('typescript')).default;
+  const file = join(ROOT, 'src/events/payloads.ts');
+  // Only the payload file and the ES5 lib: no @types, no checking of the rest (this runs on every --check).
+  const program = ts.createProgram([file], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, types: [], lib: ['lib.es5.d.ts'], skipLibCheck: true, noResolve: true });
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(file);
+  const decl = source.statements.find((n) => ts.isInterfaceDeclaration(n) && n.name.text === 'EventPayloads');
+  if (!decl) die('src/events/payloads.ts has no interface EventPayloads', 1);
+  const payloads = checker.getTypeAtLocation(decl);
+  const schemaOf = (t) => {
+    if (t.isUnion()) {
+      const parts = t.types.filter((u) => !(u.flags & ts.TypeFlags.Undefined));
+      if (parts.every((u) => u.flags & ts.TypeFlags.BooleanLiteral)) return { type: 'boolean' };
+      if (parts.every((u) => u.isStringLiteral())) return { enum: parts.map((u) => u.value) };
+      if (parts.every((u) => u.isStringLiteral() || u.flags & ts.TypeFlags.Null)) return { enum: parts.map((u) => (u.isStringLiteral() ? u.value : null)) };
+      const bools = parts.filter((u) => u.flags & ts.TypeFlags.BooleanLiteral);
+      const rest = parts.filter((u) => !(u.flags & ts.TypeFlags.BooleanLiteral)).map(schemaOf);
+      const all = [...(bools.length ? [{ type: 'boolean' }] : []), ...rest];
+      if (all.length === 1) return all[0];
+      if (all.every((x) => typeof x.type === 'string' && Object.keys(x).length === 1)) return { type: [...new Set(all.map((x) => x.type))] };
+      return { anyOf: all };
+    }
+    if (t.flags & ts.TypeFlags.Null) return { type: 'null' };
+    if (t.flags & (ts.TypeFlags.String | ts.TypeFlags.StringLiteral)) return t.isStringLiteral() ? { const: t.value } : { type: 'string' };
+    if (t.flags & (ts.TypeFlags.Number | ts.TypeFlags.NumberLiteral)) return { type: 'number' };
+    if (t.flags & (ts.TypeFlags.Boolean | ts.TypeFlags.BooleanLiteral)) return { type: 'boolean' };
+    if (t.flags & (ts.TypeFlags.Unknown | ts.TypeFlags.Any)) return {};
+    if (checker.isArrayType(t)) return { type: 'array', items: schemaOf(checker.getTypeArguments(t)[0]) };
+    return { type: 'object' };
+  };
+  const kinds = Object.keys(EVENT_KINDS);
+  const defs = {};
+  for (const kind of kinds) {
+    const prop = payloads.getProperty(kind);
+    if (!prop) die(`event kind ${kind} has no payload type in src/events/payloads.ts`, 1);
+    const shape = checker.getTypeOfSymbolAtLocation(prop, decl);
+    const properties = { ts: { type: 'string', format: 'date-time' }, event: { const: kind } };
+    for (const f of shape.getProperties()) properties[f.name] = schemaOf(checker.getTypeOfSymbolAtLocation(f, decl));
+    defs[kind] = {
+      type: 'object',
+      description: EVENT_KINDS[kind].description,
+      required: ['ts', 'event'],
+      properties,
+      additionalProperties: false,
+    };
+  }
+  const schema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://agent-runner.dev/schemas/events.schema.json',
+    title: 'agent-runner event line',
+    description:
+      'One line of events-YYYY-MM.jsonl (and of `agent-runner events`, `monitor --mode events`, `monitor --mode narrate --json`). Generated by scripts/gen-docs.mjs from the event registry (src/events/kinds.ts) and the payload types (src/events/payloads.ts). Payloads only ever gain fields; history written by older versions may lack some, so only ts and event are required.',
+    type: 'object',
+    required: ['ts', 'event'],
+    properties: { ts: { type: 'string', format: 'date-time' }, event: { enum: kinds } },
+    allOf: kinds.map((k) => ({ if: { type: 'object', properties: { event: { const: k } } }, then: { $ref: `#/$defs/${k}` } })),
+    $defs: defs,
+  };
+  return JSON.stringify(schema, null, 2) + '\n';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,6 +504,18 @@ for (const [file, sections] of Object.entries(SECTIONS)) {
   if (check) process.stderr.write(`gen-docs: ${relative(ROOT, path)} is stale; run ./build.sh docs\n`);
   else {
     writeFileSync(path, after);
+    process.stdout.write(`gen-docs: wrote ${relative(ROOT, path)}\n`);
+  }
+}
+// Whole generated files.
+const WHOLE = { 'schemas/events.schema.json': await eventsSchema() };
+for (const [file, text] of Object.entries(WHOLE)) {
+  const path = join(DOCS, file);
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) continue;
+  stale++;
+  if (check) process.stderr.write(`gen-docs: ${relative(ROOT, path)} is stale; run ./build.sh docs\n`);
+  else {
+    writeFileSync(path, text);
     process.stdout.write(`gen-docs: wrote ${relative(ROOT, path)}\n`);
   }
 }

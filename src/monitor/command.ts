@@ -24,7 +24,8 @@ import { splitRemoteCmd, validateHost } from '../ssh/args.js';
 import { SshSession } from '../ssh/session.js';
 import type { AlertRecord, AlertSet } from './alerts.js';
 import { positiveSeconds } from './cli-args.js';
-import { alertLine, narrateLine, type Painter } from './render.js';
+import { narrateLine, type Painter } from './render.js';
+import { MonitorOutput } from './output.js';
 import { runMonitor } from './run.js';
 import { LocalSource, RemoteSource, type PollSource } from './sources.js';
 import { adoptLegacyState, historyFromState, localMonitorDir, monitorFiles, readMonitorState, remoteStateDir } from './state-file.js';
@@ -114,7 +115,8 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       source = new LocalSource(c, historyFromState(readMonitorState(statePath).state), warn);
     }
     if (!o.json && !o.once) warn(`monitoring ${host ?? cfg!.project} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
-    const print = o.json ? (r: AlertRecord) => process.stdout.write(JSON.stringify(r) + '\n') : (r: AlertRecord) => process.stdout.write(alertLine(r, paint) + '\n');
+    const out = new MonitorOutput({ json: o.json, once: Boolean(o.once), host: host ?? null, paint, write: (line) => process.stdout.write(line + '\n') }, host ? null : cfg!.project);
+    let cursor: string | null = source instanceof RemoteSource ? (source.cursor ?? null) : null;
     let firing: AlertSet = {};
     const hooks = cfg ? monitorHooks(cfg, events, host, o, files.outbox) : undefined;
     // --listen: what the last cycle saw, exposed to Prometheus; counters only where the events are.
@@ -142,7 +144,9 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     };
     const code = await runMonitor({
       ...(hooks ? { onTransition: hooks.onTransition } : {}),
-      afterCycle: async (alerts, polled, result) => {
+      afterCycle: async (alerts, polled, result, transitions) => {
+        if (result) cursor = result.cursor;
+        out.cycle(alerts, result, transitions, cursor);
         expose(alerts, polled, result);
         await hooks?.afterCycle(alerts, polled);
       },
@@ -155,7 +159,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       toleranceS,
       autoStop: o.autoStop,
       signal: ctl.signal,
-      print,
+      print: (r) => out.transition(r),
       warn,
       mode: 'anomaly',
       logDir: cfg?.paths.logDir ?? null,
@@ -164,12 +168,8 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     await hooks?.close();
     dashboard?.close();
     await server?.close();
-    if (o.once && !o.json) {
-      // The transitions above are news; this is the whole picture, new or not.
-      const word = ['healthy', 'warning', 'critical', 'unknown'][code] ?? 'unknown';
-      const list = Object.values(firing).map((a) => `${a.detector}${a.subject ? ` (${a.subject})` : ''} ${a.severity} since ${a.since}`);
-      process.stdout.write(`${host ? `${host}: ` : ''}${word}${list.length ? ` — firing: ${list.join('; ')}` : ''} (exit ${code})\n`);
-    }
+    // The transitions above are news; this is the whole picture, new or not.
+    out.summary(firing);
     return code;
   } finally {
     process.off('SIGINT', stop);
@@ -225,25 +225,36 @@ function sshConfigFile(o: MonitorCommandOptions): string | undefined {
   return f ? resolve(expandHome(f)) : undefined;
 }
 
-/** narrate/events: the last few events, then every new one as it is appended. */
+/** How many recent events narrate shows before following, and `--once` prints in either mode. */
+const RECENT_EVENTS = 10;
+
+/**
+ * narrate/events: the last few events, then every new one as it is appended. `--once`: the last
+ * few, then exit. `--json` (and events mode) prints the event lines as stored, narrate without it
+ * upstream's readable line.
+ */
 async function followMode(o: MonitorCommandOptions, cfg: Config | undefined, host: string | undefined, signal: AbortSignal): Promise<number> {
-  const emit = o.mode === 'narrate' ? (line: string) => {
+  const emit = o.mode === 'narrate' && !o.json ? (line: string) => {
     const l = narrateLine(line);
     if (l) process.stdout.write(l + '\n');
-  } : (line: string) => process.stdout.write(line + '\n');
+  } : (line: string) => {
+    // A torn or foreign line is skipped in JSON output, as narrate skips it: every line parses.
+    if (narrateLine(line) !== undefined) process.stdout.write(line + '\n');
+  };
   if (host) return remoteFollow(o, host, emit, signal);
   const logDir = cfg!.paths.logDir;
   const start = cursorAtEnd(logDir);
-  if (o.mode === 'narrate') {
+  if (o.mode === 'narrate' || o.once) {
     const recent: string[] = [];
     for (const line of eventLinesBackward(logDir, { bytes: 1024 * 1024 }, start)) {
       recent.push(line);
-      if (recent.length >= 10) break;
+      if (recent.length >= RECENT_EVENTS) break;
     }
     for (const line of recent.reverse()) emit(line);
   }
+  if (o.once) return EXIT.OK;
   await followLines(logDir, start, emit, signal);
-  return 0;
+  return EXIT.OK;
 }
 
 /** Over ssh: the remote's `events --tail`, streamed through this process. */
@@ -251,7 +262,8 @@ function remoteFollow(o: MonitorCommandOptions, host: string, emit: (line: strin
   const session = new SshSession({ host, configFile: sshConfigFile(o) });
   const remoteCmd = splitRemoteCmd(o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? 'agent-runner');
   const remoteConfig = o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? 'agent-runner.toml';
-  const child = spawn('ssh', session.argv([...remoteCmd, 'events', '--tail', '--stop-on-eof', '--config', remoteConfig]), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const which = o.once ? ['--window', String(RECENT_EVENTS)] : ['--tail', '--stop-on-eof'];
+  const child = spawn('ssh', session.argv([...remoteCmd, 'events', ...which, '--config', remoteConfig]), { stdio: ['pipe', 'pipe', 'inherit'] });
   let buf = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     buf += d;

@@ -11,6 +11,9 @@ export function resumeProject(cfg: Config): Halt | undefined {
   const halt = readHalt(cfg.paths.logDir);
   clearHalt(cfg.paths.logDir);
   resetLoopState(cfg.paths.logDir);
-  if (halt) eventsFor(cfg).emit('halt_cleared', { reason: halt.reason, since: halt.ts });
+  const events = eventsFor(cfg);
+  if (halt) events.emit('halt_cleared', { reason: halt.reason, since: halt.ts });
+  // Whether or not a halt stood: the failures before this are acknowledged (the monitor stops counting them).
+  events.emit('resumed', { halt_reason: halt?.reason ?? null, halt_since: halt?.ts ?? null });
   return halt;
 }

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { assertMatchesSchema } from '../helpers/schema.js';
 import {
   CLI, finish, readEvents, readJson, recordedPids, runCli, startCli, waitFor,
   type Project, useProjects,
@@ -39,6 +40,7 @@ describe('peek: the ProjectState document', () => {
     for (const k of ['schema_version', 'plugins', 'project', 'status', 'defenses', 'current_round', 'recent_rounds', 'orphan', 'system', 'service', 'recent_events', 'recent_hook_failures', 'recent_blips'])
       expect(s, k).toHaveProperty(k);
     for (const k of ['halt', 'wait', 'serve', 'monitor']) expect(s, k).toHaveProperty(k);
+    assertMatchesSchema('peek', s);
     expect(s['status']).toMatchObject({ round_num: 1, running: false, last_outcome: 'clean' });
     expect(s['defenses'].length).toBeGreaterThan(5);
     expect(s['defenses'][0]).toEqual(expect.objectContaining({ name: expect.any(String), guarded_by: expect.any(String), current_state: expect.any(String) }));

@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { assertMatchesSchema } from '../helpers/schema.js';
 import { kinds, monitorDirOf, readEvents, runCli, type Project, useProjects } from '../helpers/project.js';
 
 // Watching a project must not change it: the read-only verbs run against a real project with real
@@ -67,7 +68,10 @@ describe('read-only verbs write nothing into the watched project', () => {
     expect(kinds(ev).filter((k) => k === 'monitor_started')).toHaveLength(2);
     expect(kinds(ev)).toContain('monitor_alert_emitted');
     expect(kinds(readEvents(p.logDir)).some((k) => k.startsWith('monitor_'))).toBe(false);
-  });
+    // Every line written, the project's and the monitor's, matches the published event schema.
+    for (const e of [...readEvents(p.logDir), ...ev]) assertMatchesSchema('events', e);
+    // Ten CLI runs in a row: room for a loaded machine.
+  }, 240_000);
 
   it('a monitor-state.json an earlier version left in log_dir is adopted once (nothing firing is paged again) and never touched', async () => {
     const p = project({ mode: AUTH_TEXT, extraToml: '[monitor]\nwindow = 4\nrate_threshold = 0.5' });

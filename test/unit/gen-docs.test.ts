@@ -11,6 +11,9 @@ import { afterAll, describe, expect, it } from 'vitest';
  */
 const REPO = resolve(import.meta.dirname, '../..');
 const GEN = join(REPO, 'scripts/gen-docs.mjs');
+// Each run loads the TypeScript checker (the events schema comes from the payload types): seconds
+// on a loaded machine, several runs per test.
+const GEN_TIMEOUT_MS = 180_000;
 const gen = (...args: string[]) => spawnSync(process.execPath, [GEN, ...args], { cwd: REPO, encoding: 'utf8' });
 
 const scratch = mkdtempSync(join(tmpdir(), 'ar-docs-'));
@@ -25,7 +28,7 @@ describe('generated docs', () => {
     const r = gen('--check');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-  });
+  }, GEN_TIMEOUT_MS);
 
   it('--check names a stale file and exits 1; regenerating fixes it', () => {
     const docs = join(scratch, 'docs');
@@ -44,7 +47,7 @@ describe('generated docs', () => {
     expect(fix.status).toBe(0);
     expect(readFileSync(events, 'utf8')).toBe(fresh);
     expect(gen('--check', '--docs', docs).status).toBe(0);
-  });
+  }, GEN_TIMEOUT_MS);
 
   it('hand-written prose outside the markers is kept', () => {
     const docs = join(scratch, 'docs2');
@@ -54,7 +57,7 @@ describe('generated docs', () => {
     expect(gen('--check', '--docs', docs).status).toBe(0);
     expect(gen('--docs', docs).status).toBe(0);
     expect(readFileSync(file, 'utf8')).toContain('A note added by hand.');
-  });
+  }, GEN_TIMEOUT_MS);
 
   it('a doc that lost its markers is an error, not a silent skip', () => {
     const docs = join(scratch, 'docs3');
@@ -64,7 +67,7 @@ describe('generated docs', () => {
     const r = gen('--check', '--docs', docs);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('has no <!-- generated:defenses -->');
-  });
+  }, GEN_TIMEOUT_MS);
 
   it('every config field, exit code, event kind and defense appears in the docs', async () => {
     const [{ EXIT_CODES }, { EVENT_KINDS }] = await Promise.all([import('../../src/exit-codes.js'), import('../../src/events/kinds.js')]);

@@ -23,7 +23,7 @@ export function registerMonitor(program: Command): void {
     .description('watch a project (here, or on --host over ssh): alerts that fire once, resolve, and stop the service on auto_stop_on detectors')
     .option('--host <alias>', 'monitor the project on this ssh host (an alias of your ~/.ssh/config, or user@host)')
     .option('--interval <s>', 'seconds between polls (default: monitor.interval_s, else 30 locally and 60 over ssh)')
-    .option('--once', 'poll once, print, exit: 0 healthy, 1 warning, 2 critical, 3 unknown (host unreachable)')
+    .option('--once', 'poll once, print the state (with --json: one JSON object per project), exit: 0 healthy, 1 warning or halted, 2 critical, 3 unknown (host unreachable); with --mode narrate/events: the last 10 events')
     .option('--mode <mode>', 'anomaly (alerts), narrate (a line per event) or events (raw JSON lines)', 'anomaly')
     .option('--ssh-config <file>', 'ssh client config file, as `ssh -F` (default: $AGENT_RUNNER_SSH_CONFIG, else ssh\'s own)')
     .option('--remote-cmd <cmd>', 'the agent-runner program on the remote host (default: $AGENT_RUNNER_REMOTE_CMD, else "agent-runner")')
