@@ -27,10 +27,16 @@ import { positiveSeconds } from './cli-args.js';
 import { alertLine, narrateLine, type Painter } from './render.js';
 import { runMonitor } from './run.js';
 import { LocalSource, RemoteSource, type PollSource } from './sources.js';
+import { runFleet } from './fleet.js';
 import { historyFromState, readMonitorState, remoteStateDir } from './state-file.js';
 
 export interface MonitorCommandOptions {
-  host?: string | undefined;
+  /** --host, once or several times. */
+  host?: string | string[] | undefined;
+  /** With --host and no --remote-config: only the registered project of this name. */
+  project?: string | undefined;
+  /** Set for each target of a fleet: its source, the fleet's signal, the project's name. */
+  target?: { source: PollSource; signal: AbortSignal; project: string | null; remoteConfig: string } | undefined;
   interval?: string | undefined;
   once?: boolean | undefined;
   mode: string;
@@ -55,26 +61,53 @@ const MODES = ['anomaly', 'narrate', 'events'] as const;
 export async function runMonitorCommand(o: MonitorCommandOptions): Promise<number> {
   if (!MODES.includes(o.mode as (typeof MODES)[number])) throw new UsageError(`--mode expects one of ${MODES.join(', ')}, got "${o.mode}"`);
   if (o.transport !== 'stream' && o.transport !== 'exec') throw new UsageError(`--transport expects stream or exec, got "${o.transport}"`);
-  let host = o.host !== undefined ? validateHost(o.host) : undefined;
+  let hosts = (typeof o.host === 'string' ? [o.host] : (o.host ?? [])).map(validateHost);
   const intervalFlag = o.interval !== undefined ? positiveSeconds('--interval', o.interval) : undefined;
 
   // Locally the project's config is the subject; with --host it only supplies [monitor] settings
   // (the remote evaluates with its own config), so it may be absent unless named explicitly.
-  const cfg: Config | undefined = !host || o.configExplicit || o.configExists ? loadConfig(resolve(o.configPath)) : undefined;
-  if (!host && cfg?.monitor.host) host = validateHost(cfg.monitor.host);
+  const cfg: Config | undefined = hosts.length === 0 || o.configExplicit || o.configExists ? loadConfig(resolve(o.configPath)) : undefined;
+  if (hosts.length === 0 && cfg) hosts = (cfg.monitor.hosts ?? (cfg.monitor.host ? [cfg.monitor.host] : [])).map(validateHost);
+  let host = hosts[0];
   const remoteCmdWords = o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? cfg?.monitor.remote_cmd ?? 'agent-runner';
-  const remoteConfigPath = o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? cfg?.monitor.remote_config ?? 'agent-runner.toml';
+  const namedRemoteConfig = o.target?.remoteConfig ?? o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? cfg?.monitor.remote_config;
+  const remoteConfigPath = namedRemoteConfig ?? 'agent-runner.toml';
+  if (o.project !== undefined && namedRemoteConfig !== undefined && !o.target) throw new UsageError('--project picks among the projects registered on the host; it cannot be combined with --remote-config (monitor.remote_config)');
+  if (o.project !== undefined && hosts.length === 0) throw new UsageError('--project needs --host: it picks among the projects registered on that host');
 
   const ctl = new AbortController();
   const stop = () => ctl.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  // `monitor --json | head -1`: a closed pipe ends the monitor quietly.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? stop() : undefined));
+  // A fleet's targets share the fleet's signal and its handlers.
+  if (o.target) o.target.signal.addEventListener('abort', stop, { once: true });
+  else {
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    // `monitor --json | head -1`: a closed pipe ends the monitor quietly.
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? stop() : undefined));
+  }
   const paint = painter();
 
   try {
-    if (o.mode !== 'anomaly') return await followMode(o, cfg, host, ctl.signal);
+    if (o.mode !== 'anomaly') {
+      if (hosts.length > 1) throw new UsageError(`--mode ${o.mode} follows one host; give one --host`);
+      return await followMode(o, cfg, host, ctl.signal);
+    }
+    // Several hosts, or a host's registered projects: one target per host × project.
+    if (!o.target && hosts.length > 0 && (hosts.length > 1 || namedRemoteConfig === undefined)) {
+      return await runFleet(
+        {
+          hosts,
+          sshConfigFile: sshConfigFile(o),
+          remoteCmd: splitRemoteCmd(remoteCmdWords),
+          remoteConfig: namedRemoteConfig,
+          project: o.project,
+          mode: o.transport as 'stream' | 'exec',
+          pollTimeoutMs: (cfg?.monitor.remote_poll_timeout_s ?? 60) * 1000,
+          signal: ctl.signal,
+        },
+        (t, signal) => runMonitorCommand({ ...o, host: t.host, stateFile: undefined, listen: undefined, target: { source: t.source, signal, project: t.project, remoteConfig: t.remoteConfig } }),
+      );
+    }
 
     const intervalS = intervalFlag ?? cfg?.monitor.interval_s ?? (host ? 60 : 30);
     const toleranceS = cfg?.monitor.remote_failure_tolerance_s ?? 90;
@@ -82,7 +115,14 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     let statePath: string;
     let events: EventWriter;
     let target: { log_dir?: string; host?: string; remote_config?: string; resolved?: string };
-    if (host) {
+    if (host && o.target) {
+      const dir = remoteStateDir(host, remoteConfigPath || `${host}-discovery`);
+      statePath = stateFiles(dir).monitorState;
+      events = new EventWriter(dir);
+      target = { host, remote_config: remoteConfigPath };
+      source = o.target.source;
+      if (source instanceof RemoteSource) source.cursor ??= readMonitorState(statePath).state?.remote_cursor;
+    } else if (host) {
       const remoteConfig = remoteConfigPath;
       const dir = remoteStateDir(host, remoteConfig);
       statePath = o.stateFile ? resolve(o.stateFile) : stateFiles(dir).monitorState;
@@ -109,8 +149,11 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       target = { log_dir: c.paths.logDir };
       source = new LocalSource(c, historyFromState(readMonitorState(statePath).state), warn);
     }
-    if (!o.json && !o.once) warn(`monitoring ${host ?? cfg!.project} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
-    const print = o.json ? (r: AlertRecord) => process.stdout.write(JSON.stringify(r) + '\n') : (r: AlertRecord) => process.stdout.write(alertLine(r, paint) + '\n');
+    const label = o.target?.project ? `${host}/${o.target.project}` : (host ?? cfg!.project);
+    if (!o.json && !o.once) warn(`monitoring ${label} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
+    // A fleet's lines each say which project they are about.
+    const withProject = (r: AlertRecord) => (o.target ? { ...r, project: o.target.project } : r);
+    const print = o.json ? (r: AlertRecord) => process.stdout.write(JSON.stringify(withProject(r)) + '\n') : (r: AlertRecord) => process.stdout.write(alertLine(withProject(r), paint) + '\n');
     let firing: AlertSet = {};
     const hooks = cfg ? monitorHooks(cfg, events, host, o, host ? join(remoteStateDir(host, remoteConfigPath), 'outbox') : outboxDir(cfg.paths.logDir)) : undefined;
     // --listen: what the last cycle saw, exposed to Prometheus; counters only where the events are.
@@ -160,10 +203,11 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       // The transitions above are news; this is the whole picture, new or not.
       const word = ['healthy', 'warning', 'critical', 'unknown'][code] ?? 'unknown';
       const list = Object.values(firing).map((a) => `${a.detector}${a.subject ? ` (${a.subject})` : ''} ${a.severity} since ${a.since}`);
-      process.stdout.write(`${host ? `${host}: ` : ''}${word}${list.length ? ` — firing: ${list.join('; ')}` : ''} (exit ${code})\n`);
+      process.stdout.write(`${host ? `${label}: ` : ''}${word}${list.length ? ` — firing: ${list.join('; ')}` : ''} (exit ${code})\n`);
     }
     return code;
   } finally {
+    o.target?.signal.removeEventListener('abort', stop);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
