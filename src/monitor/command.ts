@@ -68,7 +68,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
   // (the remote evaluates with its own config), so it may be absent unless named explicitly.
   const cfg: Config | undefined = hosts.length === 0 || o.configExplicit || o.configExists ? loadConfig(resolve(o.configPath)) : undefined;
   if (hosts.length === 0 && cfg) hosts = (cfg.monitor.hosts ?? (cfg.monitor.host ? [cfg.monitor.host] : [])).map(validateHost);
-  let host = hosts[0];
+  const host = hosts[0];
   const remoteCmdWords = o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? cfg?.monitor.remote_cmd ?? 'agent-runner';
   const namedRemoteConfig = o.target?.remoteConfig ?? o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? cfg?.monitor.remote_config;
   const remoteConfigPath = namedRemoteConfig ?? 'agent-runner.toml';
@@ -94,6 +94,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     }
     // Several hosts, or a host's registered projects: one target per host × project.
     if (!o.target && hosts.length > 0 && (hosts.length > 1 || namedRemoteConfig === undefined)) {
+      if (o.listen ?? (o.once ? undefined : cfg?.monitor.listen)) throw new UsageError('--listen (monitor.listen) exposes one project; with several hosts or every project of a host, run one monitor per project with --remote-config, or `monitor --listen` on each host');
       return await runFleet(
         {
           hosts,

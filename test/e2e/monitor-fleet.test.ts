@@ -1,0 +1,140 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, makeProject, runCli, type Project } from '../helpers/project.js';
+import { sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
+
+// `monitor --host ALIAS` with nothing else: the host's own registry (`agent-runner ls --json`
+// there) says what to watch. A real sshd on 127.0.0.1 plays the remote; a second alias of it
+// plays a second host.
+
+const unavailable = sshdUnavailableReason();
+const skip = unavailable !== undefined && process.env['CI'] !== 'true';
+if (skip) console.warn(`skipping fleet monitor e2e: ${unavailable}`);
+
+const ALIAS = 'ar-fleet-a';
+const ALIAS2 = 'ar-fleet-b';
+const AUTH_JSON = 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key"};;exit:1';
+
+interface Line {
+  host: string | null;
+  project?: string | null;
+  detector: string;
+  severity: string;
+  state: string;
+  message: string;
+}
+
+describe.skipIf(skip)('monitor --host watches what the host registered', () => {
+  let sshd: TestSshd;
+  let remoteHome: string;
+  let remoteState: string;
+  let localHome: string;
+  let sshConfig: string;
+  const projects: Project[] = [];
+
+  beforeAll(async () => {
+    remoteHome = mkdtempSync(join(tmpdir(), 'ar-rhome-'));
+    remoteState = join(remoteHome, 'state');
+    localHome = mkdtempSync(join(tmpdir(), 'ar-lhome-'));
+    sshd = await startSshd({ alias: ALIAS, env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: remoteHome, XDG_STATE_HOME: remoteState } });
+    // A second "host": another alias of the same sshd.
+    sshConfig = join(localHome, 'ssh_config');
+    const base = readFileSync(sshd.configFile, 'utf8');
+    writeFileSync(sshConfig, base + base.replace(`Host ${ALIAS}`, `Host ${ALIAS2}`));
+  });
+
+  afterEach(() => {
+    for (const p of projects.splice(0)) p.cleanup();
+  });
+
+  afterAll(async () => {
+    await sshd?.stop();
+    for (const d of [remoteHome, localHome]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A project that ran on the "remote": its rounds record it in the remote's registry. */
+  async function remoteProject(mode: string, rounds: number): Promise<Project> {
+    const p = makeProject({ mode });
+    projects.push(p);
+    for (let i = 0; i < rounds; i++) await runCli(['round', '--config', p.config], { cwd: p.dir, env: { XDG_STATE_HOME: remoteState } });
+    return p;
+  }
+
+  /** From an empty directory with no config, no flag but the hosts (ssh config and remote program come from the environment). */
+  async function monitor(args: string[], remoteCmd = `${process.execPath} ${CLI}`) {
+    const cwd = mkdtempSync(join(localHome, 'empty-'));
+    const r = await runCli(['monitor', ...args], {
+      cwd,
+      env: { HOME: localHome, XDG_RUNTIME_DIR: join(localHome, 'run'), XDG_STATE_HOME: join(localHome, 'state'), AGENT_RUNNER_SSH_CONFIG: sshConfig, AGENT_RUNNER_REMOTE_CMD: remoteCmd },
+    });
+    expect(r.stderr).not.toContain('internal error');
+    const lines = args.includes('--json') ? r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) : [];
+    return { code: r.code, stderr: r.stderr, stdout: r.stdout, lines };
+  }
+
+  const accepted = () => sshd.log().split('Accepted publickey').length - 1;
+
+  it('zero flags: every registered project on the host, each line naming host and project; --project narrows', async () => {
+    const bad = await remoteProject(AUTH_JSON, 2);
+    const good = await remoteProject('ok', 1);
+    const before = accepted();
+    const m = await monitor(['--host', ALIAS, '--once', '--json']);
+    const firing = m.lines.filter((l) => l.state === 'firing');
+    expect(firing.map((l) => [l.host, l.project, l.detector])).toEqual([[ALIAS, bad.project, 'oauth_fail']]);
+    expect(m.code).toBe(2);
+    // The listing and both probes rode one connection.
+    expect(accepted() - before).toBe(1);
+
+    const narrowed = await monitor(['--host', ALIAS, '--project', good.project, '--once', '--json']);
+    expect(narrowed.lines.filter((l) => l.state === 'firing')).toEqual([]);
+    expect(narrowed.code).toBe(0);
+
+    const human = await monitor(['--host', ALIAS, '--project', bad.project, '--once']);
+    expect(human.stdout).toContain(`${ALIAS}/${bad.project}: critical`);
+  });
+
+  it('two hosts at once: one connection each, one line per host × project', async () => {
+    const bad = await remoteProject(AUTH_JSON, 2);
+    const before = accepted();
+    const m = await monitor(['--host', ALIAS, '--host', ALIAS2, '--project', bad.project, '--once', '--json']);
+    const firing = m.lines.filter((l) => l.detector === 'oauth_fail');
+    expect(firing.map((l) => [l.host, l.project]).sort()).toEqual([[ALIAS, bad.project], [ALIAS2, bad.project]]);
+    expect(m.code).toBe(2);
+    expect(accepted() - before).toBe(2);
+  });
+
+  it('the hosts of [monitor] hosts in the local config, when no --host is given', async () => {
+    const bad = await remoteProject(AUTH_JSON, 2);
+    const dir = mkdtempSync(join(localHome, 'cfg-'));
+    writeFileSync(join(dir, 'p.md'), 'x');
+    const local = join(dir, 'agent-runner.toml');
+    writeFileSync(local, `[agent]\ncommand = ["true"]\nprompt_arg_template = ["{prompt}"]\n[prompt]\nfile = "p.md"\n[monitor]\nhosts = ["${ALIAS}", "${ALIAS2}"]\n`);
+    const m = await monitor(['--config', local, '--project', bad.project, '--once', '--json']);
+    expect(m.lines.filter((l) => l.detector === 'oauth_fail').map((l) => l.host).sort()).toEqual([ALIAS, ALIAS2]);
+  });
+
+  it('a host with nothing registered, or without the project asked for: no_project, said once per host', async () => {
+    const empty = join(remoteHome, 'empty-state');
+    const none = await monitor(['--host', ALIAS, '--once', '--json'], `env XDG_STATE_HOME=${empty} ${process.execPath} ${CLI}`);
+    expect(none.code).toBe(3);
+    expect(none.lines.map((l) => [l.host, l.detector])).toEqual([[ALIAS, 'no_project']]);
+    expect(none.lines[0]!.message).toContain('no project is registered');
+
+    await remoteProject('ok', 1);
+    const missing = await monitor(['--host', ALIAS, '--project', 'no-such-project', '--once', '--json']);
+    expect(missing.code).toBe(3);
+    expect(missing.lines.map((l) => l.detector)).toEqual(['no_project']);
+    expect(missing.lines[0]!.message).toContain('no project named "no-such-project"');
+  });
+
+  it('an older agent-runner there (no `ls`): remote_version_mismatch', async () => {
+    const old = join(remoteHome, 'old-agent-runner');
+    writeFileSync(old, "#!/bin/sh\necho \"error: unknown command 'ls'\" >&2\nexit 1\n", { mode: 0o755 });
+    const m = await monitor(['--host', ALIAS, '--once', '--json'], old);
+    expect(m.code).toBe(3);
+    // Whatever an earlier test left firing for this host resolves: the reason changed.
+    expect(m.lines.filter((l) => l.state === 'firing').map((l) => l.detector)).toEqual(['remote_version_mismatch']);
+  });
+});
