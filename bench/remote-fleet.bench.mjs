@@ -4,15 +4,16 @@
 // "host" with the same registered projects (the remote's own `agent-runner ls --json`).
 //
 //   A. One `monitor --host h01 … --host hN --json --interval 1` watching N hosts × P projects:
-//      peak RSS of the monitor process (VmHWM; ssh clients counted apart), and the cycle: for
-//      each target, the time between two consecutive saves of its state minus the interval
-//      (what one poll takes while all targets poll). Also `--once` over the whole fleet (connect,
-//      list, probe every project, close). Targets: <= 150 MB, cycle <= 1 s.
+//      peak RSS of the monitor process (VmHWM; ssh clients counted apart), and the cycle seen from
+//      outside: a harmful event in a project every host has → the alert line of the first and of
+//      the last of the N hosts (the last bounds one cycle over the fleet, interval included).
+//      Also `--once` over the whole fleet (connect, list, probe every project, close).
+//      Targets: <= 150 MB, cycle <= 1 s.
 //   B. Latency of a harmful event: a round that fails to authenticate writes its agent_exit →
 //      the oauth_fail alert line on the monitor's stdout (stream transport, --interval 1, one
 //      host, one project, window 1 so the next good round resolves it). Target: <= 2 s median.
 //
-//   node bench/remote-fleet.bench.mjs [--hosts 20] [--projects 3] [--runs 9] [--soak-s 20]
+//   node bench/remote-fleet.bench.mjs [--hosts 20] [--projects 3] [--runs 9] [--soak-s 10]
 // Prints the figures and writes .bench-out/remote-fleet.json.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,7 +31,7 @@ const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] 
 const HOSTS = Number(opt('--hosts', 20));
 const PROJECTS = Number(opt('--projects', 3));
 const RUNS = Number(opt('--runs', 9));
-const SOAK_S = Number(opt('--soak-s', 20));
+const SOAK_S = Number(opt('--soak-s', 10));
 const AUTH = 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key"};;exit:1';
 
 if (!existsSync(CLI)) {
@@ -168,7 +169,7 @@ const results = { node: process.version, hosts: HOSTS, projects: PROJECTS, load_
 const sshd = await startSshd();
 const monitorEnv = { AGENT_RUNNER_SSH_CONFIG: sshd.configFile, AGENT_RUNNER_REMOTE_CMD: `${process.execPath} ${CLI}` };
 try {
-  for (let i = 0; i < PROJECTS; i++) makeProject(`p${i + 1}`, 'ok');
+  const projects = Array.from({ length: PROJECTS }, (_, i) => makeProject(`p${i + 1}`, 'ok', i === 0 ? '[monitor]\nwindow = 1' : ''));
   const hostArgs = sshd.aliases.flatMap((a) => ['--host', a]);
 
   // A. --once over the whole fleet, then a running monitor.
@@ -185,35 +186,48 @@ try {
   const m = startMonitor([...hostArgs, '--json', '--interval', '1'], monitorEnv);
   const rss = [];
   let sshRssKb = 0;
-  const stateRoot = join(localEnv.XDG_STATE_HOME, 'agent-runner');
-  const saves = new Map();
-  const t0 = Date.now();
-  while (Date.now() - t0 < SOAK_S * 1000) {
-    await sleep(250);
-    const s = procStatus(m.child.pid);
-    if (s) rss.push(s.rss);
-    sshRssKb = Math.max(sshRssKb, childrenOf(m.child.pid).reduce((sum, pid) => { const kb = procStatus(pid)?.rss; return sum + (Number.isFinite(kb) ? kb : 0); }, 0));
-    for (const file of findStateFiles(stateRoot)) {
-      try {
-        const st = JSON.parse(readFileSync(file, 'utf8'));
-        const seen = saves.get(file) ?? [];
-        if (seen.at(-1) !== st.updated_at) seen.push(st.updated_at);
-        saves.set(file, seen);
-      } catch {
-        /* mid-rename */
-      }
+  const sampler = setInterval(() => {
+    const st = procStatus(m.child.pid);
+    if (st) rss.push(st.rss);
+    sshRssKb = Math.max(sshRssKb, childrenOf(m.child.pid).reduce((sum, pid) => {
+      const kb = procStatus(pid)?.rss;
+      return sum + (Number.isFinite(kb) ? kb : 0);
+    }, 0));
+  }, 500);
+  // Settle: every target has polled once (the healthy fleet prints nothing until something fires).
+  await sleep(SOAK_S * 1000);
+  // The cycle, seen from outside: a harmful event in p1 (registered on every "host") → its alert
+  // line from each of the N hosts. The last host's line bounds one cycle over the whole fleet.
+  const first = [];
+  const last = [];
+  for (let i = 0; i < 5; i++) {
+    writeProject(projects[0].dir, AUTH, '[monitor]\nwindow = 1');
+    const before = m.lines.length;
+    try {
+      cli(['round', '--config', projects[0].config], { XDG_STATE_HOME: remoteState });
+    } catch {
+      /* the round fails: that is the point */
     }
+    const evTs = lastEventTs(join(projects[0].dir, '.agent-runner', 'logs'), 'agent_exit');
+    const fired = () => m.lines.slice(before).filter((l) => l.line.detector === 'oauth_fail' && l.line.state === 'firing');
+    await waitUntil(() => fired().length >= HOSTS, 120_000);
+    first.push(fired()[0].at - evTs);
+    last.push(fired()[HOSTS - 1].at - evTs);
+    writeProject(projects[0].dir, 'ok', '[monitor]\nwindow = 1');
+    const mark = m.lines.length;
+    cli(['round', '--config', projects[0].config], { XDG_STATE_HOME: remoteState });
+    await waitUntil(() => m.lines.slice(mark).filter((l) => l.line.detector === 'oauth_fail' && l.line.state === 'resolved').length >= HOSTS, 120_000);
   }
+  clearInterval(sampler);
   const hwm = procStatus(m.child.pid)?.hwm ?? NaN;
   m.child.kill('SIGINT');
   const code = await m.exited;
-  const cycles = [...saves.values()].flatMap((ts) => ts.slice(1).map((t, i) => Date.parse(t) - Date.parse(ts[i]) - 1000)).filter((x) => x >= 0);
   results.soak = {
-    seconds: SOAK_S,
-    targets: saves.size,
+    targets: HOSTS * PROJECTS,
     monitor_rss_mb: { median: r1(quantile(rss, 0.5) / 1024), peak_hwm: r1(hwm / 1024) },
     ssh_clients_rss_mb_max: r1(sshRssKb / 1024),
-    cycle_ms: stats(cycles),
+    event_to_first_host_alert_ms: stats(first),
+    event_to_last_host_alert_ms: stats(last),
     exit_on_sigint: code,
     load_during: r1(loadavg()[0]),
   };
@@ -221,8 +235,8 @@ try {
   // B. harmful event → alert line.
   const p = makeProject('latency', 'ok', '[monitor]\nwindow = 1');
   const lat = startMonitor(['--host', sshd.aliases[0], '--project', 'latency', '--json', '--interval', '1'], monitorEnv);
-  await waitUntil(() => existsSync(join(stateRoot, 'remote')) , 20_000);
-  await sleep(2000);
+  // Let it connect and poll once.
+  await sleep(3000);
   const latencies = [];
   for (let i = 0; i < RUNS; i++) {
     writeProject(p.dir, AUTH, '[monitor]\nwindow = 1');
@@ -254,24 +268,6 @@ try {
 
 writeFileSync(join(OUT, 'remote-fleet.json'), JSON.stringify(results, null, 2) + '\n');
 process.stdout.write(JSON.stringify(results, null, 2) + '\nwritten: .bench-out/remote-fleet.json\n');
-
-function findStateFiles(root) {
-  const out = [];
-  const walk = (d) => {
-    let entries;
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else if (e.name === 'monitor-state.json') out.push(join(d, e.name));
-    }
-  };
-  walk(root);
-  return out;
-}
 
 function lastEventTs(logDir, kind) {
   const files = readdirSync(logDir).filter((f) => f.startsWith('events') && f.endsWith('.jsonl')).sort();

@@ -196,6 +196,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       warn,
       mode: 'anomaly',
       logDir: cfg?.paths.logDir ?? null,
+      ...(o.target ? { unchangedSaveS: 30 } : {}),
       onExit: (a) => (firing = a),
     });
     await hooks?.close();
