@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, makeProject, runCli, type Project } from '../helpers/project.js';
+import { CLI, finish, makeProject, runCli, startCli, waitFor, type Project } from '../helpers/project.js';
 import { sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
 
 // `monitor --host ALIAS` with nothing else: the host's own registry (`agent-runner ls --json`
@@ -62,13 +63,12 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     return p;
   }
 
+  const env = (remoteCmd = `${process.execPath} ${CLI}`) => ({ HOME: localHome, XDG_RUNTIME_DIR: join(localHome, 'run'), XDG_STATE_HOME: join(localHome, 'state'), AGENT_RUNNER_SSH_CONFIG: sshConfig, AGENT_RUNNER_REMOTE_CMD: remoteCmd });
+
   /** From an empty directory with no config, no flag but the hosts (ssh config and remote program come from the environment). */
-  async function monitor(args: string[], remoteCmd = `${process.execPath} ${CLI}`) {
+  async function monitor(args: string[], remoteCmd?: string) {
     const cwd = mkdtempSync(join(localHome, 'empty-'));
-    const r = await runCli(['monitor', ...args], {
-      cwd,
-      env: { HOME: localHome, XDG_RUNTIME_DIR: join(localHome, 'run'), XDG_STATE_HOME: join(localHome, 'state'), AGENT_RUNNER_SSH_CONFIG: sshConfig, AGENT_RUNNER_REMOTE_CMD: remoteCmd },
-    });
+    const r = await runCli(['monitor', ...args], { cwd, env: env(remoteCmd) });
     expect(r.stderr).not.toContain('internal error');
     const lines = args.includes('--json') ? r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) : [];
     return { code: r.code, stderr: r.stderr, stdout: r.stdout, lines };
@@ -103,6 +103,25 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     expect(firing.map((l) => [l.host, l.project]).sort()).toEqual([[ALIAS, bad.project], [ALIAS2, bad.project]]);
     expect(m.code).toBe(2);
     expect(accepted() - before).toBe(2);
+  });
+
+  it('a running fleet monitor: lines from both hosts as they fire; Ctrl-C closes both connections', async () => {
+    const bad = await remoteProject('ok', 1);
+    const mon = startCli(['monitor', '--host', ALIAS, '--host', ALIAS2, '--project', bad.project, '--json', '--interval', '0.3'], { cwd: mkdtempSync(join(localHome, 'empty-')), env: env() });
+    const done = finish(mon);
+    let out = '';
+    mon.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line).filter((l) => l.detector === 'oauth_fail' && l.state === 'firing');
+    // The harm happens while it watches.
+    writeFileSync(bad.config, readFileSync(bad.config, 'utf8').replace('FAKE_MODE = "ok"', `FAKE_MODE = ${JSON.stringify(AUTH_JSON)}`));
+    await runCli(['round', '--config', bad.config], { cwd: bad.dir, env: { XDG_STATE_HOME: remoteState } });
+    await runCli(['round', '--config', bad.config], { cwd: bad.dir, env: { XDG_STATE_HOME: remoteState } });
+    await waitFor(() => lines().length >= 2, 'oauth_fail from both hosts', 30_000);
+    expect(lines().map((l) => [l.host, l.project]).sort()).toEqual([[ALIAS, bad.project], [ALIAS2, bad.project]]);
+    mon.kill('SIGINT');
+    expect((await done).code).toBe(0);
+    const controlPath = join(localHome, 'run', 'agent-runner', '%C');
+    for (const alias of [ALIAS, ALIAS2]) expect(spawnSync('ssh', ['-F', sshConfig, '-o', `ControlPath=${controlPath}`, '-O', 'check', alias], { timeout: 10_000 }).status).not.toBe(0);
   });
 
   it('the hosts of [monitor] hosts in the local config, when no --host is given', async () => {
