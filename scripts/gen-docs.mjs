@@ -365,13 +365,14 @@ function detectorsSection() {
   const rows = Object.entries(DETECTOR_INFO).map(([name, d]) => [
     code(name),
     d.firesWhen,
+    d.resolvesWhen,
     d.severity === 'critical' ? '**critical**' : d.severity,
     d.autoStopByDefault ? 'yes' : 'no',
     d.context.map(code).join(', '),
   ]);
   // A failed remote poll is an alert of its own kind, with the fix on the record (`fix`).
-  for (const [name, f] of Object.entries(REMOTE_FAILURES)) rows.push([code(name), `(\`--host\`) ${f.meaning}`, 'unknown', 'never', ['error', 'exit_code', 'attempt', 'cap_s'].map(code).join(', ')]);
-  return table(['detector', 'fires when', 'severity', 'auto-stop by default', 'context'], rows);
+  for (const [name, f] of Object.entries(REMOTE_FAILURES)) rows.push([code(name), `(\`--host\`) ${f.meaning}`, 'a poll succeeds again, or fails for another reason', 'unknown', 'never', ['error', 'exit_code', 'attempt', 'cap_s'].map(code).join(', ')]);
+  return table(['detector', 'fires when', 'resolves when', 'severity', 'auto-stop by default', 'context'], rows);
 }
 
 async function commandsSection() {

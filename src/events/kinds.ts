@@ -71,6 +71,11 @@ export const EVENT_KINDS = {
   halt_recorded: { layer: 'loop', fields: ['reason', 'exit_code', 'round_num', 'hint'], description: 'halt.json written: serve refuses to run until `agent-runner resume`.' },
   halt_refused_start: { layer: 'loop', fields: ['reason', 'since', 'verb'], description: '`serve` (or `round` without `--force`; verb says which) started while a halt is recorded, and exited without running a round.' },
   halt_cleared: { layer: 'loop', fields: ['reason', 'since'], description: '`agent-runner resume` cleared a recorded halt.' },
+  resumed: {
+    layer: 'loop',
+    fields: ['halt_reason', 'halt_since'],
+    description: '`agent-runner resume` ran (halt or not): the counters and budgets are reset, and the failures before it are acknowledged, so the monitor no longer counts them (oauth_fail, network_fail). halt_reason and halt_since name the halt it cleared, or are null.',
+  },
   transient_error_recovered: { layer: 'loop', fields: ['classification', 'agent', 'throttled_for_s'], description: 'A wait for a transient error ended; rounds resume.' },
   // ---- notify ----
   notify_sent: { layer: 'notify', fields: ['channel', 'key', 'kind', 'attempts', 'folded', 'detail'], description: 'A notification was delivered to a channel (folded: how many queued notifications one rate-limited message carried, else null).' },

@@ -115,6 +115,8 @@ export interface EventPayloads {
   halt_recorded: { reason: string; exit_code: number; round_num: number | null; hint: string };
   halt_refused_start: { reason: string; since: string; verb: 'serve' | 'round' };
   halt_cleared: { reason: string; since: string };
+  /** `resume` ran: failures before it are acknowledged (halt_reason/halt_since: the halt it cleared, if any). */
+  resumed: { halt_reason: string | null; halt_since: string | null };
   transient_error_halt: { round_num: number; classification: TransientClass; agent: string | null; reset_at_epoch: number | null };
   transient_error_recovered: { classification: TransientClass; agent: string | null; throttled_for_s: number };
   transient_error_backoff_capped: {

@@ -122,7 +122,7 @@ export interface HistoryLog {
   waits: WaitRecord[];
   /** Halts recorded (halt_recorded), oldest first; the last one stands unless cleared. */
   halts: HaltRecord[];
-  /** The newest `resume` (halt_cleared): failures before it are acknowledged. */
+  /** The newest `resume` (resumed, or halt_cleared from earlier versions): failures before it are acknowledged. */
   resumed_at: string | null;
   /** The newest serve process: started, and stopped (null while it runs or died unrecorded). */
   serve: { pid: number | null; started_at: string; stopped_at: string | null; stop_reason: string | null; exit_code: number | null } | null;
@@ -169,7 +169,7 @@ export function isMonitorKind(kind: string): boolean {
 export const HISTORY_KINDS: ReadonlySet<string> = new Set<KnownKind>([
   'round_start', 'smoke_check_failed', 'agent_spawn', 'agent_exit', 'agent_usage_recorded', 'agent_network_blip', 'round_progress', 'round_end',
   'orphan_stashed', 'orphan_idempotent_skip', 'transient_error_detected', 'transient_error_recovered', 'anomaly_repetitive_tool',
-  'serve_started', 'serve_waiting', 'serve_stopped', 'halt_recorded', 'halt_cleared',
+  'serve_started', 'serve_waiting', 'serve_stopped', 'halt_recorded', 'halt_cleared', 'resumed',
 ]);
 
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
@@ -353,6 +353,9 @@ export function foldEvent(h: HistoryLog, ev: StoredEvent, keep = KEEP): HistoryL
       break;
     case 'halt_recorded':
       pushBounded(h.halts, { reason: str(ev.reason) ?? 'unknown', ts: ev.ts, exit_code: num(ev.exit_code), round_num: n, hint: str(ev.hint), cleared_at: null }, KEEP_HALTS);
+      break;
+    case 'resumed':
+      h.resumed_at = ev.ts;
       break;
     case 'halt_cleared': {
       h.resumed_at = ev.ts;

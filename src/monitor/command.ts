@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { styleText } from 'node:util';
 import { expandHome, loadConfig, type Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
@@ -11,7 +11,6 @@ import { webhookUrlProblem } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { alertNotification, digestNotification } from '../notify/messages.js';
 import { Notifier, originOf } from '../notify/notifier.js';
-import { outboxDir } from '../notify/outbox.js';
 import { heartbeatBase } from '../notify/secrets.js';
 import { collectDigest, digestDueDate } from './daily-digest.js';
 import { heartbeatUrl, ping } from './heartbeat.js';
@@ -24,11 +23,12 @@ import { splitRemoteCmd, validateHost } from '../ssh/args.js';
 import { SshSession } from '../ssh/session.js';
 import type { AlertRecord, AlertSet } from './alerts.js';
 import { positiveSeconds } from './cli-args.js';
-import { alertLine, narrateLine, type Painter } from './render.js';
+import { narrateLine, type Painter } from './render.js';
+import { MonitorOutput } from './output.js';
 import { runMonitor } from './run.js';
 import { LocalSource, RemoteSource, type PollSource } from './sources.js';
 import { runFleet } from './fleet.js';
-import { historyFromState, readMonitorState, remoteStateDir } from './state-file.js';
+import { adoptLegacyState, historyFromState, localMonitorDir, monitorFiles, readMonitorState, remoteStateDir } from './state-file.js';
 
 export interface MonitorCommandOptions {
   /** --host, once or several times. */
@@ -114,20 +114,21 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     const toleranceS = cfg?.monitor.remote_failure_tolerance_s ?? 90;
     let source: PollSource;
     let statePath: string;
+    let files: ReturnType<typeof monitorFiles>;
     let events: EventWriter;
     let target: { log_dir?: string; host?: string; remote_config?: string; resolved?: string };
     if (host && o.target) {
-      const dir = remoteStateDir(host, remoteConfigPath || `${host}-discovery`);
-      statePath = stateFiles(dir).monitorState;
-      events = new EventWriter(dir);
+      files = monitorFiles(remoteStateDir(host, remoteConfigPath || `${host}-discovery`));
+      statePath = files.state;
+      events = cfg ? eventsFor(cfg, files.dir) : new EventWriter(files.dir);
       target = { host, remote_config: remoteConfigPath };
       source = o.target.source;
       if (source instanceof RemoteSource) source.cursor ??= readMonitorState(statePath).state?.remote_cursor;
     } else if (host) {
       const remoteConfig = remoteConfigPath;
-      const dir = remoteStateDir(host, remoteConfig);
-      statePath = o.stateFile ? resolve(o.stateFile) : stateFiles(dir).monitorState;
-      events = new EventWriter(dir);
+      files = monitorFiles(remoteStateDir(host, remoteConfig));
+      statePath = o.stateFile ? resolve(o.stateFile) : files.state;
+      events = cfg ? eventsFor(cfg, files.dir) : new EventWriter(files.dir);
       target = { host, remote_config: remoteConfig };
       const session = new SshSession({ host, configFile: sshConfigFile(o) });
       const r = await session.resolve();
@@ -145,18 +146,21 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       });
     } else {
       const c = cfg!;
-      statePath = o.stateFile ? resolve(o.stateFile) : stateFiles(c.paths.logDir).monitorState;
-      events = eventsFor(c);
+      // The monitor's bookkeeping is its own, outside the project: watching must not change it.
+      files = monitorFiles(localMonitorDir(c.path));
+      statePath = o.stateFile ? resolve(o.stateFile) : files.state;
+      if (!o.stateFile) adoptLegacyState(statePath, stateFiles(c.paths.logDir).legacyMonitorState);
+      events = eventsFor(c, files.dir);
       target = { log_dir: c.paths.logDir };
       source = new LocalSource(c, historyFromState(readMonitorState(statePath).state), warn);
     }
-    const label = o.target?.project ? `${host}/${o.target.project}` : (host ?? cfg!.project);
+    const label = o.target?.project ? `${host} ${o.target.project}` : (host ?? cfg!.project);
     if (!o.json && !o.once) warn(`monitoring ${label} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
-    // A fleet's lines each say which project they are about.
-    const withProject = (r: AlertRecord) => (o.target ? { ...r, project: o.target.project } : r);
-    const print = o.json ? (r: AlertRecord) => process.stdout.write(JSON.stringify(withProject(r)) + '\n') : (r: AlertRecord) => process.stdout.write(alertLine(withProject(r), paint) + '\n');
+    // A fleet's lines each say which project they are about, from the first line on.
+    const out = new MonitorOutput({ json: o.json, once: Boolean(o.once), host: host ?? null, paint, write: (line) => process.stdout.write(line + '\n') }, o.target ? o.target.project : host ? null : cfg!.project);
+    let cursor: string | null = source instanceof RemoteSource ? (source.cursor ?? null) : null;
     let firing: AlertSet = {};
-    const hooks = cfg ? monitorHooks(cfg, events, host, o, host ? join(remoteStateDir(host, remoteConfigPath), 'outbox') : outboxDir(cfg.paths.logDir)) : undefined;
+    const hooks = cfg ? monitorHooks(cfg, events, host, o, files.outbox) : undefined;
     // --listen: what the last cycle saw, exposed to Prometheus; counters only where the events are.
     let exposed: ProjectMetrics = { project: cfg?.project ?? host!, host: host ?? null, up: false, halted: null, alerts: [] };
     const totals = !host && cfg ? new LocalTotals(cfg.paths.logDir) : undefined;
@@ -179,7 +183,9 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     };
     const code = await runMonitor({
       ...(hooks ? { onTransition: hooks.onTransition } : {}),
-      afterCycle: async (alerts, polled, result) => {
+      afterCycle: async (alerts, polled, result, transitions) => {
+        if (result) cursor = result.cursor;
+        out.cycle(alerts, result, transitions, cursor);
         expose(alerts, polled, result);
         await hooks?.afterCycle(alerts, polled);
       },
@@ -192,7 +198,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       toleranceS,
       autoStop: o.autoStop,
       signal: ctl.signal,
-      print,
+      print: (r) => out.transition(r),
       warn,
       mode: 'anomaly',
       logDir: cfg?.paths.logDir ?? null,
@@ -201,12 +207,8 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     });
     await hooks?.close();
     await server?.close();
-    if (o.once && !o.json) {
-      // The transitions above are news; this is the whole picture, new or not.
-      const word = ['healthy', 'warning', 'critical', 'unknown'][code] ?? 'unknown';
-      const list = Object.values(firing).map((a) => `${a.detector}${a.subject ? ` (${a.subject})` : ''} ${a.severity} since ${a.since}`);
-      process.stdout.write(`${host ? `${label}: ` : ''}${word}${list.length ? ` — firing: ${list.join('; ')}` : ''} (exit ${code})\n`);
-    }
+    // The transitions above are news; this is the whole picture, new or not.
+    out.summary(firing);
     return code;
   } finally {
     o.target?.signal.removeEventListener('abort', stop);
@@ -263,25 +265,36 @@ function sshConfigFile(o: MonitorCommandOptions): string | undefined {
   return f ? resolve(expandHome(f)) : undefined;
 }
 
-/** narrate/events: the last few events, then every new one as it is appended. */
+/** How many recent events narrate shows before following, and `--once` prints in either mode. */
+const RECENT_EVENTS = 10;
+
+/**
+ * narrate/events: the last few events, then every new one as it is appended. `--once`: the last
+ * few, then exit. `--json` (and events mode) prints the event lines as stored, narrate without it
+ * upstream's readable line.
+ */
 async function followMode(o: MonitorCommandOptions, cfg: Config | undefined, host: string | undefined, signal: AbortSignal): Promise<number> {
-  const emit = o.mode === 'narrate' ? (line: string) => {
+  const emit = o.mode === 'narrate' && !o.json ? (line: string) => {
     const l = narrateLine(line);
     if (l) process.stdout.write(l + '\n');
-  } : (line: string) => process.stdout.write(line + '\n');
+  } : (line: string) => {
+    // A torn or foreign line is skipped in JSON output, as narrate skips it: every line parses.
+    if (narrateLine(line) !== undefined) process.stdout.write(line + '\n');
+  };
   if (host) return remoteFollow(o, host, emit, signal);
   const logDir = cfg!.paths.logDir;
   const start = cursorAtEnd(logDir);
-  if (o.mode === 'narrate') {
+  if (o.mode === 'narrate' || o.once) {
     const recent: string[] = [];
     for (const line of eventLinesBackward(logDir, { bytes: 1024 * 1024 }, start)) {
       recent.push(line);
-      if (recent.length >= 10) break;
+      if (recent.length >= RECENT_EVENTS) break;
     }
     for (const line of recent.reverse()) emit(line);
   }
+  if (o.once) return EXIT.OK;
   await followLines(logDir, start, emit, signal);
-  return 0;
+  return EXIT.OK;
 }
 
 /** Over ssh: the remote's `events --tail`, streamed through this process. */
@@ -289,7 +302,8 @@ function remoteFollow(o: MonitorCommandOptions, host: string, emit: (line: strin
   const session = new SshSession({ host, configFile: sshConfigFile(o) });
   const remoteCmd = splitRemoteCmd(o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? 'agent-runner');
   const remoteConfig = o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? 'agent-runner.toml';
-  const child = spawn('ssh', session.argv([...remoteCmd, 'events', '--tail', '--stop-on-eof', '--config', remoteConfig]), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const which = o.once ? ['--window', String(RECENT_EVENTS)] : ['--tail', '--stop-on-eof'];
+  const child = spawn('ssh', session.argv([...remoteCmd, 'events', ...which, '--config', remoteConfig]), { stdio: ['pipe', 'pipe', 'inherit'] });
   let buf = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     buf += d;

@@ -1,13 +1,13 @@
 import { formatCursor } from '../events/reader.js';
 import type { EventSink } from '../events/writer.js';
-import { alertKey, autoStopDecision, stepAlerts, worstSeverity, type AlertRecord, type AlertSet, type AutoStopOutcome } from './alerts.js';
+import { alertKey, autoStopDecision, stepAlerts, type AlertRecord, type AlertSet, type AutoStopOutcome } from './alerts.js';
 import type { EvaluatedCondition, ProbeResult } from './probe.js';
 import { LocalSource, RemoteSource, type PollSource } from './sources.js';
 import { RemoteFailure } from './remote-diagnosis.js';
 import { stepRemoteFailure } from './remote-alerts.js';
 import { readMonitorState, writeMonitorState, type MonitorStateFile } from './state-file.js';
 import { sleep } from '../util/sleep.js';
-import { EXIT } from '../exit-codes.js';
+import { STATUS_EXIT, statusOf } from './contract.js';
 
 /**
  * The witness loop: poll, turn conditions into alert transitions, act on the auto-stop list,
@@ -30,16 +30,19 @@ export interface MonitorOptions {
   onExit?: (alerts: AlertSet) => void;
   /** Every alert transition (fired, severity changed, resolved), as printed: notifications. */
   onTransition?: (r: AlertRecord) => void;
-  /** After every cycle, polled or not (a failed poll: host unknown): heartbeat, digest. */
-  afterCycle?: (alerts: AlertSet, polled: boolean, result?: ProbeResult) => Promise<void>;
+  /** After every cycle, polled or not (a failed poll: host unknown): heartbeat, digest, the state line. */
+  afterCycle?: (alerts: AlertSet, polled: boolean, result?: ProbeResult, transitions?: Transitions) => Promise<void>;
   mode: string;
   logDir: string | null;
   /** Save a state that did not change (alerts, cursor) at most this often (default: every poll). */
   unchangedSaveS?: number;
 }
 
-/** `--once` exit codes (Nagios-style): 0 healthy (or info only), 1 warning, 2 critical, 3 unknown. */
-export const ONCE_EXIT = { healthy: EXIT.OK, warning: EXIT.FAILURE, critical: EXIT.USAGE, unknown: EXIT.MONITOR_UNKNOWN } as const;
+/** What one cycle changed, as printed: alerts that fired (or changed severity) and resolved. */
+export interface Transitions {
+  fired: AlertRecord[];
+  resolved: AlertRecord[];
+}
 
 /** Back-off between reconnect attempts (upstream's schedule), capped by what is left of the tolerance. */
 const BACKOFF_S = [1, 2, 4, 8, 16, 30];
@@ -54,7 +57,7 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
 
   let outage: { since: number; attempts: number } | undefined;
   let stopReason = 'signal';
-  let exitCode: number = ONCE_EXIT.healthy;
+  let exitCode: number = STATUS_EXIT.healthy;
   let persistProblem: string | undefined;
   let saved = { key: '', at: 0 };
   const persist = () => {
@@ -103,16 +106,16 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
         // A one-shot check always says why it could not look, even when an earlier run paged it.
         if (o.once && step.fired.length === 0) o.print(step.current);
         persist();
-        await o.afterCycle?.(alerts, false);
+        await o.afterCycle?.(alerts, false, undefined, { fired: step.fired, resolved: step.resolved });
         if (o.once) {
           stopReason = 'once';
-          return (exitCode = ONCE_EXIT.unknown);
+          return (exitCode = STATUS_EXIT.unknown);
         }
         if (elapsed >= o.toleranceS) {
           o.events.emit('monitor_remote_giveup', { host, total_attempts: outage.attempts, total_elapsed_s: Math.round(elapsed), cap_s: o.toleranceS, final_error: e.message });
           o.warn(`giving up on ${host}: unreachable for ${Math.round(elapsed)}s (remote_failure_tolerance_s = ${o.toleranceS}): ${e.message}`);
           stopReason = 'giveup';
-          return (exitCode = ONCE_EXIT.unknown);
+          return (exitCode = STATUS_EXIT.unknown);
         }
         const nextSleep = Math.max(0.1, Math.min(BACKOFF_S[Math.min(outage.attempts - 1, BACKOFF_S.length - 1)]!, o.toleranceS - elapsed));
         o.events.emit('monitor_remote_blip', { host, error: e.message, attempt: outage.attempts, elapsed_s: Math.round(elapsed * 10) / 10, cap_s: o.toleranceS, interval_s: o.intervalS, next_sleep_s: nextSleep });
@@ -124,12 +127,13 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
         outage = undefined;
       }
       polls++;
-      alerts = await afterPoll(o, alerts, result);
+      const step = await afterPoll(o, alerts, result);
+      alerts = step.next;
       persist();
-      await o.afterCycle?.(alerts, true, result);
+      await o.afterCycle?.(alerts, true, result, step);
       if (o.once) {
         stopReason = 'once';
-        return (exitCode = onceExit(alerts));
+        return (exitCode = STATUS_EXIT[statusOf(alerts, result.halt !== null)]);
       }
       await sleep(o.intervalS * 1000, o.signal);
     }
@@ -141,7 +145,7 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
   }
 }
 
-async function afterPoll(o: MonitorOptions, prev: AlertSet, result: ProbeResult): Promise<AlertSet> {
+async function afterPoll(o: MonitorOptions, prev: AlertSet, result: ProbeResult): Promise<Transitions & { next: AlertSet }> {
   const nowIso = new Date().toISOString();
   const host = o.source.host;
   const step = stepAlerts(prev, result.conditions, nowIso, host);
@@ -185,7 +189,7 @@ async function afterPoll(o: MonitorOptions, prev: AlertSet, result: ProbeResult)
     o.print(r);
     o.onTransition?.(r);
   }
-  return step.next;
+  return { next: step.next, fired: [...step.fired, ...extra], resolved: step.resolved };
 }
 
 async function performStop(o: MonitorOptions, cond: EvaluatedCondition, result: ProbeResult): Promise<AutoStopOutcome> {
@@ -206,9 +210,7 @@ function firingRecord(c: EvaluatedCondition, since: string, nowIso: string, host
   return { ts: nowIso, host, detector: c.detector, subject: c.subject, severity: c.severity, state: 'firing', message: c.message, context: c.context, auto_action: c.auto_action, since };
 }
 
+/** The exit code of `--once` for these alerts, with no halt recorded. */
 export function onceExit(alerts: AlertSet): number {
-  const worst = worstSeverity(alerts);
-  return worst === 'unknown' ? ONCE_EXIT.unknown : worst === 'critical' ? ONCE_EXIT.critical : worst === 'warning' ? ONCE_EXIT.warning : ONCE_EXIT.healthy;
+  return STATUS_EXIT[statusOf(alerts, false)];
 }
-
-

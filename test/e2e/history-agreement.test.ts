@@ -109,7 +109,7 @@ async function views(p: Project): Promise<Story> {
     cli(p, ['monitor', '--once', '--json', '--no-auto-stop', '--state-file', state], [0, 1, 2]),
   ]);
   const saved = JSON.parse(readFileSync(state, 'utf8')) as { history: { log: HistoryLog } };
-  const alerts = monitorOut.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
+  const alerts = (JSON.parse(monitorOut) as { alerts: Doc[] }).alerts;
   const library = lib.readHistory(lib.loadConfig(p.config));
   const stories: Record<string, Story> = {
     peek: fromPeek(peek),

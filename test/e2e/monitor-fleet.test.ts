@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, finish, makeProject, runCli, startCli, waitFor, type Project } from '../helpers/project.js';
+import { assertMatchesSchema } from '../helpers/schema.js';
 import { sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
 
 // `monitor --host ALIAS` with nothing else: the host's own registry (`agent-runner ls --json`
@@ -70,7 +71,10 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     const cwd = mkdtempSync(join(localHome, 'empty-'));
     const r = await runCli(['monitor', ...args], { cwd, env: env(remoteCmd) });
     expect(r.stderr).not.toContain('internal error');
-    const lines = args.includes('--json') ? r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) : [];
+    // `--once --json`: one state line per host × project; the tests look at the alerts in them.
+    const states = args.includes('--json') ? r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { host: string; project: string | null; alerts: Line[] }) : [];
+    for (const st of states) assertMatchesSchema('monitor-line', st);
+    const lines = states.flatMap((st) => st.alerts.map((a) => ({ ...a, project: st.project })));
     return { code: r.code, stderr: r.stderr, stdout: r.stdout, lines };
   }
 
@@ -81,6 +85,8 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     const good = await remoteProject('ok', 1);
     const before = accepted();
     const m = await monitor(['--host', ALIAS, '--once', '--json']);
+    const states = m.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { host: string; project: string; status: string });
+    expect(states.map((st) => [st.host, st.project, st.status]).sort()).toEqual([[ALIAS, bad.project, 'critical'], [ALIAS, good.project, 'healthy']].sort());
     const firing = m.lines.filter((l) => l.state === 'firing');
     expect(firing.map((l) => [l.host, l.project, l.detector])).toEqual([[ALIAS, bad.project, 'oauth_fail']]);
     expect(m.code).toBe(2);
@@ -92,7 +98,7 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     expect(narrowed.code).toBe(0);
 
     const human = await monitor(['--host', ALIAS, '--project', bad.project, '--once']);
-    expect(human.stdout).toContain(`${ALIAS}/${bad.project}: critical`);
+    expect(human.stdout).toContain(`${ALIAS} ${bad.project}: critical`);
   });
 
   it('two hosts at once: one connection each, one line per host × project', async () => {
@@ -111,7 +117,7 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     const done = finish(mon);
     let out = '';
     mon.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line).filter((l) => l.detector === 'oauth_fail' && l.state === 'firing');
+    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line & { type: string }).filter((l) => l.type === 'alert' && l.detector === 'oauth_fail' && l.state === 'firing');
     // The harm happens while it watches.
     writeFileSync(bad.config, readFileSync(bad.config, 'utf8').replace('FAKE_MODE = "ok"', `FAKE_MODE = ${JSON.stringify(AUTH_JSON)}`));
     await runCli(['round', '--config', bad.config], { cwd: bad.dir, env: { XDG_STATE_HOME: remoteState } });

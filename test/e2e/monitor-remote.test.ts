@@ -7,6 +7,7 @@ import {
   CLI, finish, makeProject, readEvents, runCli, startCli, waitFor,
   type EventLine, type Project, type ProjectOptions,
 } from '../helpers/project.js';
+import { assertMatchesSchema } from '../helpers/schema.js';
 import { isAlive, sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
 
 // A real OpenSSH sshd on 127.0.0.1 plays the remote host; the "remote" project lives on this
@@ -79,7 +80,12 @@ describe.skipIf(skip)('monitor --host over a real sshd', () => {
   async function monitorOnce(p: Project, ...extra: string[]) {
     const r = await runCli(remoteArgs(p, '--once', '--json', ...extra), { cwd: localHome, env: env() });
     expect(r.stderr).not.toContain('internal error');
-    return { code: r.code, alerts: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AlertLine), stderr: r.stderr };
+    // One state line (docs/schemas/monitor-line.schema.json); its news are the alerts that fired or resolved now.
+    const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; host: string; exit_code: number; alerts: Array<AlertLine & { new: boolean }> });
+    expect(lines).toHaveLength(1);
+    assertMatchesSchema('monitor-line', lines[0]);
+    expect(lines[0]).toMatchObject({ type: 'state', host: ALIAS, exit_code: r.code });
+    return { code: r.code, alerts: lines[0]!.alerts.filter((a) => a.new), stderr: r.stderr };
   }
   const localEvents = (): EventLine[] => {
     const base = join(localHome, 'state', 'agent-runner', 'remote');
@@ -130,7 +136,10 @@ describe.skipIf(skip)('monitor --host over a real sshd', () => {
     writeFileSync(cfg, readFileSync(sshd.configFile, 'utf8').replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${empty}`));
     const r = await runCli(['monitor', '--host', ALIAS, '--ssh-config', cfg, '--remote-cmd', `${process.execPath} ${CLI}`, '--remote-config', p.config, '--once', '--json', '--state-file', join(localHome, 'strict.json')], { cwd: localHome, env: env() });
     expect(r.code).toBe(3);
-    const a = JSON.parse(r.stdout.trim().split('\n')[0]!) as AlertLine;
+    const state = JSON.parse(r.stdout) as { status: string; error: string; alerts: AlertLine[] };
+    assertMatchesSchema('monitor-line', state);
+    expect(state).toMatchObject({ status: 'unknown', error: expect.stringContaining('Host key verification failed') });
+    const a = state.alerts[0]!;
     expect(a).toMatchObject({ detector: 'host_key_unknown', severity: 'unknown', state: 'firing', host: ALIAS });
     expect(a.message).toContain('Host key verification failed');
     expect(readFileSync(empty, 'utf8')).toBe('');

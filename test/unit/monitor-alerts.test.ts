@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { autoStopDecision, stepAlerts, worstSeverity, type AlertSet } from '../../src/monitor/alerts.js';
 import type { EvaluatedCondition } from '../../src/monitor/probe.js';
 import { onceExit } from '../../src/monitor/run.js';
+import { stateLine, statusOf, STATUS_EXIT } from '../../src/monitor/contract.js';
 
 const cond = (detector: string, severity: 'warning' | 'critical' | 'info', extra: Partial<EvaluatedCondition> = {}): EvaluatedCondition =>
   ({ detector, subject: '', severity, message: `${detector} holds`, context: { n: Math.random() }, evidence_ms: 1000, auto_action: 'none', ...extra }) as EvaluatedCondition;
@@ -44,6 +45,22 @@ describe('alert lifecycle', () => {
     expect(onceExit(set('warning', 'critical'))).toBe(2);
     expect(onceExit(set('critical', 'unknown'))).toBe(3);
     expect(worstSeverity(set('info'))).toBe('info');
+  });
+
+  it('status: unknown over critical over halted over warning; the state line lists firing and just-resolved alerts with their news', () => {
+    const set = (...sev: string[]): AlertSet => Object.fromEntries(sev.map((s, i) => [`d${i}|`, { detector: `d${i}`, subject: '', severity: s, since: '2026-11-21T00:00:00.000Z', message: '', auto_action: 'none' }])) as AlertSet;
+    expect(statusOf({}, false)).toBe('healthy');
+    expect(statusOf(set('info'), false)).toBe('healthy');
+    expect(statusOf(set('warning'), true)).toBe('halted');
+    expect(statusOf(set('critical'), true)).toBe('critical');
+    expect(statusOf(set('critical', 'unknown'), true)).toBe('unknown');
+    expect(STATUS_EXIT.halted).toBe(1);
+
+    const a = stepAlerts({}, [cond('x', 'warning'), cond('y', 'critical')], '2026-11-21T00:00:00.000Z', null);
+    const b = stepAlerts(a.next, [cond('y', 'critical', { context: { n: 7 } })], '2026-11-21T00:02:00.000Z', null);
+    const line = stateLine({ nowIso: '2026-11-21T00:02:00.000Z', host: null, project: 'p', alerts: b.next, fired: b.fired, resolved: b.resolved, conditions: [cond('y', 'critical', { context: { n: 7 } })], halt: null, cursor: 'v1:x' });
+    expect(line).toMatchObject({ type: 'state', status: 'critical', exit_code: 2, cursor: 'v1:x', error: null });
+    expect(line.alerts.map((x) => [x.detector, x.state, x.new, x.context])).toEqual([['y', 'firing', false, { n: 7 }], ['x', 'resolved', true, { duration_s: 120 }]]);
   });
 });
 

@@ -47,6 +47,21 @@ describe('detector rules', () => {
     expect(names(snap([exit(1, { transient: 'auth_failure' }), exit(2, { outcome: 'clean', exit_code: 0 })], { halt: { reason: 'auth_failure', ts: at(50), message: '' } }))).toEqual([]);
   });
 
+  it('oauth_fail and network_fail count only failures after the newest resume; oauth_fail only those after a round that authenticated', () => {
+    const auth = (n: number, s: number) => exit(n, { transient: 'auth_failure', ts: at(s) });
+    const net = (n: number, s: number) => exit(n, { transient: 'network', ts: at(s) });
+    expect(names(snap([auth(1, 90), auth(2, 80)]))).toEqual(['oauth_fail']);
+    // resume acknowledged both.
+    expect(names(snap([auth(1, 90), auth(2, 80), { event: 'resumed', ts: at(70), halt_reason: 'auth_failure', halt_since: at(85) }]))).toEqual([]);
+    // An older version's resume (halt_cleared only) counts too; failures after it are news.
+    expect(names(snap([auth(1, 90), { event: 'halt_cleared', ts: at(85), reason: 'auth_failure', since: at(88) }, auth(2, 80), auth(3, 70)]))).toEqual(['oauth_fail']);
+    // A round that authenticated (here: a plain error) ends the spell; a network failure proves nothing.
+    expect(names(snap([auth(1, 90), exit(2, { ts: at(85) }), auth(3, 80)]))).toEqual([]);
+    expect(names(snap([auth(1, 90), net(2, 85), auth(3, 80)]))).toEqual(['oauth_fail']);
+    expect(names(snap([net(1, 90), net(2, 80)]))).toEqual(['network_fail']);
+    expect(names(snap([net(1, 90), net(2, 80), { event: 'resumed', ts: at(70), halt_reason: null, halt_since: null }]))).toEqual([]);
+  });
+
   it('only unclassified history falls back to the log-tail text match', () => {
     const classified = snap([exit(1, {}), exit(2, {})]);
     classified.digest.exits.forEach((x) => (x.text_match = 'auth_failure'));

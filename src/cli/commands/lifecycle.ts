@@ -109,7 +109,9 @@ export function registerLifecycle(program: Command): void {
       const halt = readHalt(cfg.paths.logDir);
       clearHalt(cfg.paths.logDir);
       resetLoopState(cfg.paths.logDir);
-      if (halt) eventsFor(cfg).emit('halt_cleared', { reason: halt.reason, since: halt.ts });
+      const events = eventsFor(cfg);
+      if (halt) events.emit('halt_cleared', { reason: halt.reason, since: halt.ts });
+      events.emit('resumed', { halt_reason: halt?.reason ?? null, halt_since: halt?.ts ?? null });
       if (globals(cmd).json) return json({ cleared: halt ?? null });
       out(halt ? `cleared halt (${halt.reason}, since ${halt.ts}); counters and budgets reset. Start again with \`agent-runner start\`` : 'no halt was recorded; counters and budgets reset');
     });

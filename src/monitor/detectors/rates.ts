@@ -23,13 +23,31 @@ export function timeoutRate(s: Snapshot, t: Thresholds): Condition[] {
   ];
 }
 
+/**
+ * The window's exits that are still evidence of a failure class: those after the newest `resume`
+ * (the operator acknowledged what came before) and, with `overBy`, after the newest exit that
+ * shows the failure is over.
+ */
+function standingExits(s: Snapshot, t: Thresholds, overBy?: (x: ExitRecord) => boolean): ExitRecord[] {
+  const exits = recentExits(s, t);
+  const resumedMs = s.digest.resumed_at !== null ? Date.parse(s.digest.resumed_at) : NaN;
+  let from = 0;
+  exits.forEach((x, i) => {
+    if (x.ts <= resumedMs || overBy?.(x)) from = i + 1;
+  });
+  return exits.slice(from);
+}
+
+/** A round got past authentication: it did not fail on it, nor fail to reach the API at all. */
+const authenticated = (x: ExitRecord): boolean => classOf(x) !== 'auth_failure' && classOf(x) !== 'network';
+
 export function oauthFail(s: Snapshot, t: Thresholds): Condition[] {
   const exits = recentExits(s, t);
-  const hits = exits.filter((x) => classOf(x) === 'auth_failure');
+  const hits = standingExits(s, t, authenticated).filter((x) => classOf(x) === 'auth_failure');
   const last = exits.at(-1);
   // serve halts on the first auth failure by default, so one failure followed by that halt is the
   // whole story: page on it rather than wait for a second round that will never run.
-  const haltedOnIt = s.halt?.reason === 'auth_failure' && last !== undefined && classOf(last) === 'auth_failure';
+  const haltedOnIt = s.halt?.reason === 'auth_failure' && last !== undefined && hits.at(-1) === last;
   if (hits.length < needed(t.window, t.rate_threshold) && !haltedOnIt) return [];
   return [
     {
@@ -53,7 +71,7 @@ export function oauthFail(s: Snapshot, t: Thresholds): Condition[] {
 
 export function networkFail(s: Snapshot, t: Thresholds): Condition[] {
   const exits = recentExits(s, t);
-  const hits = exits.filter((x) => classOf(x) === 'network');
+  const hits = standingExits(s, t).filter((x) => classOf(x) === 'network');
   if (hits.length < needed(t.window, t.rate_threshold)) return [];
   return [
     {
