@@ -18,6 +18,7 @@ import { LocalTotals } from '../metrics/collect.js';
 import type { ProjectMetrics } from '../metrics/exposition.js';
 import type { ProbeResult } from './probe.js';
 import { startMetricsServer, type MetricsServer } from './listen.js';
+import type { Dashboard } from '../dashboard/server.js';
 import { stateFiles } from '../state/files.js';
 import { splitRemoteCmd, validateHost } from '../ssh/args.js';
 import { SshSession } from '../ssh/session.js';
@@ -166,10 +167,13 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     const totals = !host && cfg ? new LocalTotals(cfg.paths.logDir) : undefined;
     let server: MetricsServer | undefined;
     const listen = o.listen ?? (o.once ? undefined : cfg?.monitor.listen);
+    let dashboard: Dashboard | undefined;
     if (listen) {
-      server = await startMetricsServer(listen, () => [{ ...exposed, ...(totals ? { totals: totals.update() } : {}) }]);
+      // The dashboard of the project watched here, beside /metrics (a remote one is not read here yet).
+      dashboard = !host && cfg ? await openDashboard(listen, cfg) : undefined;
+      server = await startMetricsServer(listen, () => [{ ...exposed, ...(totals ? { totals: totals.update() } : {}) }], dashboard?.handle);
       // The port actually bound: `--listen 127.0.0.1:0` picks a free one.
-      warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}`);
+      warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}${dashboard ? ', and the dashboard at /' : ''}`);
     }
     const expose = (alerts: AlertSet, polled: boolean, result?: ProbeResult) => {
       exposed = {
@@ -206,6 +210,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       onExit: (a) => (firing = a),
     });
     await hooks?.close();
+    dashboard?.close();
     await server?.close();
     // The transitions above are news; this is the whole picture, new or not.
     out.summary(firing);
@@ -329,4 +334,12 @@ function warn(line: string): void {
 function painter(): Painter {
   const colour = Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';
   return (style, text) => (colour ? styleText(style, text, { validateStream: false }) : text);
+}
+
+/** The dashboard mounted by `monitor --listen`: read-only, with the same access rule as `agent-runner dashboard`. */
+async function openDashboard(listen: string, cfg: Config): Promise<Dashboard> {
+  const [{ authFor }, { createDashboard }, { ConfigListSource }] = await Promise.all([import('../dashboard/open.js'), import('../dashboard/server.js'), import('../dashboard/local-source.js')]);
+  const opened = authFor(listen);
+  if (opened.token) warn(`the dashboard needs the token in ${opened.token.path} (Authorization: Bearer <token>)`);
+  return createDashboard({ sources: [new ConfigListSource([cfg])], auth: opened.auth, allowActions: false, warn });
 }
