@@ -1,6 +1,7 @@
 import { statfsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { assertMatchesSchema } from '../helpers/schema.js';
 import {
   finish, monitorDirOf, readEvents, readJson, runCli, startCli, waitFor,
   type EventLine, type Project, useProjects,
@@ -21,6 +22,7 @@ interface AlertLine {
   message: string;
   context: Record<string, unknown>;
   auto_action: string;
+  since: string;
   auto_stop?: { result: string; seconds?: number; detail?: string };
 }
 
@@ -35,11 +37,27 @@ const running = (p: Project): boolean => {
   }
 };
 
-async function monitorOnce(p: Project, ...extra: string[]): Promise<{ code: number | null; alerts: AlertLine[]; stderr: string }> {
+interface StateLine {
+  type: 'state';
+  host: string | null;
+  project: string | null;
+  status: string;
+  exit_code: number;
+  alerts: Array<AlertLine & { new: boolean }>;
+  cursor: string | null;
+  halt: { reason: string } | null;
+}
+
+/** `--once --json`: exactly one state line, valid by the published schema; `alerts` are its news. */
+async function monitorOnce(p: Project, ...extra: string[]): Promise<{ code: number | null; alerts: AlertLine[]; state: StateLine; stderr: string }> {
   const r = await runCli(['monitor', '--once', '--json', '--config', p.config, ...extra], { cwd: p.dir });
   expect(r.stderr).not.toContain('internal error');
-  const alerts = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AlertLine);
-  return { code: r.code, alerts, stderr: r.stderr };
+  const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as StateLine);
+  expect(lines).toHaveLength(1);
+  const state = lines[0]!;
+  assertMatchesSchema('monitor-line', state);
+  expect(state).toMatchObject({ type: 'state', project: p.project, exit_code: r.code });
+  return { code: r.code, alerts: state.alerts.filter((a) => a.new), state, stderr: r.stderr };
 }
 const firing = (a: AlertLine[]) => a.filter((x) => x.state === 'firing').map((x) => x.detector).sort();
 const resolved = (a: AlertLine[]) => a.filter((x) => x.state === 'resolved').map((x) => x.detector).sort();
@@ -54,6 +72,9 @@ describe('monitor: detectors fire on conditions real rounds produce', () => {
     const m = await monitorOnce(p);
     expect(m.alerts).toEqual([]);
     expect(m.code).toBe(0);
+    // A healthy project still prints its object: | jq never sees an empty screen.
+    expect(m.state).toMatchObject({ host: null, status: 'healthy', exit_code: 0, alerts: [], halt: null, error: null });
+    expect(m.state.cursor).toMatch(/^v1:/);
     expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_started')[0]).toMatchObject({ host: null, once: true });
   });
 
@@ -72,17 +93,19 @@ describe('monitor: detectors fire on conditions real rounds produce', () => {
     expect(first.code).toBe(2);
     for (const k of ['ts', 'detector', 'severity', 'message', 'context', 'auto_action', 'host', 'state']) expect(a).toHaveProperty(k);
 
-    // A restarted monitor knows it already paged: nothing printed, same verdict.
+    expect(first.state.status).toBe('critical');
+    // A restarted monitor knows it already paged: nothing new, same verdict, the alert still listed.
     const again = await monitorOnce(p);
     expect(again.alerts).toEqual([]);
     expect(again.code).toBe(2);
+    expect(again.state.alerts).toEqual([expect.objectContaining({ detector: 'oauth_fail', state: 'firing', new: false, since: a.since, context: expect.objectContaining({ matches: 2 }) })]);
     expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_alert_emitted')).toHaveLength(1);
     expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_auto_stop_triggered')).toHaveLength(0);
 
-    // Three good rounds (each commits: a round that changes nothing would fire no_progress) push
-    // the failures below half of the window of 4: resolved.
+    // One round that authenticated resolves it, though both failures are still in the window (it
+    // commits: a round that changes nothing would fire no_progress).
     setMode(p, 'commit:1');
-    for (let i = 0; i < 3; i++) expect((await round(p)).code).toBe(0);
+    expect((await round(p)).code).toBe(0);
     const after = await monitorOnce(p);
     expect(resolved(after.alerts)).toEqual(['oauth_fail']);
     expect(firing(after.alerts)).toEqual([]);
@@ -274,6 +297,77 @@ describe('monitor: narrate and events modes', () => {
     raw.kill('SIGTERM');
     expect((await narrDone).code).toBe(0);
     expect((await rawDone).code).toBe(0);
+  });
+});
+
+describe('monitor: alerts resolve on evidence', () => {
+  it('an expired login halts serve and the monitor calls it critical; a fixed login plus resume resolves it at once', async () => {
+    const p = project({ mode: AUTH_TEXT });
+    expect((await runCli(['serve', '--config', p.config], { cwd: p.dir })).code).toBe(81);
+    const halted = await monitorOnce(p);
+    expect(firing(halted.alerts)).toEqual(['oauth_fail']);
+    expect(halted.state).toMatchObject({ status: 'critical', exit_code: 2, halt: { reason: 'auth_failure' } });
+    expect(halted.alerts[0]!.context).toMatchObject({ halted: true, matches: 1 });
+
+    // The operator logs in again and resumes: the failure is acknowledged before any round runs.
+    setMode(p, 'ok');
+    const resumed = await runCli(['resume', '--config', p.config], { cwd: p.dir });
+    expect(resumed.code).toBe(0);
+    expect(ofKind(readEvents(p.logDir), 'resumed')).toEqual([expect.objectContaining({ halt_reason: 'auth_failure', halt_since: expect.any(String) })]);
+    const after = await monitorOnce(p);
+    expect(resolved(after.alerts)).toEqual(['oauth_fail']);
+    expect(after.state).toMatchObject({ status: 'healthy', exit_code: 0, halt: null });
+    expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_alert_resolved')).toEqual([expect.objectContaining({ detector: 'oauth_fail' })]);
+
+    // A resume with no halt is recorded too, and the next rounds run.
+    expect((await runCli(['resume', '--config', p.config], { cwd: p.dir })).code).toBe(0);
+    expect(ofKind(readEvents(p.logDir), 'resumed').at(-1)).toMatchObject({ halt_reason: null, halt_since: null });
+    expect((await round(p)).code).toBe(0);
+    expect((await monitorOnce(p)).state.status).toBe('healthy');
+  });
+});
+
+describe('monitor: the output contract in every mode', () => {
+  it('--once holds in narrate and events mode: the recent events, then exit 0; narrate --json prints them as stored', async () => {
+    const p = project({ mode: 'ok' });
+    expect((await round(p)).code).toBe(0);
+    const once = (...args: string[]) => runCli(['monitor', '--once', ...args, '--config', p.config], { cwd: p.dir, timeoutMs: 30_000 });
+    const narrate = await once('--mode', 'narrate');
+    expect(narrate.code).toBe(0);
+    expect(narrate.stdout.trim().split('\n').at(-1)).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] round_end {12}round=1 /);
+    const asJson = await once('--mode', 'narrate', '--json');
+    expect(asJson.code).toBe(0);
+    const lines = asJson.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventLine);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    expect(lines.at(-1)).toMatchObject({ event: 'round_end', round_num: 1 });
+    const events = await once('--mode', 'events');
+    expect(events.code).toBe(0);
+    expect(events.stdout).toBe(asJson.stdout);
+  });
+
+  it('a running --json monitor prints the state line first, then a line per fire and resolve; --once without --json ends with a summary', async () => {
+    const p = project({ mode: AUTH_TEXT, extraToml: '[monitor]\nwindow = 2\nrate_threshold = 1' });
+    expect((await round(p)).code).toBe(15);
+    expect((await round(p)).code).toBe(15);
+    const human = await runCli(['monitor', '--once', '--no-auto-stop', '--config', p.config, '--state-file', join(p.dir, 'out', 'human.json')], { cwd: p.dir });
+    expect(human.code).toBe(2);
+    expect(human.stdout.trim().split('\n').at(-1)).toMatch(new RegExp(`^${p.project}: critical — firing: oauth_fail critical since \\S+ \\(exit 2\\)$`));
+
+    const mon = track(startCli(['monitor', '--json', '--interval', '0.3', '--config', p.config], { cwd: p.dir }));
+    const done = finish(mon);
+    let out = '';
+    mon.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; detector?: string; state?: string; status?: string });
+    await waitFor(() => lines().length >= 2, 'the state line and the first alert line');
+    expect(lines()[0]).toMatchObject({ type: 'state', status: 'critical', host: null, project: p.project });
+    expect(lines()[1]).toMatchObject({ type: 'alert', detector: 'oauth_fail', state: 'firing', project: p.project });
+    setMode(p, 'ok');
+    expect((await round(p)).code).toBe(0);
+    await waitFor(() => lines().some((l) => l.type === 'alert' && l.state === 'resolved'), 'oauth_fail resolved', 20_000);
+    mon.kill('SIGTERM');
+    expect((await done).code).toBe(0);
+    for (const l of lines()) assertMatchesSchema('monitor-line', l);
+    expect(lines().filter((l) => l.type === 'state')).toHaveLength(1);
   });
 });
 
