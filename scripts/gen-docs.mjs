@@ -191,6 +191,7 @@ const MEANING = {
   'monitor.remote_poll_timeout_s': 'How long one remote poll (the probe over ssh) may take before it counts as a blip.',
   'monitor.host': 'The ssh alias `monitor` watches when `--host` is not given (for the monitor unit of a remote project).',
   'monitor.remote_config': 'The project\'s config path on the remote host (default `agent-runner.toml` in the remote login directory).',
+  'monitor.hosts': 'Several ssh aliases `monitor` watches when `--host` is not given, e.g. `["pi", "build-01"]`: every project registered on each (`agent-runner ls` there), one connection per host.',
   'monitor.remote_cmd': 'How to run agent-runner on the remote host (default `agent-runner`), e.g. `node /opt/agent-runner/dist/bin/main.js`.',
   'monitor.heartbeat_url': 'A dead man\'s switch (healthchecks.io style): after every monitor cycle a POST to this URL, or to `<url>/fail` while a critical alert fires or the host cannot be polled. If the host dies with its monitor, the pings stop and the service outside alerts you. HTTPS, or HTTP to loopback.',
   'monitor.heartbeat_url_env': 'The same URL from this environment variable (it is a secret: whoever has it can ping); redacted everywhere.',

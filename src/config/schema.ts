@@ -174,6 +174,8 @@ const MonitorSchema = v.object({
   remote_poll_timeout_s: v.optional(int(1, 3600), 60),
   /** The ssh alias `monitor` watches when --host is not given (e.g. for the monitor unit). */
   host: v.optional(v.pipe(str(), v.regex(/^[^-\s][^\s]*$/, got('an ssh alias or host (not starting with "-")')))),
+  /** Several ssh aliases `monitor` watches when --host is not given: every registered project on each. */
+  hosts: v.optional(v.pipe(v.array(v.pipe(str(), v.regex(/^[^-\s][^\s]*$/, got('an ssh alias or host (not starting with "-")')))), v.minLength(1, got('a non-empty list of ssh aliases')))),
   /** The project's config path on the remote host, for --host (default agent-runner.toml in the remote login dir). */
   remote_config: v.optional(nonEmptyStr()),
   /** How to run agent-runner on the remote host, for --host (default `agent-runner`). */

@@ -33,6 +33,8 @@ export interface AutoStopOutcome {
 export interface AlertRecord {
   ts: string;
   host: string | null;
+  /** Which project of the host, when the monitor watches several. */
+  project?: string | null;
   detector: string;
   subject: string;
   severity: AlertSeverity;

@@ -28,10 +28,16 @@ import { narrateLine, type Painter } from './render.js';
 import { MonitorOutput } from './output.js';
 import { runMonitor } from './run.js';
 import { LocalSource, RemoteSource, type PollSource } from './sources.js';
+import { runFleet } from './fleet.js';
 import { adoptLegacyState, historyFromState, localMonitorDir, monitorFiles, readMonitorState, remoteStateDir } from './state-file.js';
 
 export interface MonitorCommandOptions {
-  host?: string | undefined;
+  /** --host, once or several times. */
+  host?: string | string[] | undefined;
+  /** With --host and no --remote-config: only the registered project of this name. */
+  project?: string | undefined;
+  /** Set for each target of a fleet: its source, the fleet's signal, the project's name. */
+  target?: { source: PollSource; signal: AbortSignal; project: string | null; remoteConfig: string } | undefined;
   interval?: string | undefined;
   once?: boolean | undefined;
   mode: string;
@@ -56,26 +62,54 @@ const MODES = ['anomaly', 'narrate', 'events'] as const;
 export async function runMonitorCommand(o: MonitorCommandOptions): Promise<number> {
   if (!MODES.includes(o.mode as (typeof MODES)[number])) throw new UsageError(`--mode expects one of ${MODES.join(', ')}, got "${o.mode}"`);
   if (o.transport !== 'stream' && o.transport !== 'exec') throw new UsageError(`--transport expects stream or exec, got "${o.transport}"`);
-  let host = o.host !== undefined ? validateHost(o.host) : undefined;
+  let hosts = (typeof o.host === 'string' ? [o.host] : (o.host ?? [])).map(validateHost);
   const intervalFlag = o.interval !== undefined ? positiveSeconds('--interval', o.interval) : undefined;
 
   // Locally the project's config is the subject; with --host it only supplies [monitor] settings
   // (the remote evaluates with its own config), so it may be absent unless named explicitly.
-  const cfg: Config | undefined = !host || o.configExplicit || o.configExists ? loadConfig(resolve(o.configPath)) : undefined;
-  if (!host && cfg?.monitor.host) host = validateHost(cfg.monitor.host);
+  const cfg: Config | undefined = hosts.length === 0 || o.configExplicit || o.configExists ? loadConfig(resolve(o.configPath)) : undefined;
+  if (hosts.length === 0 && cfg) hosts = (cfg.monitor.hosts ?? (cfg.monitor.host ? [cfg.monitor.host] : [])).map(validateHost);
+  const host = hosts[0];
   const remoteCmdWords = o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? cfg?.monitor.remote_cmd ?? 'agent-runner';
-  const remoteConfigPath = o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? cfg?.monitor.remote_config ?? 'agent-runner.toml';
+  const namedRemoteConfig = o.target?.remoteConfig ?? o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? cfg?.monitor.remote_config;
+  const remoteConfigPath = namedRemoteConfig ?? 'agent-runner.toml';
+  if (o.project !== undefined && namedRemoteConfig !== undefined && !o.target) throw new UsageError('--project picks among the projects registered on the host; it cannot be combined with --remote-config (monitor.remote_config)');
+  if (o.project !== undefined && hosts.length === 0) throw new UsageError('--project needs --host: it picks among the projects registered on that host');
 
   const ctl = new AbortController();
   const stop = () => ctl.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  // `monitor --json | head -1`: a closed pipe ends the monitor quietly.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? stop() : undefined));
+  // A fleet's targets share the fleet's signal and its handlers.
+  if (o.target) o.target.signal.addEventListener('abort', stop, { once: true });
+  else {
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    // `monitor --json | head -1`: a closed pipe ends the monitor quietly.
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? stop() : undefined));
+  }
   const paint = painter();
 
   try {
-    if (o.mode !== 'anomaly') return await followMode(o, cfg, host, ctl.signal);
+    if (o.mode !== 'anomaly') {
+      if (hosts.length > 1) throw new UsageError(`--mode ${o.mode} follows one host; give one --host`);
+      return await followMode(o, cfg, host, ctl.signal);
+    }
+    // Several hosts, or a host's registered projects: one target per host × project.
+    if (!o.target && hosts.length > 0 && (hosts.length > 1 || namedRemoteConfig === undefined)) {
+      if (o.listen ?? (o.once ? undefined : cfg?.monitor.listen)) throw new UsageError('--listen (monitor.listen) exposes one project; with several hosts or every project of a host, run one monitor per project with --remote-config, or `monitor --listen` on each host');
+      return await runFleet(
+        {
+          hosts,
+          sshConfigFile: sshConfigFile(o),
+          remoteCmd: splitRemoteCmd(remoteCmdWords),
+          remoteConfig: namedRemoteConfig,
+          project: o.project,
+          mode: o.transport as 'stream' | 'exec',
+          pollTimeoutMs: (cfg?.monitor.remote_poll_timeout_s ?? 60) * 1000,
+          signal: ctl.signal,
+        },
+        (t, signal) => runMonitorCommand({ ...o, host: t.host, stateFile: undefined, listen: undefined, target: { source: t.source, signal, project: t.project, remoteConfig: t.remoteConfig } }),
+      );
+    }
 
     const intervalS = intervalFlag ?? cfg?.monitor.interval_s ?? (host ? 60 : 30);
     const toleranceS = cfg?.monitor.remote_failure_tolerance_s ?? 90;
@@ -84,7 +118,14 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     let files: ReturnType<typeof monitorFiles>;
     let events: EventWriter;
     let target: { log_dir?: string; host?: string; remote_config?: string; resolved?: string };
-    if (host) {
+    if (host && o.target) {
+      files = monitorFiles(remoteStateDir(host, remoteConfigPath || `${host}-discovery`));
+      statePath = files.state;
+      events = cfg ? eventsFor(cfg, files.dir) : new EventWriter(files.dir);
+      target = { host, remote_config: remoteConfigPath };
+      source = o.target.source;
+      if (source instanceof RemoteSource) source.cursor ??= readMonitorState(statePath).state?.remote_cursor;
+    } else if (host) {
       const remoteConfig = remoteConfigPath;
       files = monitorFiles(remoteStateDir(host, remoteConfig));
       statePath = o.stateFile ? resolve(o.stateFile) : files.state;
@@ -114,8 +155,10 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       target = { log_dir: c.paths.logDir };
       source = new LocalSource(c, historyFromState(readMonitorState(statePath).state), warn);
     }
-    if (!o.json && !o.once) warn(`monitoring ${host ?? cfg!.project} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
-    const out = new MonitorOutput({ json: o.json, once: Boolean(o.once), host: host ?? null, paint, write: (line) => process.stdout.write(line + '\n') }, host ? null : cfg!.project);
+    const label = o.target?.project ? `${host} ${o.target.project}` : (host ?? cfg!.project);
+    if (!o.json && !o.once) warn(`monitoring ${label} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
+    // A fleet's lines each say which project they are about, from the first line on.
+    const out = new MonitorOutput({ json: o.json, once: Boolean(o.once), host: host ?? null, paint, write: (line) => process.stdout.write(line + '\n') }, o.target ? o.target.project : host ? null : cfg!.project);
     let cursor: string | null = source instanceof RemoteSource ? (source.cursor ?? null) : null;
     let firing: AlertSet = {};
     const hooks = cfg ? monitorHooks(cfg, events, host, o, files.outbox) : undefined;
@@ -163,6 +206,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       warn,
       mode: 'anomaly',
       logDir: cfg?.paths.logDir ?? null,
+      ...(o.target ? { unchangedSaveS: 30 } : {}),
       onExit: (a) => (firing = a),
     });
     await hooks?.close();
@@ -172,6 +216,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     out.summary(firing);
     return code;
   } finally {
+    o.target?.signal.removeEventListener('abort', stop);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }

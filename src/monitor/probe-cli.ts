@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { dirname, resolve } from 'node:path';
+import { expandHome, loadConfig } from '../config/load.js';
 import { RunnerError } from '../errors.js';
 import { parseCursor, formatCursor } from '../events/reader.js';
 import { readJsonOr } from '../state/json-file.js';
@@ -38,24 +38,31 @@ export async function probeOnce(configPath: string, since: string | undefined): 
   return result;
 }
 
+/**
+ * One request line → one answer line. A request may name another project's config
+ * (`{"since": …, "config": PATH}`): a monitor watching every project of this host keeps one
+ * stream for all of them, and each project keeps its own history here.
+ */
 export async function probeStdio(configPath: string): Promise<void> {
-  let history: HistoryState | undefined;
+  const histories = new Map<string, HistoryState>();
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of rl) {
     if (line.trim() === '') continue;
     let answer: unknown;
     try {
-      const req = JSON.parse(line) as { since?: string | null };
+      const req = JSON.parse(line) as { since?: string | null; config?: string };
+      const path = typeof req.config === 'string' && req.config ? resolve(expandHome(req.config)) : configPath;
       // Told apart from a broken config: the monitor says "no project there", not "remote error".
-      if (!existsSync(configPath)) {
-        process.stdout.write(JSON.stringify({ v: PROBE_VERSION, kind: 'agent-runner.probe-error', error: `${configPath}: config file not found (run \`agent-runner init\` to create one)`, code: 'no_project' }) + '\n');
+      if (!existsSync(path)) {
+        process.stdout.write(JSON.stringify({ v: PROBE_VERSION, kind: 'agent-runner.probe-error', error: `${path}: config file not found (run \`agent-runner init\` to create one)`, code: 'no_project' }) + '\n');
         continue;
       }
       // The config is re-read per request: edits on this host apply at the next poll.
-      const cfg = loadConfig(configPath);
+      const cfg = loadConfig(path);
+      const history = histories.get(path);
       const reuse = history && req.since && formatCursor(history.cursor) === req.since ? history : undefined;
       const r = await runProbe(cfg, reuse);
-      history = r.history;
+      histories.set(path, r.history);
       answer = r.result;
     } catch (e) {
       const known = e instanceof RunnerError;

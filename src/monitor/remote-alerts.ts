@@ -48,7 +48,11 @@ export function stepRemoteFailure(
     since,
     fix: d.fix,
   };
-  if (was) return { next, fired: [], resolved, current };
+  // Still firing: not news, but the state says what the host says now.
+  if (was) {
+    next[key] = { ...was, message: `cannot poll ${where}: ${d.message}`, fix: d.fix };
+    return { next, fired: [], resolved, current };
+  }
   next[key] = { detector: d.kind, subject: '', severity: 'unknown', since, message: `cannot poll ${where}: ${d.message}`, auto_action: 'none', fix: d.fix };
   return { next, fired: [current], resolved, current };
 }

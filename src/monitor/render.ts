@@ -10,7 +10,7 @@ const TAG: Record<AlertSeverity, string> = { critical: '[CRIT]', warning: '[WARN
 const COLOUR: Record<AlertSeverity, 'red' | 'yellow' | 'cyan'> = { critical: 'red', warning: 'yellow', info: 'cyan', unknown: 'red' };
 
 export function alertLine(r: AlertRecord, paint: Painter = noPaint): string {
-  const where = r.host ? `${r.host}: ` : '';
+  const where = r.host ? `${r.host}${r.project ? `/${r.project}` : ''}: ` : '';
   const time = r.ts.slice(11, 19);
   if (r.state === 'resolved') return `${paint('dim', time)} ${paint('green', '[ OK ]')} ${where}${r.detector}${r.subject ? ` (${r.subject})` : ''} — ${r.message}`;
   const change = r.previous_severity ? ` (was ${r.previous_severity})` : '';

@@ -34,6 +34,8 @@ export interface MonitorOptions {
   afterCycle?: (alerts: AlertSet, polled: boolean, result?: ProbeResult, transitions?: Transitions) => Promise<void>;
   mode: string;
   logDir: string | null;
+  /** Save a state that did not change (alerts, cursor) at most this often (default: every poll). */
+  unchangedSaveS?: number;
 }
 
 /** What one cycle changed, as printed: alerts that fired (or changed severity) and resolved. */
@@ -59,7 +61,13 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
   let stopReason = 'signal';
   let exitCode: number = STATUS_EXIT.healthy;
   let persistProblem: string | undefined;
+  let saved = { key: '', at: 0 };
   const persist = () => {
+    // A fleet's targets save an unchanged state only now and then: each save is two fsyncs, and
+    // sixty targets polled every second would spend the event loop on them.
+    const key = o.unchangedSaveS ? JSON.stringify([alerts, o.source instanceof RemoteSource ? o.source.cursor : null]) : '';
+    if (o.unchangedSaveS && key === saved.key && Date.now() - saved.at < o.unchangedSaveS * 1000) return;
+    saved = { key, at: Date.now() };
     const problem = writeMonitorState(o.statePath, {
       v: 1,
       target: o.target,

@@ -1,7 +1,8 @@
 import { loadConfig, type Config } from '../config/load.js';
 import { FOREIGN_EXIT } from '../exit-codes.js';
 import { stopService } from '../service/lifecycle.js';
-import { RemoteCommandError, TransportError, type LineStream, type SshSession } from '../ssh/session.js';
+import { RemoteCommandError, TransportError, type SshSession } from '../ssh/session.js';
+import { ProbeChannel } from './probe-channel.js';
 import type { HistoryState } from '../history/scan.js';
 import { PROBE_VERSION, runProbe, type ProbeResult } from './probe.js';
 import { classifyRemoteFailure, RemoteFailure, type RemoteFailureInput } from './remote-diagnosis.js';
@@ -62,16 +63,21 @@ export interface RemoteOptions {
   /** stream: one long-lived `probe --stdio` per connection; exec: one `probe --json` command per poll. */
   mode: 'stream' | 'exec';
   pollTimeoutMs?: number;
+  /** The host's shared probe stream, when several projects are watched there (the owner closes it and the connection). */
+  channel?: ProbeChannel;
 }
 
 export class RemoteSource implements PollSource {
   readonly host: string;
   cursor: string | undefined;
-  private stream: LineStream | undefined;
+  private readonly channel: ProbeChannel;
+  private readonly ownsConnection: boolean;
 
   constructor(private readonly o: RemoteOptions) {
     this.host = o.session.host;
     this.cursor = o.cursor;
+    this.ownsConnection = o.channel === undefined;
+    this.channel = o.channel ?? new ProbeChannel(o.session, o.remoteCmd, o.remoteConfig);
   }
 
   /** Throws a RemoteFailure that says why when the poll fails. */
@@ -103,12 +109,12 @@ export class RemoteSource implements PollSource {
   }
 
   private async pollStream(): Promise<ProbeResult> {
-    if (!this.stream?.alive) {
-      await this.stream?.close();
-      this.stream = this.o.session.stream([...this.o.remoteCmd, 'probe', '--stdio', '--config', this.o.remoteConfig]);
-    }
-    const line = await this.stream.request(JSON.stringify({ since: this.cursor ?? null }), this.o.pollTimeoutMs ?? 60_000);
-    return parseProbe(line);
+    const line = await this.channel.request({ since: this.cursor ?? null, config: this.o.remoteConfig }, this.o.pollTimeoutMs ?? 60_000);
+    const result = parseProbe(line);
+    // A release that ignores the request's config answers for its default project: never report that one as this one.
+    if (this.o.channel && result.config !== this.o.remoteConfig)
+      throw new ProbeAnswerError({ version: result.v, error: `the remote probe answered for ${result.config}, not ${this.o.remoteConfig} (a release without per-request configs)` });
+    return result;
   }
 
   async stopService(probe: ProbeResult): Promise<{ stopped: boolean; seconds: number; mode: string }> {
@@ -124,8 +130,8 @@ export class RemoteSource implements PollSource {
   }
 
   async close(): Promise<void> {
-    await this.stream?.close();
-    this.stream = undefined;
+    if (!this.ownsConnection) return;
+    await this.channel.close();
     await this.o.session.closeMaster();
   }
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, makeProject, runCli, type Project } from '../helpers/project.js';
+import { assertMatchesSchema } from '../helpers/schema.js';
 import { sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
 
 // Every way a remote poll fails is told apart, from what OpenSSH and the remote really say: a
@@ -65,8 +66,13 @@ describe.skipIf(skip)('monitor --host tells remote failures apart', () => {
     if (opts.json !== false) args.push('--json');
     const r = await runCli(args, { cwd: localHome, env: env() });
     expect(r.stderr).not.toContain('internal error');
-    // --once --json: one state line (docs/schemas/monitor-line.schema.json); its alerts are the lines to judge.
-    const lines = opts.json === false ? [] : (JSON.parse(r.stdout) as { alerts: AlertLine[] }).alerts;
+    // `--once --json`: one state line per project; its alerts are what the tests look at.
+    const states = opts.json === false ? [] : r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; status: string; alerts: AlertLine[] });
+    for (const st of states) {
+      assertMatchesSchema('monitor-line', st);
+      expect(st).toMatchObject({ type: 'state', status: 'unknown' });
+    }
+    const lines = states.flatMap((st) => st.alerts);
     return { code: r.code, stdout: r.stdout, lines };
   }
 

@@ -102,7 +102,8 @@ describe('monitor: detectors fire on conditions real rounds produce', () => {
     expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_alert_emitted')).toHaveLength(1);
     expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_auto_stop_triggered')).toHaveLength(0);
 
-    // One round that authenticated resolves it, though both failures are still in the window.
+    // One round that authenticated resolves it, though both failures are still in the window (it
+    // commits: a round that changes nothing would fire no_progress).
     setMode(p, 'commit:1');
     expect((await round(p)).code).toBe(0);
     const after = await monitorOnce(p);

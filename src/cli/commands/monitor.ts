@@ -4,7 +4,8 @@ import { globals } from '../context.js';
 import { packageVersion } from '../paths.js';
 
 interface MonitorFlags {
-  host?: string;
+  host?: string[];
+  project?: string;
   interval?: string;
   once?: boolean;
   mode: string;
@@ -21,13 +22,14 @@ export function registerMonitor(program: Command): void {
   program
     .command('monitor')
     .description('watch a project (here, or on --host over ssh): alerts that fire once, resolve, and stop the service on auto_stop_on detectors')
-    .option('--host <alias>', 'monitor the project on this ssh host (an alias of your ~/.ssh/config, or user@host)')
+    .option('--host <alias>', 'watch this ssh host (an alias of your ~/.ssh/config, or user@host): every project registered there, unless --remote-config names one; repeat for several hosts', (v: string, prev?: string[]) => [...(prev ?? []), v])
+    .option('--project <name>', 'with --host: only the registered project of this name')
     .option('--interval <s>', 'seconds between polls (default: monitor.interval_s, else 30 locally and 60 over ssh)')
     .option('--once', 'poll once, print the state (with --json: one JSON object per project), exit: 0 healthy, 1 warning or halted, 2 critical, 3 unknown (host unreachable); with --mode narrate/events: the last 10 events')
     .option('--mode <mode>', 'anomaly (alerts), narrate (a line per event) or events (raw JSON lines)', 'anomaly')
     .option('--ssh-config <file>', 'ssh client config file, as `ssh -F` (default: $AGENT_RUNNER_SSH_CONFIG, else ssh\'s own)')
     .option('--remote-cmd <cmd>', 'the agent-runner program on the remote host (default: $AGENT_RUNNER_REMOTE_CMD, else "agent-runner")')
-    .option('--remote-config <path>', 'the project config on the remote host (default: $AGENT_RUNNER_REMOTE_CONFIG, else agent-runner.toml in the remote home)')
+    .option('--remote-config <path>', 'the project config on the remote host (default: $AGENT_RUNNER_REMOTE_CONFIG, else every project `agent-runner ls` lists there)')
     .option('--transport <t>', 'stream: one long-lived remote probe per connection; exec: one remote command per poll', 'stream')
     .option('--state-file <path>', 'where firing alerts and read positions are kept (default: under ~/.local/state/agent-runner/monitor/, or remote/ for --host; never in the project)')
     .option('--no-auto-stop', 'never stop the service, whatever auto_stop_on says')

@@ -1,0 +1,165 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, finish, makeProject, runCli, startCli, waitFor, type Project } from '../helpers/project.js';
+import { assertMatchesSchema } from '../helpers/schema.js';
+import { sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
+
+// `monitor --host ALIAS` with nothing else: the host's own registry (`agent-runner ls --json`
+// there) says what to watch. A real sshd on 127.0.0.1 plays the remote; a second alias of it
+// plays a second host.
+
+const unavailable = sshdUnavailableReason();
+const skip = unavailable !== undefined && process.env['CI'] !== 'true';
+if (skip) console.warn(`skipping fleet monitor e2e: ${unavailable}`);
+
+const ALIAS = 'ar-fleet-a';
+const ALIAS2 = 'ar-fleet-b';
+const AUTH_JSON = 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key"};;exit:1';
+
+interface Line {
+  host: string | null;
+  project?: string | null;
+  detector: string;
+  severity: string;
+  state: string;
+  message: string;
+}
+
+describe.skipIf(skip)('monitor --host watches what the host registered', () => {
+  let sshd: TestSshd;
+  let remoteHome: string;
+  let remoteState: string;
+  let localHome: string;
+  let sshConfig: string;
+  const projects: Project[] = [];
+
+  beforeAll(async () => {
+    remoteHome = mkdtempSync(join(tmpdir(), 'ar-rhome-'));
+    remoteState = join(remoteHome, 'state');
+    localHome = mkdtempSync(join(tmpdir(), 'ar-lhome-'));
+    sshd = await startSshd({ alias: ALIAS, env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: remoteHome, XDG_STATE_HOME: remoteState } });
+    // A second "host": another alias of the same sshd.
+    sshConfig = join(localHome, 'ssh_config');
+    const base = readFileSync(sshd.configFile, 'utf8');
+    writeFileSync(sshConfig, base + base.replace(`Host ${ALIAS}`, `Host ${ALIAS2}`));
+  });
+
+  afterEach(() => {
+    for (const p of projects.splice(0)) p.cleanup();
+  });
+
+  afterAll(async () => {
+    await sshd?.stop();
+    for (const d of [remoteHome, localHome]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A project that ran on the "remote": its rounds record it in the remote's registry. */
+  async function remoteProject(mode: string, rounds: number): Promise<Project> {
+    const p = makeProject({ mode });
+    projects.push(p);
+    for (let i = 0; i < rounds; i++) await runCli(['round', '--config', p.config], { cwd: p.dir, env: { XDG_STATE_HOME: remoteState } });
+    return p;
+  }
+
+  const env = (remoteCmd = `${process.execPath} ${CLI}`) => ({ HOME: localHome, XDG_RUNTIME_DIR: join(localHome, 'run'), XDG_STATE_HOME: join(localHome, 'state'), AGENT_RUNNER_SSH_CONFIG: sshConfig, AGENT_RUNNER_REMOTE_CMD: remoteCmd });
+
+  /** From an empty directory with no config, no flag but the hosts (ssh config and remote program come from the environment). */
+  async function monitor(args: string[], remoteCmd?: string) {
+    const cwd = mkdtempSync(join(localHome, 'empty-'));
+    const r = await runCli(['monitor', ...args], { cwd, env: env(remoteCmd) });
+    expect(r.stderr).not.toContain('internal error');
+    // `--once --json`: one state line per host × project; the tests look at the alerts in them.
+    const states = args.includes('--json') ? r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { host: string; project: string | null; alerts: Line[] }) : [];
+    for (const st of states) assertMatchesSchema('monitor-line', st);
+    const lines = states.flatMap((st) => st.alerts.map((a) => ({ ...a, project: st.project })));
+    return { code: r.code, stderr: r.stderr, stdout: r.stdout, lines };
+  }
+
+  const accepted = () => sshd.log().split('Accepted publickey').length - 1;
+
+  it('zero flags: every registered project on the host, each line naming host and project; --project narrows', async () => {
+    const bad = await remoteProject(AUTH_JSON, 2);
+    const good = await remoteProject('ok', 1);
+    const before = accepted();
+    const m = await monitor(['--host', ALIAS, '--once', '--json']);
+    const states = m.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { host: string; project: string; status: string });
+    expect(states.map((st) => [st.host, st.project, st.status]).sort()).toEqual([[ALIAS, bad.project, 'critical'], [ALIAS, good.project, 'healthy']].sort());
+    const firing = m.lines.filter((l) => l.state === 'firing');
+    expect(firing.map((l) => [l.host, l.project, l.detector])).toEqual([[ALIAS, bad.project, 'oauth_fail']]);
+    expect(m.code).toBe(2);
+    // The listing and both probes rode one connection.
+    expect(accepted() - before).toBe(1);
+
+    const narrowed = await monitor(['--host', ALIAS, '--project', good.project, '--once', '--json']);
+    expect(narrowed.lines.filter((l) => l.state === 'firing')).toEqual([]);
+    expect(narrowed.code).toBe(0);
+
+    const human = await monitor(['--host', ALIAS, '--project', bad.project, '--once']);
+    expect(human.stdout).toContain(`${ALIAS} ${bad.project}: critical`);
+  });
+
+  it('two hosts at once: one connection each, one line per host × project', async () => {
+    const bad = await remoteProject(AUTH_JSON, 2);
+    const before = accepted();
+    const m = await monitor(['--host', ALIAS, '--host', ALIAS2, '--project', bad.project, '--once', '--json']);
+    const firing = m.lines.filter((l) => l.detector === 'oauth_fail');
+    expect(firing.map((l) => [l.host, l.project]).sort()).toEqual([[ALIAS, bad.project], [ALIAS2, bad.project]]);
+    expect(m.code).toBe(2);
+    expect(accepted() - before).toBe(2);
+  });
+
+  it('a running fleet monitor: lines from both hosts as they fire; Ctrl-C closes both connections', async () => {
+    const bad = await remoteProject('ok', 1);
+    const mon = startCli(['monitor', '--host', ALIAS, '--host', ALIAS2, '--project', bad.project, '--json', '--interval', '0.3'], { cwd: mkdtempSync(join(localHome, 'empty-')), env: env() });
+    const done = finish(mon);
+    let out = '';
+    mon.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line & { type: string }).filter((l) => l.type === 'alert' && l.detector === 'oauth_fail' && l.state === 'firing');
+    // The harm happens while it watches.
+    writeFileSync(bad.config, readFileSync(bad.config, 'utf8').replace('FAKE_MODE = "ok"', `FAKE_MODE = ${JSON.stringify(AUTH_JSON)}`));
+    await runCli(['round', '--config', bad.config], { cwd: bad.dir, env: { XDG_STATE_HOME: remoteState } });
+    await runCli(['round', '--config', bad.config], { cwd: bad.dir, env: { XDG_STATE_HOME: remoteState } });
+    await waitFor(() => lines().length >= 2, 'oauth_fail from both hosts', 30_000);
+    expect(lines().map((l) => [l.host, l.project]).sort()).toEqual([[ALIAS, bad.project], [ALIAS2, bad.project]]);
+    mon.kill('SIGINT');
+    expect((await done).code).toBe(0);
+    const controlPath = join(localHome, 'run', 'agent-runner', '%C');
+    for (const alias of [ALIAS, ALIAS2]) expect(spawnSync('ssh', ['-F', sshConfig, '-o', `ControlPath=${controlPath}`, '-O', 'check', alias], { timeout: 10_000 }).status).not.toBe(0);
+  });
+
+  it('the hosts of [monitor] hosts in the local config, when no --host is given', async () => {
+    const bad = await remoteProject(AUTH_JSON, 2);
+    const dir = mkdtempSync(join(localHome, 'cfg-'));
+    writeFileSync(join(dir, 'p.md'), 'x');
+    const local = join(dir, 'agent-runner.toml');
+    writeFileSync(local, `[agent]\ncommand = ["true"]\nprompt_arg_template = ["{prompt}"]\n[prompt]\nfile = "p.md"\n[monitor]\nhosts = ["${ALIAS}", "${ALIAS2}"]\n`);
+    const m = await monitor(['--config', local, '--project', bad.project, '--once', '--json']);
+    expect(m.lines.filter((l) => l.detector === 'oauth_fail').map((l) => l.host).sort()).toEqual([ALIAS, ALIAS2]);
+  });
+
+  it('a host with nothing registered, or without the project asked for: no_project, said once per host', async () => {
+    const empty = join(remoteHome, 'empty-state');
+    const none = await monitor(['--host', ALIAS, '--once', '--json'], `env XDG_STATE_HOME=${empty} ${process.execPath} ${CLI}`);
+    expect(none.code).toBe(3);
+    expect(none.lines.map((l) => [l.host, l.detector])).toEqual([[ALIAS, 'no_project']]);
+    expect(none.lines[0]!.message).toContain('no project is registered');
+
+    await remoteProject('ok', 1);
+    const missing = await monitor(['--host', ALIAS, '--project', 'no-such-project', '--once', '--json']);
+    expect(missing.code).toBe(3);
+    expect(missing.lines.map((l) => l.detector)).toEqual(['no_project']);
+    expect(missing.lines[0]!.message).toContain('no project named "no-such-project"');
+  });
+
+  it('an older agent-runner there (no `ls`): remote_version_mismatch', async () => {
+    const old = join(remoteHome, 'old-agent-runner');
+    writeFileSync(old, "#!/bin/sh\necho \"error: unknown command 'ls'\" >&2\nexit 1\n", { mode: 0o755 });
+    const m = await monitor(['--host', ALIAS, '--once', '--json'], old);
+    expect(m.code).toBe(3);
+    // Whatever an earlier test left firing for this host resolves: the reason changed.
+    expect(m.lines.filter((l) => l.state === 'firing').map((l) => l.detector)).toEqual(['remote_version_mismatch']);
+  });
+});
