@@ -264,6 +264,14 @@ export function defenses(cfg: Config, host: HostFacts = detectHost()): Defense[]
       current_state: 'active',
     },
     {
+      name: 'quota_pacing',
+      value: `a clean round reporting ${cfg.quota.pause_on_warning ? 'allowed_warning or ' : ''}${cfg.quota.pause_above < 1 ? `a window ≥ ${cfg.quota.pause_above * 100} % spent` : 'no utilization threshold'} waits for the window's reset`,
+      codifies: 'Loops ran into the 5-hour wall mid-task and left the human without quota; rate_limit_event warns before it rejects (handarbeit/fabrik#1815).',
+      guarded_by: 'test/e2e/agent-shapes.test.ts',
+      exercises: ['quota_pause', 'warning_for', 'pause_on_warning'],
+      ...on(cfg.quota.pause_on_warning || cfg.quota.pause_above < 1, 'quota.pause_on_warning = false and quota.pause_above = 1'),
+    },
+    {
       name: 'repetitive_tool_anomaly',
       upstream: 'anomaly_repetitive_tool',
       value: repetitive ? `${cfg.monitor.anomaly_repetitive_threshold} × one (tool, target) within ${cfg.monitor.anomaly_repetitive_window} tool calls` : 'off',
