@@ -152,6 +152,8 @@ const MEANING = {
   'runtime.crash_loop_threshold': 'Halt `serve` (exit 80) after this many consecutive fast failing rounds.',
   'runtime.crash_loop_fast_s': 'A failing round shorter than this counts toward the crash loop. Timeouts never do.',
   'runtime.auth_failure_halt_after': 'Halt `serve` (exit 81) after this many consecutive rounds that failed to authenticate.',
+  'quota.pause_above': '**New.** When a clean round reports this fraction of a rate-limit window spent (claude `rate_limit_event` utilization), `serve` waits until the window resets (`quota_pause`, wait reason `quota`) instead of running into the limit. 1 turns it off.',
+  'quota.pause_on_warning': '**New.** When a clean round reports `allowed_warning` (close to the limit), `serve` waits until the window resets, whatever the utilization.',
   'runtime.max_idle_rounds': '**New.** Halt `serve` (exit 88, `no_progress_halt`) after this many rounds in a row that ended clean but changed nothing (verdict `no_op`: HEAD did not move, no file changed). Unset: never.',
   'runtime.auth_contention_halt_after': 'Rounds in a row that lost a shared login\'s token refresh to another process (codex `refresh_token_reused`) before `serve` halts (exit 81). Each one waits with a back-off first: the login itself is fine.',
   'runtime.backoff_max_s': 'Upper bound of any exponential back-off wait.',
@@ -301,7 +303,7 @@ function configSection() {
   const out = [];
   const head = ['Key', 'Type', 'Default', 'Accepted', 'Meaning'];
   const top = ConfigSchema.entries;
-  for (const section of ['agent', 'runtime', 'prompt', 'vcs', 'monitor', 'limits', 'sandbox']) {
+  for (const section of ['agent', 'runtime', 'prompt', 'vcs', 'monitor', 'limits', 'sandbox', 'quota']) {
     const { s } = unwrap(top[section]);
     const entries = { ...s.entries };
     if (section === 'monitor') delete entries.host_health;

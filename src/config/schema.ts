@@ -257,6 +257,14 @@ const NotifySchema = v.object({
 });
 export type NotifyChannelConfig = v.InferOutput<typeof NotifySchema>;
 
+/** new: spending the agent's quota wisely (issue 12, item 5). */
+const QuotaSchema = v.object({
+  /** Pause when the agent reports this much of a rate-limit window spent (0..1); 1 turns it off. */
+  pause_above: v.optional(num(0, 1, 'a fraction from 0 to 1'), 0.9),
+  /** Pause when the agent reports `allowed_warning` (close to the limit), whatever its utilization. */
+  pause_on_warning: v.optional(bool(), true),
+});
+
 export const ConfigSchema = v.object({
   agent: AgentSchema,
   runtime: v.optional(RuntimeSchema, {}),
@@ -265,6 +273,7 @@ export const ConfigSchema = v.object({
   monitor: v.optional(MonitorSchema, {}),
   limits: v.optional(LimitsSchema, {}),
   sandbox: v.optional(SandboxSchema, {}),
+  quota: v.optional(QuotaSchema, {}),
   notify: v.optional(v.array(NotifySchema, got('[[notify]] tables (an array of tables)')), []),
   phases: v.optional(v.record(v.string(), v.unknown(), got('a table: list = [...] and [phases.<name>] tables')), {}),
   plugins: v.optional(v.record(v.string(), v.unknown(), got('a table')), {}),

@@ -272,6 +272,22 @@ export function defenses(cfg: Config, host: HostFacts = detectHost()): Defense[]
       current_state: 'active',
     },
     {
+      name: 'quota_pacing',
+      value: `a clean round reporting ${cfg.quota.pause_on_warning ? 'allowed_warning or ' : ''}${cfg.quota.pause_above < 1 ? `a window ≥ ${cfg.quota.pause_above * 100} % spent` : 'no utilization threshold'} waits for the window's reset`,
+      codifies: 'Loops ran into the 5-hour wall mid-task and left the human without quota; rate_limit_event warns before it rejects (handarbeit/fabrik#1815).',
+      guarded_by: 'test/e2e/agent-shapes.test.ts',
+      exercises: ['quota_pause', 'warning_for', 'pause_on_warning'],
+      ...on(cfg.quota.pause_on_warning || cfg.quota.pause_above < 1, 'quota.pause_on_warning = false and quota.pause_above = 1'),
+    },
+    {
+      name: 'login_expiry_check',
+      value: 'claude .credentials.json expiresAt / codex auth.json access-token exp: an expired login fails the startup check (no spawn, serve halts); doctor warns 24 h ahead; the token is never read out',
+      codifies: 'OAuth logins expired 10 min to 8 h into headless loops (anthropics/claude-code#28827, #37402), and an expired token showed up as a silent 2-second "finished" (anthropics/claude-code-action#1501).',
+      guarded_by: 'test/e2e/credentials.test.ts',
+      exercises: ['login_not_expired', 'login_expiry', 'NEVER-PRINT-THIS'],
+      current_state: 'active',
+    },
+    {
       name: 'repetitive_tool_anomaly',
       upstream: 'anomaly_repetitive_tool',
       value: repetitive ? `${cfg.monitor.anomaly_repetitive_threshold} × one (tool, target) within ${cfg.monitor.anomaly_repetitive_window} tool calls` : 'off',

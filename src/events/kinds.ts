@@ -71,6 +71,11 @@ export const EVENT_KINDS = {
   serve_reload: { layer: 'loop', fields: ['config'], description: 'SIGHUP: the config was re-read and takes effect from the next round.' },
   serve_reload_rejected: { layer: 'loop', fields: ['config', 'error'], description: 'SIGHUP: the new config is invalid; the old one stays in force.' },
   crash_loop: { layer: 'loop', fields: ['consecutive', 'exit_code', 'outcome', 'reason'], description: 'Halt: crash_loop_threshold consecutive fast failing rounds.' },
+  quota_pause: {
+    layer: 'loop',
+    fields: ['round_num', 'trigger', 'window', 'utilization', 'reset_at_epoch', 'until'],
+    description: 'A clean round reported its rate-limit window nearly spent (claude `allowed_warning`, or a utilization at or above quota.pause_above): serve waits until the window resets (until) instead of running into the limit.',
+  },
   no_progress_halt: { layer: 'loop', fields: ['consecutive', 'max_idle_rounds', 'round_num'], description: 'Halt: max_idle_rounds rounds in a row ended clean but changed nothing (verdict no_op).' },
   config_broken: { layer: 'loop', fields: ['reason'], description: 'Halt: the config or a startup check fails; retrying cannot help.' },
   auth_failure_halt: { layer: 'loop', fields: ['consecutive', 'round_num', 'hint'], description: 'Halt: the agent cannot authenticate; no further round burns quota.' },

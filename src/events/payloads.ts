@@ -37,7 +37,7 @@ export interface VerdictEvidence {
 }
 
 /** Why serve is waiting between rounds. */
-export type WaitReason = 'restart_delay' | 'backoff' | 'usage_limit' | 'network' | 'auth';
+export type WaitReason = 'restart_delay' | 'backoff' | 'usage_limit' | 'network' | 'auth' | 'quota';
 
 /** A process of the agent's tree, as the round saw it (first five). */
 export interface ChildProcessInfo {
@@ -129,6 +129,8 @@ export interface EventPayloads {
   serve_stopped: { reason: string; rounds_completed: number; exit_code: number };
   serve_reload: { config: string };
   serve_reload_rejected: { config: string; error: string };
+  /** A clean round reported its quota window nearly spent: serve waits for the window's reset instead of running into the wall. */
+  quota_pause: { round_num: number; trigger: 'allowed_warning' | 'utilization'; window: string | null; utilization: number | null; reset_at_epoch: number; until: string };
   no_progress_halt: { consecutive: number; max_idle_rounds: number; round_num: number };
   crash_loop: { consecutive: number; exit_code: number | null; outcome: RoundOutcome; reason: string };
   config_broken: { reason: string };

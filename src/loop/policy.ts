@@ -151,6 +151,8 @@ export function decideOnRoundFailure(f: RoundFailure): HaltDecision {
 export interface RoundSummary {
   roundNum: number;
   outcome: Outcome;
+  /** The newest rate-limit report of a round (claude rate_limit_event), for pacing. */
+  quota?: { status: string; reset_at_epoch?: number | undefined; window?: string | undefined; utilization?: number | undefined } | undefined;
   /** What the round achieved (absent: not judged, e.g. an older caller). */
   verdict?: RoundVerdict | undefined;
   transient?: TransientClass | undefined;
@@ -181,6 +183,8 @@ export interface PolicyConfig {
   crash_loop_fast_s: number;
   auth_failure_halt_after: number;
   auth_contention_halt_after: number;
+  /** quota.pause_above and quota.pause_on_warning (absent: no pacing). */
+  quota?: { pause_above: number; pause_on_warning: boolean } | undefined;
   /** Halt after this many no_op rounds in a row; undefined: never. */
   max_idle_rounds?: number | undefined;
   backoff_max_s: number;
@@ -195,7 +199,9 @@ export interface PolicyConfig {
 export interface Continue {
   kind: 'continue';
   delayMs: number;
-  reason: 'restart_delay' | 'backoff' | 'usage_limit' | 'network';
+  reason: 'restart_delay' | 'backoff' | 'usage_limit' | 'network' | 'quota';
+  /** With reason quota: what triggered the pause. */
+  quota?: { trigger: 'allowed_warning' | 'utilization'; resetAtEpoch: number };
   capped?: { requestedS: number; appliedS: number };
 }
 
@@ -226,7 +232,7 @@ export function decideNext(
       });
       return { decision, counters };
     }
-    return { decision: { kind: 'continue', delayMs: restart, reason: 'restart_delay' }, counters };
+    return { decision: quotaPause(r, cfg, nowMs) ?? { kind: 'continue', delayMs: restart, reason: 'restart_delay' }, counters };
   }
   // A round that failed is no evidence of idleness either way; only work or a halt ends the run.
   next.consecutive_idle = r.outcome === 'interrupted' ? c.consecutive_idle : 0;
@@ -296,6 +302,31 @@ export function decideNext(
   const base = Math.max(cfg.restart_delay_s, 1);
   const s = Math.min(base * 2 ** next.consecutive_failures, cfg.backoff_max_s);
   return { decision: { kind: 'continue', delayMs: Math.round(jitter(s, random) * 1000), reason: 'backoff' }, counters: next };
+}
+
+/**
+ * Pacing: a round that succeeded but reports its window nearly spent waits for the window's reset,
+ * so the next round does not run into the wall mid-task (and a human keeps some quota).
+ */
+function quotaPause(r: RoundSummary, cfg: PolicyConfig, nowMs: number): Continue | undefined {
+  const q = r.quota;
+  if (!cfg.quota || !q?.reset_at_epoch || q.reset_at_epoch * 1000 <= nowMs) return undefined;
+  const trigger =
+    cfg.quota.pause_on_warning && q.status === 'allowed_warning'
+      ? 'allowed_warning'
+      : q.utilization !== undefined && cfg.quota.pause_above < 1 && q.utilization >= cfg.quota.pause_above
+        ? 'utilization'
+        : undefined;
+  if (!trigger) return undefined;
+  const requestedS = q.reset_at_epoch - nowMs / 1000 + cfg.usage_limit_buffer_s;
+  const appliedS = Math.min(requestedS, cfg.usage_limit_max_wait_s);
+  return {
+    kind: 'continue',
+    delayMs: Math.round(appliedS * 1000),
+    reason: 'quota',
+    quota: { trigger, resetAtEpoch: q.reset_at_epoch },
+    ...(appliedS < requestedS ? { capped: { requestedS, appliedS } } : {}),
+  };
 }
 
 /** transient_error_action = "stop": its own halt, never mistaken for the agent being done. */

@@ -183,7 +183,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
         }
         loop.rounds++;
         if (result.costUsd !== undefined) loop.cost_usd += result.costUsd;
-        const { decision, counters } = decideNext(summaryOf(result, cfg), loop, { ...cfg.runtime, auth_fail_hint: cfg.monitor.auth_fail_hint }, Date.now(), Math.random);
+        const { decision, counters } = decideNext(summaryOf(result, cfg), loop, { ...cfg.runtime, auth_fail_hint: cfg.monitor.auth_fail_hint, quota: cfg.quota }, Date.now(), Math.random);
         loop = { ...loop, ...counters };
         try {
           writeLoopState(cfg.paths.logDir, loop);
@@ -258,6 +258,7 @@ function summaryOf(r: RoundResult, cfg: Config): RoundSummary {
     roundNum: r.roundNum,
     outcome: r.classification.outcome,
     verdict: r.verdict,
+    quota: r.rateLimit,
     transient: r.classification.transient,
     resetAtEpoch: r.transient?.reset_at_epoch,
     durationS: r.durationS,
@@ -291,6 +292,16 @@ async function waitBeforeNextRound(decision: Continue, result: RoundResult, w: W
       requested_sleep_s: Math.round(decision.capped.requestedS),
       applied_sleep_s: Math.round(decision.capped.appliedS),
       original_reset_at_epoch: result.transient?.reset_at_epoch ?? null,
+    });
+  }
+  if (decision.quota) {
+    events.emit('quota_pause', {
+      round_num: result.roundNum,
+      trigger: decision.quota.trigger,
+      window: result.rateLimit?.window ?? null,
+      utilization: result.rateLimit?.utilization ?? null,
+      reset_at_epoch: decision.quota.resetAtEpoch,
+      until: untilIso,
     });
   }
   if (decision.delayMs >= 1000) w.setState({ state: 'waiting', until: untilIso, wait_reason: waitReason });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { promptFilesFor } from '../config/load.js';
+import { readLoginExpiry } from '../agents/credentials.js';
 import { sampleDisk } from '../metrics/host.js';
 import { bwrapProbeArgv } from '../isolation/bwrap.js';
 import { run, which } from '../util/exec.js';
@@ -80,6 +81,17 @@ export async function runStartupChecks(
 
   const fileSets = [...new Map(phases.map((ph) => [promptFilesFor(cfg, ph).join('\0'), { phase: ph, files: promptFilesFor(cfg, ph) }])).values()];
   for (const { phase, files } of fileSets) checkPrompt(cfg, phase, files, add);
+
+  // An expired login fails every round in seconds (and can look like a 2-second success):
+  // halt before spending one (anthropics/claude-code-action#1501).
+  const login = readLoginExpiry(cfg, env);
+  if (login) {
+    add(
+      'login_not_expired',
+      () => (login.expiresAtMs <= Date.now() ? `the ${login.cli} login in ${login.file} expired at ${new Date(login.expiresAtMs).toISOString()}` : undefined),
+      cfg.monitor.auth_fail_hint || `log the ${login.cli} CLI in again on this host`,
+    );
+  }
 
   add(
     'disk_headroom',

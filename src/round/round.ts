@@ -13,7 +13,7 @@ import { recordRound } from './steps/record.js';
 import { settleRound } from './steps/settle.js';
 import { spawnAgent } from './steps/spawn.js';
 import { superviseRound } from './steps/supervise.js';
-import type { TransientSignal } from './stream-json.js';
+import type { RateLimitInfo, TransientSignal } from './stream-json.js';
 
 export interface RoundOptions {
   cfg: Config;
@@ -40,6 +40,8 @@ export interface RoundResult {
   signal: string | null;
   durationS: number;
   classification: Classification;
+  /** The agent's newest rate-limit report (claude rate_limit_event), for pacing. */
+  rateLimit?: RateLimitInfo;
   /** What the round achieved, judged from evidence (verdict.ts). */
   verdict: RoundVerdict;
   transient?: TransientSignal;

@@ -14,7 +14,7 @@ import { judgeRound } from './verdict.js';
 
 /** What the agent's output said, as far as the round's record needs it. */
 export type StreamFacts = Pick<StreamState, 'structured' | 'resultSeen' | 'resultIsError' | 'toolCalls' | 'costUsd' | 'model' | 'usage' | 'durationMs' | 'transient'> &
-  Partial<Pick<StreamState, 'failureLine'>>;
+  Partial<Pick<StreamState, 'failureLine' | 'rateLimit'>>;
 
 export interface RoundFacts {
   roundNum: number;

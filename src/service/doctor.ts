@@ -3,6 +3,7 @@ import type { EventSink } from '../events/writer.js';
 import { readHalt } from '../loop/halt.js';
 import { runStartupChecks } from '../round/checks.js';
 import { readFileSync } from 'node:fs';
+import { LOGIN_WARN_AHEAD_MS, readLoginExpiry } from '../agents/credentials.js';
 import { probeAgentVersion } from '../agents/version.js';
 import { promptFilesFor } from '../config/load.js';
 import { dirtyFiles, git, ownedPaths } from '../round/git.js';
@@ -32,6 +33,15 @@ export async function doctor(cfg: Config, events: EventSink): Promise<DoctorFind
   }
 
   out.push(promptGoalFinding(cfg));
+  const login = readLoginExpiry(cfg, env);
+  if (login && login.expiresAtMs > Date.now()) {
+    const at = new Date(login.expiresAtMs).toISOString();
+    out.push(
+      login.expiresAtMs - Date.now() < LOGIN_WARN_AHEAD_MS
+        ? { check: 'login_expiry', status: 'warn', detail: `the ${login.cli} login in ${login.file} expires at ${at}, within 24 h`, fix: cfg.monitor.auth_fail_hint || `log the ${login.cli} CLI in again on this host` }
+        : { check: 'login_expiry', status: 'ok', detail: `the ${login.cli} login expires at ${at}` },
+    );
+  }
 
   const bin = which(cfg.agent.command[0]!, env['PATH']);
   if (bin) {

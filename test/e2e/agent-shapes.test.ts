@@ -59,3 +59,30 @@ describe('codex-shaped output', () => {
     expect(r2.code).not.toBe(15);
   });
 });
+
+describe('claude-shaped output', () => {
+  it('allowed_warning on a clean round pauses serve until the window resets (quota pacing), then rounds resume', async () => {
+    const p = project({ mode: 'warning_for:6;;commit:1', runtime: { usage_limit_buffer_s: 0 } });
+    const r = await runCli(['serve', '--config', p.config, '--max-rounds', '2'], { cwd: p.dir, timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const ev = readEvents(p.logDir);
+    const pause = ofKind(ev, 'quota_pause')[0]!;
+    expect(pause).toMatchObject({ round_num: 1, trigger: 'allowed_warning', window: 'five_hour', utilization: 0.93 });
+    const reset = pause['reset_at_epoch'] as number;
+    expect(ofKind(ev, 'serve_waiting')[0]).toMatchObject({ reason: 'quota', round_num: 1 });
+    const starts = ofKind(ev, 'round_start');
+    expect(starts).toHaveLength(2);
+    expect(Date.parse(starts[1]!.ts) / 1000).toBeGreaterThanOrEqual(reset);
+    // A warning is no failure: the round was clean and productive.
+    expect(ofKind(ev, 'round_end')[0]).toMatchObject({ outcome: 'clean', verdict: 'productive' });
+  });
+
+  it('pacing off (quota.pause_on_warning = false, pause_above = 1): no pause', async () => {
+    const p = project({ mode: 'warning_for:600;;commit:1', extraToml: '[quota]\npause_on_warning = false\npause_above = 1' });
+    const r = await runCli(['serve', '--config', p.config, '--max-rounds', '2'], { cwd: p.dir, timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const ev = readEvents(p.logDir);
+    expect(ofKind(ev, 'quota_pause')).toEqual([]);
+    expect(ofKind(ev, 'round_start')).toHaveLength(2);
+  });
+});

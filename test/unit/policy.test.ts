@@ -120,6 +120,18 @@ const ROWS: Row[] = [
     decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: ZERO },
   { name: 'a failed round ends the idle run too', round: { outcome: 'error', durationS: 61 }, counters: { consecutive_idle: 2 }, cfg: { max_idle_rounds: 3 },
     decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: ZERO },
+  { name: 'quota pacing: a clean round reporting allowed_warning waits for the window\'s reset (+ buffer)', round: { outcome: 'clean', exitCode: 0, quota: { status: 'allowed_warning', reset_at_epoch: NOW / 1000 + 600 } },
+    cfg: { quota: { pause_above: 0.9, pause_on_warning: true } },
+    decision: { kind: 'continue', delayMs: 660_000, reason: 'quota', quota: { trigger: 'allowed_warning', resetAtEpoch: NOW / 1000 + 600 } }, next: ZERO },
+  { name: 'quota pacing: a utilization at quota.pause_above pauses too, capped by usage_limit_max_wait_s', round: { outcome: 'clean', exitCode: 0, quota: { status: 'allowed', utilization: 0.95, reset_at_epoch: NOW / 1000 + 7200 } },
+    cfg: { quota: { pause_above: 0.9, pause_on_warning: true } },
+    decision: { kind: 'continue', delayMs: 3_600_000, reason: 'quota', quota: { trigger: 'utilization' }, capped: { appliedS: 3600 } }, next: ZERO },
+  { name: 'quota pacing: below pause_above, allowed_warning with pause_on_warning off, a past reset or no [quota]: no pause', round: { outcome: 'clean', exitCode: 0, quota: { status: 'allowed_warning', utilization: 0.5, reset_at_epoch: NOW / 1000 + 600 } },
+    cfg: { quota: { pause_above: 0.9, pause_on_warning: false } },
+    decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: ZERO },
+  { name: 'quota pacing: a reset already past does not pause', round: { outcome: 'clean', exitCode: 0, quota: { status: 'allowed_warning', reset_at_epoch: NOW / 1000 - 5 } },
+    cfg: { quota: { pause_above: 0.9, pause_on_warning: true } },
+    decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: ZERO },
   { name: 'any other round ends a contention run', round: { outcome: 'error', durationS: 61 }, counters: { consecutive_contention: 2 },
     decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: ZERO },
 ];
@@ -199,7 +211,7 @@ describe('decideNext covers every decision', () => {
 
   it('every way to continue, capped and not', () => {
     // A Record, so a new reason fails the type check until a row decides it.
-    const reasons: Record<Continue['reason'], true> = { restart_delay: true, backoff: true, usage_limit: true, network: true };
+    const reasons: Record<Continue['reason'], true> = { restart_delay: true, backoff: true, usage_limit: true, network: true, quota: true };
     const cont = decisions.filter((d): d is Continue => d.kind === 'continue');
     expect(new Set(cont.map((d) => d.reason))).toEqual(new Set(Object.keys(reasons)));
     expect(cont.some((d) => d.capped) && cont.some((d) => !d.capped)).toBe(true);

@@ -39,6 +39,7 @@ export function recordRound(ctx: RoundContext, sup: SupervisedRound, settled: Se
     leftoversKilled: sup.exit.leftoversKilled,
     ...(stream.costUsd !== undefined ? { costUsd: stream.costUsd } : {}),
     toolCalls: stream.toolCalls,
+    ...(stream.rateLimit ? { rateLimit: stream.rateLimit } : {}),
     commits: record.commits,
     resultSeen: stream.resultSeen,
     ...(sup.exit.interruptedBy ? { interruptedBy: sup.exit.interruptedBy } : {}),
