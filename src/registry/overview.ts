@@ -4,7 +4,7 @@ import { readHistory } from '../api/history.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { RunnerError } from '../errors.js';
 import { readMonitorState } from '../monitor/state-file.js';
-import { serviceStatus, type ServiceStatus } from '../service/status.js';
+import { serviceStatus } from '../service/status.js';
 import type { ServiceMode } from '../service/units.js';
 import { stateFiles } from '../state/files.js';
 import { forgetFile, listProjects, registryDir, type ListedEntry, type RegistryProblem } from './projects.js';
@@ -93,7 +93,7 @@ export async function listOverview(opts: LsOptions): Promise<LsDocument> {
   };
 }
 
-function serviceState(svc: ServiceStatus): ServiceState {
+function serviceState(svc: Awaited<ReturnType<typeof serviceStatus>>): ServiceState {
   if (svc.active) return 'running';
   if (svc.mode === 'none') return 'not_installed';
   return svc.active_state === 'unknown' ? 'unknown' : 'stopped';
