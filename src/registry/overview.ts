@@ -16,7 +16,8 @@ import { forgetFile, listProjects, registryDir, type ListedEntry, type RegistryP
  */
 export const LS_SCHEMA_VERSION = 1;
 
-export type ServiceState = 'running' | 'stopped' | 'not_installed';
+/** unknown: a unit is installed but its service manager did not answer (no user bus in this session). */
+export type ServiceState = 'running' | 'stopped' | 'not_installed' | 'unknown';
 
 export interface LsProject {
   name: string;
@@ -91,6 +92,12 @@ export async function listOverview(opts: LsOptions): Promise<LsDocument> {
   };
 }
 
+function serviceState(svc: Awaited<ReturnType<typeof serviceStatus>>): ServiceState {
+  if (svc.active) return 'running';
+  if (svc.mode === 'none') return 'not_installed';
+  return svc.active_state === 'unknown' ? 'unknown' : 'stopped';
+}
+
 async function projectRow({ entry }: ListedEntry, now: number): Promise<LsProject> {
   const base: LsProject = {
     name: entry.name,
@@ -125,7 +132,7 @@ async function projectRow({ entry }: ListedEntry, now: number): Promise<LsProjec
     ...base,
     name: cfg.project,
     path: cfg.paths.workDir,
-    service: { state: svc.active ? 'running' : svc.mode === 'systemd-user' || svc.mode === 'systemd-system' || svc.mode === 'pid-file' ? 'stopped' : 'not_installed', mode: svc.mode, pid: svc.pid },
+    service: { state: serviceState(svc), mode: svc.mode, pid: svc.pid },
     current_round: live ? { round_num: live.round_num, phase: live.phase, started_at: live.started_at, age_s: Math.max(0, Math.round((now - live.started_ms) / 1000)) } : null,
     last_round: last ? { round_num: last.round_num, outcome: last.outcome, ended_at: last.ended_at, duration_s: last.duration_s, cost_usd: last.cost_usd } : null,
     halt: h.halt ? { reason: h.halt.reason, since: h.halt.ts, message: h.halt.message } : null,

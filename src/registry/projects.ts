@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../state/json-file.js';
 import { userStateDir } from '../state/user-state.js';
@@ -41,22 +41,26 @@ export function entryFile(config: string, env: NodeJS.ProcessEnv = process.env):
   return join(registryDir(env), `${createHash('sha256').update(config).digest('hex').slice(0, 24)}.json`);
 }
 
-/** Record (or refresh) a project; throws on a write error, which callers turn into a warning. */
+/**
+ * Record (or refresh) a project; throws on a write error, which callers turn into a warning. Paths
+ * are recorded resolved (symlinks followed), so a project reached through a symlink is one entry.
+ */
 export function recordProject(p: { name: string; path: string; config: string; verb: string }, env: NodeJS.ProcessEnv = process.env, now = Date.now()): RegistryEntry {
+  const config = realPath(p.config);
   const dir = registryDir(env);
   if (!existsSync(dir)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     // mkdir's mode is filtered by the umask; the registry names every project the user runs.
     chmodSync(dir, 0o700);
   }
-  const file = entryFile(p.config, env);
+  const file = entryFile(config, env);
   const before = readEntry(file);
   const entry: RegistryEntry = {
     v: 1,
     name: p.name,
-    path: p.path,
-    config: p.config,
-    first_seen: before.entry?.config === p.config ? before.entry.first_seen : isoNow(now),
+    path: realPath(p.path),
+    config,
+    first_seen: before.entry?.config === config ? before.entry.first_seen : isoNow(now),
     last_seen: isoNow(now),
     last_verb: p.verb,
   };
@@ -95,6 +99,14 @@ export function listProjects(env: NodeJS.ProcessEnv = process.env): { entries: L
 /** Forget an entry file (a project whose config is gone, or a file that is not an entry). */
 export function forgetFile(file: string): void {
   rmSync(file, { force: true });
+}
+
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 function readEntry(file: string): { entry?: RegistryEntry; error?: string } {

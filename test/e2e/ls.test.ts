@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -128,6 +128,18 @@ describe('ls', () => {
     const second = (await ls(env))['projects'][0];
     expect(second['first_seen']).toBe(first[0]['first_seen']);
     expect(Date.parse(second['last_seen'])).toBeGreaterThan(Date.parse(first[0]['last_seen']));
+  });
+
+  it('a unit whose service manager does not answer is unknown, not stopped', async () => {
+    const env = freshState();
+    const p = project({ mode: 'ok' });
+    expect((await runCli(['round', '--config', p.config], { cwd: p.dir, env })).code).toBe(0);
+    // A unit file, and no user manager reachable: a session without a bus (ssh, no lingering).
+    const config = join(scratch, `config-${p.project}`);
+    mkdirSync(join(config, 'systemd', 'user'), { recursive: true });
+    writeFileSync(join(config, 'systemd', 'user', `agent-runner@${p.project}.service`), '[Service]\nExecStart=/bin/true\n');
+    const noBus = { ...env, XDG_CONFIG_HOME: config, XDG_RUNTIME_DIR: mkdtempSync(join(scratch, 'run-')), DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(scratch, 'no-bus')}` };
+    expect(row(await ls(noBus), p)).toMatchObject({ presence: 'ok', service: { state: 'unknown', mode: 'systemd-user', pid: null }, last_round: { outcome: 'clean' } });
   });
 
   it('a registry that cannot be written costs one warning line, never the verb', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,6 +27,17 @@ describe('project registry', () => {
     const { entries, problems } = listProjects(env);
     expect(entries.map((e) => e.entry.name)).toEqual(['a', 'b', 'c']);
     expect(problems).toEqual([{ file: join(registryDir(env), 'other.json'), error: 'not a registry entry (version 1)' }]);
+  });
+
+  it('a project reached through a symlink is one entry, under its real paths', () => {
+    const env = envOf();
+    const real = mkdtempSync(join(tmpdir(), 'ar-registry-real-'));
+    mkdirSync(join(real, 'proj'));
+    writeFileSync(join(real, 'proj', 'agent-runner.toml'), '');
+    symlinkSync(join(real, 'proj'), join(real, 'link'));
+    recordProject({ name: 'proj', path: join(real, 'proj'), config: join(real, 'proj', 'agent-runner.toml'), verb: 'round' }, env);
+    recordProject({ name: 'proj', path: join(real, 'link'), config: join(real, 'link', 'agent-runner.toml'), verb: 'serve' }, env);
+    expect(listProjects(env).entries.map((e) => e.entry)).toEqual([expect.objectContaining({ path: join(real, 'proj'), config: join(real, 'proj', 'agent-runner.toml'), last_verb: 'serve' })]);
   });
 
   it('an absent registry is empty, not an error', () => {

@@ -49,7 +49,7 @@ function cells(p: LsProject): Cell[] {
   const worst = p.alerts.some((a) => a.severity === 'critical') ? 'critical' : p.alerts.some((a) => a.severity === 'warning') ? 'warning' : p.alerts[0]?.severity;
   return [
     { text: p.name },
-    { text: svc.state.replace('_', ' '), ...(svc.state === 'running' ? { style: 'green' } : {}) },
+    { text: svc.state.replace('_', ' '), ...(svc.state === 'running' ? { style: 'green' } : svc.state === 'unknown' ? { style: 'yellow' } : {}) },
     p.current_round ? { text: `R${p.current_round.round_num} ${p.current_round.age_s}s` } : p.waiting ? { text: `waiting (${p.waiting.reason ?? 'unknown'})` } : none,
     last ? { text: `R${last.round_num} ${last.outcome ?? 'unknown'}`, ...(last.outcome !== 'clean' ? { style: 'yellow' } : {}) } : none,
     p.halt ? { text: p.halt.reason, style: 'red' } : none,
