@@ -21,6 +21,7 @@ const VERBS: Record<string, () => Promise<Register>> = {
   doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
   notify: async () => (await import('./commands/notify.js')).registerNotify,
   metrics: async () => (await import('./commands/metrics.js')).registerMetrics,
+  ls: async () => (await import('./commands/ls.js')).registerLs,
   dashboard: async () => (await import('./commands/dashboard.js')).registerDashboard,
 };
 const MODULE_OF: Record<string, string> = {

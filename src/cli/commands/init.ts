@@ -4,9 +4,11 @@ import { basename, dirname, join, relative } from 'node:path';
 import { RunnerError, UsageError } from '../../errors.js';
 import { git } from '../../round/git.js';
 import { DEMO_GOAL, TEMPLATE_GOAL } from '../../round/template-goal.js';
+import { loadConfig } from '../../config/load.js';
 import { configPath, globals } from '../context.js';
 import { json, out } from '../output.js';
 import { PACKAGE_DIR } from '../paths.js';
+import { noteProject } from '../record-project.js';
 
 export function presetNames(): string[] {
   return readdirSync(join(PACKAGE_DIR, 'templates', 'presets'))
@@ -54,6 +56,8 @@ export function registerInit(program: Command): void {
         created.push(gi);
       }
 
+      registerInitialised(cfgPath, dir);
+
       let committed = false;
       if (opts.commit) {
         const rel = created.map((f) => relative(dir, f));
@@ -72,4 +76,15 @@ export function registerInit(program: Command): void {
         out(`next: edit prompts/main.md, then \`agent-runner round\` for one round or \`agent-runner serve\` for the loop`);
       }
     });
+}
+
+/** Record the new project under the name its config gives it (the directory's, if it does not load yet). */
+function registerInitialised(cfgPath: string, dir: string): void {
+  let named: { project: string; path: string; paths: { workDir: string } };
+  try {
+    named = loadConfig(cfgPath);
+  } catch {
+    named = { project: basename(dir), path: cfgPath, paths: { workDir: dir } };
+  }
+  noteProject(named, 'init');
 }

@@ -3,6 +3,7 @@ import { install, uninstall } from '../../service/install.js';
 import { globals, loadFor } from '../context.js';
 import { err, json, out } from '../output.js';
 import { CLI_ENTRY, PACKAGE_DIR } from '../paths.js';
+import { noteProject } from '../record-project.js';
 
 export function registerInstall(program: Command): void {
   program
@@ -16,6 +17,8 @@ export function registerInstall(program: Command): void {
     .option('--memory-max <size>', 'MemoryMax= for the serve unit (e.g. 4G)')
     .action(async (opts: { monitor?: boolean; system?: boolean; dryRun?: boolean; linger?: boolean; envFile?: string; memoryMax?: string }, cmd: Command) => {
       const cfg = loadFor(cmd);
+      // --dry-run promises to change nothing.
+      if (!opts.dryRun) noteProject(cfg, 'install');
       const r = await install(cfg, {
         monitor: Boolean(opts.monitor),
         system: Boolean(opts.system),

@@ -9,6 +9,7 @@ import { serviceStatus } from '../../service/status.js';
 import { globals, loadFor } from '../context.js';
 import { err, json, out, paint } from '../output.js';
 import { CLI_ENTRY } from '../paths.js';
+import { noteProject } from '../record-project.js';
 
 function reportStop(verb: string, r: StopResult, asJson: boolean): void {
   if (asJson) return json(r);
@@ -42,6 +43,7 @@ export function registerLifecycle(program: Command): void {
     .description('start serve: via systemctl when a unit is installed, otherwise detached with a pid file')
     .action(async (_o: unknown, cmd: Command) => {
       const cfg = loadFor(cmd);
+      noteProject(cfg, 'start');
       const halt = readHalt(cfg.paths.logDir);
       if (halt) err(`warning: a halt is recorded (${halt.reason}); serve will refuse to run until \`agent-runner resume\``);
       const r = await startService(cfg, CLI_ENTRY);
@@ -75,6 +77,7 @@ export function registerLifecycle(program: Command): void {
     .option('--force', 'kill instead of a graceful stop')
     .action(async (opts: { force?: boolean }, cmd: Command) => {
       const cfg = loadFor(cmd);
+      noteProject(cfg, 'restart');
       const r = opts.force ? await killService(cfg) : await stopService(cfg);
       reportStop(opts.force ? 'kill' : 'stop', r, false);
       const s = await startService(cfg, CLI_ENTRY);

@@ -3,6 +3,7 @@ import { haltedError, readHalt } from '../../loop/halt.js';
 import { runRound } from '../../round/round.js';
 import { eventsFor, globals, loadFor } from '../context.js';
 import { err, json, out } from '../output.js';
+import { noteProject } from '../record-project.js';
 
 export function registerRound(program: Command): void {
   program
@@ -12,6 +13,7 @@ export function registerRound(program: Command): void {
     .option('--force', 'run even while a halt is recorded (the halt stays recorded)')
     .action(async (opts: { phase?: string; force?: boolean }, cmd: Command) => {
       const cfg = loadFor(cmd);
+      noteProject(cfg, 'round');
       const events = eventsFor(cfg);
       // A halt means running the agent again cannot help (or costs): the same refusal as serve's.
       const halt = readHalt(cfg.paths.logDir);

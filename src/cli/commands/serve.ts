@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { serve } from '../../loop/serve.js';
 import { eventsFor, loadFor } from '../context.js';
+import { paint } from '../output.js';
 import { packageVersion } from '../paths.js';
+import { noteProject } from '../record-project.js';
+import { ServeNarrator } from '../serve-narrator.js';
 
 export function registerServe(program: Command): void {
   program
@@ -17,12 +20,16 @@ export function registerServe(program: Command): void {
         if (!Number.isInteger(maxRounds) || maxRounds < 1) throw new UsageError(`--max-rounds expects a positive integer, got "${opts.maxRounds}"`);
       }
       const cfg = loadFor(cmd);
+      noteProject(cfg, 'serve');
+      const say = (l: string) => process.stderr.write(`agent-runner: ${l}\n`);
+      // Each round's end, each wait and a summary at exit, told from the events serve writes.
+      const narrator = new ServeNarrator({ write: say, paint: (style, text) => paint(style, text, process.stderr) });
       const { control, done } = serve({
         cfg,
-        makeEvents: eventsFor,
+        makeEvents: (c) => narrator.tee(eventsFor(c)),
         ...(opts.once ? { once: true } : {}),
         ...(maxRounds !== undefined ? { maxRounds } : {}),
-        log: (l) => process.stderr.write(`agent-runner: ${l}\n`),
+        log: say,
         version: packageVersion(),
       });
       const onStop = (sig: NodeJS.Signals) => control.stop(sig);
