@@ -200,6 +200,14 @@ export function defenses(cfg: Config, host: HostFacts = detectHost()): Defense[]
       current_state: 'active',
     },
     {
+      name: 'round_log_rewrite_loses_nothing',
+      value: 'the round is frozen (cgroup2 freezer) while its log is cut down; the kept tail is still read',
+      codifies: 'On a loaded host, output the agent appended while its flooded log was being cut was destroyed by the truncate, and a result line in the kept tail was never read: the round lost its last words and its cost.',
+      guarded_by: 'test/unit/log-follower.test.ts',
+      exercises: ['holdWriters', 'resultSeen', 'bytes elided'],
+      current_state: 'active',
+    },
+    {
       name: 'durable_halts',
       value: `halt.json, honoured until \`agent-runner resume\`; exit codes ${exitCodesWhere('prevent').join(', ')} are never restarted by the unit`,
       codifies: 'Upstream exited 0 on every halt under Restart=always, so systemd undid config_broken, crash_loop, max_rounds and stop_file within seconds.',

@@ -225,6 +225,31 @@ export class RoundCgroup implements RoundCgroupInfo {
     return members.length;
   }
 
+  /**
+   * Holds every process of the round still (cgroup2 freezer) and returns the thaw; undefined where
+   * this round cannot be frozen. Used while the round log is rewritten in place: an append that
+   * lands between reading the log's tail and truncating it would be lost.
+   */
+  freeze(waitMs = 250): (() => void) | undefined {
+    const dir = this.v2Dir;
+    if (!dir || !existsSync(`${dir}/cgroup.freeze`)) return undefined;
+    try {
+      writeFileSync(`${dir}/cgroup.freeze`, '1');
+    } catch {
+      return undefined;
+    }
+    const thaw = () => tryWrite(`${dir}/cgroup.freeze`, '0');
+    // Writing 1 only starts the freeze: it holds once cgroup.events says so.
+    const until = Date.now() + waitMs;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      const events = readText(`${dir}/cgroup.events`);
+      if (events === undefined || /^frozen 1$/m.test(events)) return thaw;
+      if (Date.now() > until) return thaw;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+
   /** oom_kill events in the round's memory cgroup (v2 memory.events, v1 memory.oom_control). */
   oomKills(): number {
     const v2 = this.v2Dir ? readText(`${this.v2Dir}/memory.events`) : undefined;

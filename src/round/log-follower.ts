@@ -17,6 +17,8 @@ export class LogFollower {
   /** Monotonic ms of the last growth of the log. */
   lastActivity = monoMs();
   elidedBytes = 0;
+  /** Holds the agent's processes still while the log is rewritten; returns the release. */
+  holdWriters?: () => (() => void) | undefined;
   private offset = 0;
   private partial = '';
   private dropLine = false;
@@ -85,11 +87,31 @@ export class LogFollower {
     }
   }
 
-  /** Keep [0, head) and the last `tail` bytes; replace the middle with a marker. */
-  private capSize(size: number): number {
-    const tailStart = size - this.tail;
+  /**
+   * Keep [0, head) and the last `tail` bytes; replace the middle with a marker. The agent keeps
+   * appending meanwhile: with `holdWriters` (the round's cgroup freezer) it is held still for the
+   * rewrite; without it, the tail is read again until the size stands still, which narrows the
+   * window in which an append could be lost to the truncate call itself.
+   */
+  private capSize(seen: number): number {
+    const thaw = this.holdWriters?.();
+    try {
+      return this.rewrite(seen);
+    } finally {
+      thaw?.();
+    }
+  }
+
+  private rewrite(seen: number): number {
     const buf = Buffer.alloc(this.tail);
-    const n = readSync(this.fd, buf, 0, this.tail, tailStart);
+    let size = Math.max(seen, this.size);
+    let tailStart = size - this.tail;
+    let n = readSync(this.fd, buf, 0, this.tail, tailStart);
+    for (let i = 0; i < 5 && this.size !== size; i++) {
+      size = this.size;
+      tailStart = size - this.tail;
+      n = readSync(this.fd, buf, 0, this.tail, tailStart);
+    }
     const elided = tailStart - this.head;
     this.elidedBytes += elided;
     const marker = Buffer.from(`\n[agent-runner: ${this.elidedBytes} bytes elided to keep this log under round_log_max_bytes=${this.maxBytes}]\n`);
@@ -98,10 +120,14 @@ export class LogFollower {
     writeSync(this.fd, marker, 0, marker.length, this.head);
     writeSync(this.fd, buf, 0, n, this.head + marker.length);
     const newSize = this.head + marker.length + n;
-    // What we put back was already read (or deliberately skipped).
-    this.offset = newSize;
-    this.partial = '';
-    this.dropLine = true;
+    // The kept tail may hold output not read yet (the agent's final result line, often): reading
+    // resumes where it stood within the tail. If the elided middle held unread bytes, the first
+    // line of the tail may be a fragment: it is dropped.
+    if (this.offset < tailStart) {
+      this.partial = '';
+      this.dropLine = true;
+    }
+    this.offset = this.head + marker.length + Math.max(0, this.offset - tailStart);
     this.onTruncate?.(this.elidedBytes);
     return newSize;
   }

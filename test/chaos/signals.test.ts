@@ -167,8 +167,10 @@ it(`survives ${ITERATIONS} random signals with every invariant intact (seed ${SE
         // Listen from the start: a late listener would miss an early exit.
         serveExit = finish(serve, 10 * 60_000).catch(() => undefined);
       }
-      // A random moment: while an agent runs, or between rounds.
-      await waitFor(() => agentPids().leader !== undefined || !serveRunning(), 'an agent to run', 20_000, 5);
+      // A random moment: while an agent runs, or between rounds. The deadline is generous: on a
+      // loaded two-core box a serve's start (9 s seen) followed by the recovery of a killed
+      // round's dirty tree (git, 6 s seen) went 20 s with no agent alive, while making progress.
+      await waitFor(() => agentPids().leader !== undefined || !serveRunning(), 'an agent to run', 60_000, 5);
       if (rand() < 0.5) await new Promise((r) => setTimeout(r, Math.floor(rand() * 150)));
       const target = pick(['serve', 'serve', 'agent', 'child'] as const);
       const sig = pick(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL', 'SIGSTOP'] as const);
@@ -177,7 +179,7 @@ it(`survives ${ITERATIONS} random signals with every invariant intact (seed ${SE
       const pid = target === 'serve' ? serve!.pid : target === 'agent' ? pids.leader : pick(pids.children.length ? pids.children : [pids.leader]);
       if (!pid) continue;
       stats.signals[`${target}:${sig}`] = (stats.signals[`${target}:${sig}`] ?? 0) + 1;
-      if (process.env['CHAOS_TRACE']) console.log(`iteration ${i}: ${target} ${sig} → ${describe(pid)} (serve ${serve!.pid})`);
+      if (process.env['CHAOS_TRACE']) console.log(`${new Date().toISOString()} iteration ${i}: ${target} ${sig} → ${describe(pid)} (serve ${serve!.pid})`);
       if (target === 'serve' && sig === 'SIGKILL') serveKilled = true;
       try {
         process.kill(pid, sig);

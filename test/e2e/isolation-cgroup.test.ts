@@ -115,3 +115,37 @@ describe.skipIf(skip)('per-round cgroup without systemd', () => {
     expect(spawnEvent(p)).toMatchObject({ cgroup_mode: 'none', cgroup: null, cgroup_unavailable: 'limits.cgroup = "off"' });
   });
 });
+
+describe.skipIf(skip)('freezing a round while its log is rewritten', () => {
+  it('a frozen round writes nothing until it is thawed', async () => {
+    const { RoundCgroup } = await import('../../src/isolation/cgroup.js');
+    const { spawn } = await import('node:child_process');
+    const { mkdtempSync, rmSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'ar-freeze-'));
+    const out = join(dir, 'log');
+    writeFileSync(out, '');
+    const cg = RoundCgroup.create(`agent-runner-freeze-test-${process.pid}`, 'direct', {});
+    // The writer enters the cgroup before it starts writing, as the agent does.
+    const writer = spawn('bash', ['-c', `echo $$ > ${cg.enterFiles()[0]} && exec bash -c 'while :; do echo line >> ${out}; done'`], { stdio: 'ignore' });
+    try {
+      await waitFor(() => statSync(out).size > 1000, 'the writer writing');
+      const thaw = cg.freeze();
+      expect(thaw).toBeTypeOf('function');
+      const held = statSync(out).size;
+      // Held means held: many looks over a while, and the log never grows.
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        expect(statSync(out).size).toBe(held);
+      }
+      thaw!();
+      await waitFor(() => statSync(out).size > held, 'the writer writing again');
+    } finally {
+      writer.kill('SIGKILL');
+      await waitFor(() => writer.exitCode !== null || writer.signalCode !== null, 'the writer gone');
+      cg.kill();
+      await cg.remove();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -86,6 +86,8 @@ export async function spawnAgent(ctx: RoundContext): Promise<SpawnedRound> {
   if (child?.pid) {
     const pid = child.pid;
     await afterSpawn(iso, pid);
+    const cgroup = iso.cgroup;
+    if (cgroup) follower.holdWriters = () => cgroup.freeze();
     const st = readStat(pid);
     if (st) id.minStart = st.starttime;
     // The round's cgroup directories too: a successor can kill and remove them if we die.
