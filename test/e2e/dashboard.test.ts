@@ -61,8 +61,8 @@ describe('dashboard in a browser', () => {
     const names = await page.locator('article.card .name').allTextContents();
     expect(names.sort()).toEqual([a.project, b.project].sort());
     const cardB = page.locator('article.card', { hasText: b.project });
-    await expect.poll(() => cardB.textContent()).toMatch(/last: round 2 clean/);
-    await expect.poll(() => page.locator('#live').textContent()).toBe('live');
+    expect(await cardB.textContent()).toMatch(/last: round 2 clean/);
+    await waitFor(async () => (await page.locator('#live').textContent()) === 'live', 'the live stream to open', 30_000);
     await screenshot(page, 'dashboard', 'overview-desktop');
     const phone = await browser.open(PHONE);
     await phone.goto(d.url);
