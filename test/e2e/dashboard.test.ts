@@ -72,6 +72,18 @@ describe('dashboard in a browser', () => {
     await screenshot(phone, 'dashboard', 'overview-phone');
   });
 
+  it('a project whose first round runs after the page opened appears on it without a reload', async () => {
+    const d = await startDashboard(REPO_PARENT);
+    const page = await browser.open();
+    await page.goto(d.url);
+    await waitFor(async () => (await page.locator('#live').textContent()) === 'live', 'the live stream to open', 30_000);
+    const c = project({ mode: 'ok' });
+    await round(c);
+    // It may first appear while its round runs (the round registers it); then its outcome follows.
+    await cardOf(page, c).waitFor({ timeout: 30_000 });
+    await waitFor(async () => /last: round 1 clean/.test((await cardOf(page, c).textContent()) ?? ''), 'the new project\'s outcome', 30_000);
+  });
+
   it('a round started by serve appears live, and its outcome shows without a reload', async () => {
     const p = project({ mode: 'sleep:2;;commit:1' });
     const d = await startDashboard(p.dir);
