@@ -130,19 +130,26 @@ function setBar(bar, startedAt, timeoutS) {
   fill.classList.toggle('late', frac > 0.8);
 }
 
+/** The last action's answer per project: a card re-rendered by a live update keeps it. */
+const actionNotes = new Map();
+
 function actionButtons(c) {
-  const note = h('span', { class: 'muted action-note' });
+  const note = h('span', { class: 'muted action-note' }, actionNotes.get(c.id) ?? '');
+  const say = (text) => {
+    actionNotes.set(c.id, text);
+    for (const el of document.querySelectorAll(`[data-id="${c.id}"] .action-note`)) el.textContent = text;
+  };
   const button = (action, label) =>
     h('button', {
       type: 'button',
       'data-action': action,
       onclick: async () => {
-        note.textContent = `${action}…`;
+        say(`${action}…`);
         try {
           const r = await api(`/api/projects/${c.id}/actions/${action}`, { method: 'POST', headers: { 'x-csrf-token': session.csrf } });
-          note.textContent = r.result;
+          say(r.result);
         } catch (e) {
-          note.textContent = e.message;
+          say(e.message);
         }
       },
     }, label);

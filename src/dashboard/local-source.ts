@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { CLI_ENTRY } from '../cli/paths.js';
 import type { Config } from '../config/load.js';
-import { cursorAtEnd, parseRecord, readSince, type Cursor, type EventRecord } from '../events/reader.js';
+import { cursorAtEnd, eventLinesBackward, kindOf, parseRecord, readSince, type Cursor, type EventRecord } from '../events/reader.js';
 import { readProjectHistory, type HistoryRead } from '../history/read.js';
 import type { HistoryState } from '../history/scan.js';
 import { readLocalMonitorState } from '../monitor/state-file.js';
@@ -12,7 +12,7 @@ import { startService, stopService } from '../service/lifecycle.js';
 import { resumeProject } from '../service/resume.js';
 import { findRoundLog, readLogPage, type LogPage } from './round-log.js';
 import type { DashboardProject, ProjectAction, ProjectChanges, ProjectSource } from './source.js';
-import { decideCard, decidePage, type CardAlert, type ProjectCard, type ProjectPage } from './views.js';
+import { ALERT_KINDS, decideCard, decidePage, type CardAlert, type ProjectCard, type ProjectPage } from './views.js';
 
 /** Rounds on the project page's timeline. */
 export const PAGE_ROUNDS = 200;
@@ -20,6 +20,9 @@ export const PAGE_ROUNDS = 200;
 const PAGE_EVENTS = 100;
 /** How far back the project page reads the events at most, whatever the history's length. */
 const PAGE_BUDGET_BYTES = 8 * 1024 * 1024;
+/** Alert transitions on the project page, and how far back they are looked for. */
+const PAGE_ALERTS = 30;
+const ALERT_BUDGET_BYTES = 2 * 1024 * 1024;
 /** Appended events read per live tick at most; a larger burst is skipped to its end. */
 const LIVE_MAX_BYTES = 1024 * 1024;
 
@@ -54,7 +57,7 @@ export class LocalProject implements DashboardProject {
 
   page(now = Date.now()): ProjectPage {
     const read = readProjectHistory(this.cfg, { rounds: PAGE_ROUNDS, events: PAGE_EVENTS, budgetBytes: PAGE_BUDGET_BYTES, now });
-    return decidePage(this.cardOf(read, now), read.history, read.events);
+    return decidePage(this.cardOf(read, now), read.history, read.events, this.alertTransitions());
   }
 
   document(): Promise<ProjectState> {
@@ -102,6 +105,19 @@ export class LocalProject implements DashboardProject {
   private cardOf(read: HistoryRead, now: number): ProjectCard {
     const logPath = read.history.live?.log_path;
     return decideCard({ id: this.id, host: this.host, name: this.name, history: read.history, alerts: this.alerts(), liveLogMtimeMs: logPath ? mtimeMs(logPath) : null, now });
+  }
+
+  /** The newest alert transitions, from the end of the events (bounded: a quiet history is not read whole). */
+  private alertTransitions(): EventRecord[] {
+    const out: EventRecord[] = [];
+    for (const line of eventLinesBackward(this.cfg.paths.logDir, { bytes: ALERT_BUDGET_BYTES })) {
+      const kind = kindOf(line);
+      if (kind === undefined || !ALERT_KINDS.has(kind)) continue;
+      const rec = parseRecord(line);
+      if (rec) out.push(rec);
+      if (out.length >= PAGE_ALERTS) break;
+    }
+    return out.reverse();
   }
 
   private alerts(): CardAlert[] {

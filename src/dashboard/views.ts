@@ -128,15 +128,16 @@ export interface ProjectPage {
   days: DayFigures[];
   waits: ProjectHistory['log']['waits'];
   halts: ProjectHistory['log']['halts'];
-  /** Alert transitions among the recent events (monitor_alert_emitted / _resolved), oldest first. */
+  /** The newest alert transitions (fired, resolved, auto-stops), oldest first. */
   alert_events: EventRecord[];
   /** The newest events as stored, oldest first. */
   events: EventRecord[];
 }
 
-const ALERT_KINDS = new Set(['monitor_alert_emitted', 'monitor_alert_resolved', 'monitor_auto_stop_triggered', 'monitor_auto_stop_completed', 'monitor_auto_stop_failed']);
+/** The event kinds of an alert's lifecycle. */
+export const ALERT_KINDS: ReadonlySet<string> = new Set(['monitor_alert_emitted', 'monitor_alert_resolved', 'monitor_auto_stop_triggered', 'monitor_auto_stop_completed', 'monitor_auto_stop_failed']);
 
-export function decidePage(card: ProjectCard, h: ProjectHistory, events: EventRecord[]): ProjectPage {
+export function decidePage(card: ProjectCard, h: ProjectHistory, events: EventRecord[], alertEvents: EventRecord[]): ProjectPage {
   const timeline = h.rounds
     .slice()
     .reverse()
@@ -161,7 +162,7 @@ export function decidePage(card: ProjectCard, h: ProjectHistory, events: EventRe
     days,
     waits: h.log.waits,
     halts: h.log.halts,
-    alert_events: events.filter((e) => ALERT_KINDS.has(e.event)),
+    alert_events: alertEvents,
     events,
   };
 }

@@ -141,10 +141,10 @@ describe('dashboard access', () => {
     const page2 = await browser.open();
     await page2.goto(`http://127.0.0.1:${rw.port}/`);
     await page2.locator('button[data-action="resume"]').click();
-    await waitFor(async () => /cleared halt \(auth_failure\)/.test((await page2.locator('.action-note').textContent()) ?? ''), 'the resume to be reported');
+    await waitFor(async () => /cleared halt \(auth_failure\)/.test((await page2.locator('.action-note').textContent()) ?? ''), 'the resume to be reported', 30_000);
     expect(existsSync(join(p.logDir, 'halt.json'))).toBe(false);
     // The card follows on its own: the halt is gone without a reload.
-    await waitFor(async () => (await page2.locator('article.card .halt').count()) === 0, 'the halt to leave the card');
+    await waitFor(async () => (await page2.locator('article.card .halt').count()) === 0, 'the halt to leave the card', 30_000);
   });
 });
 

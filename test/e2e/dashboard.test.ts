@@ -2,11 +2,15 @@
 // `serve` change the projects, and the page must show those changes live (Server-Sent Events),
 // without a reload and without a console error.
 import type { ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { launchBrowser, PHONE, screenshot, type BrowserSession } from '../helpers/browser.js';
 import { runCli, startCli, useProjects, waitFor, type Project } from '../helpers/project.js';
 
 const { project, track } = useProjects();
+/** A directory with no agent-runner.toml. */
+const REPO_PARENT = tmpdir();
 let browser: BrowserSession;
 
 beforeAll(async () => {
@@ -23,13 +27,17 @@ afterEach(async () => {
 });
 
 /** `agent-runner dashboard` on a free loopback port; resolves with its URL once it listens. */
-async function startDashboard(p: Project, ...args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = track(startCli(['dashboard', '--listen', '127.0.0.1:0', '--config', p.config, ...args], { cwd: p.dir }));
+/** `agent-runner dashboard` on a free loopback port (in `cwd`, with `args`); resolves with its URL once it listens. */
+async function startDashboard(cwd: string, ...args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = track(startCli(['dashboard', '--listen', '127.0.0.1:0', ...args], { cwd }));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = (await waitFor(() => /dashboard on (http:\/\/\S+\/)/.exec(stderr)?.[1], 'the dashboard to listen'));
+  const url = await waitFor(() => /dashboard on (http:\/\/\S+\/)/.exec(stderr)?.[1], 'the dashboard to listen');
   return { child, url, stderr: () => stderr };
 }
+
+/** The project's card: earlier tests' projects may still be in this file's registry. */
+const cardOf = (page: Page, p: Project) => page.locator('article.card', { hasText: p.project });
 
 async function round(p: Project): Promise<void> {
   const r = await runCli(['round', '--config', p.config], { cwd: p.dir });
@@ -37,13 +45,14 @@ async function round(p: Project): Promise<void> {
 }
 
 describe('dashboard in a browser', () => {
-  it('the overview lists two projects, each with its last round', async () => {
+  it('the overview lists the two projects of this host\'s registry, each with its last round', async () => {
     const a = project({ mode: 'commit:1' });
     const b = project({ mode: 'ok' });
     await round(a);
     await round(b);
     await round(b);
-    const d = await startDashboard(a, b.config);
+    // Started outside both projects, with no config: the registry (`ls`) names them.
+    const d = await startDashboard(REPO_PARENT);
     const page = await browser.open();
     await page.goto(d.url);
     const cards = page.locator('article.card');
@@ -52,8 +61,8 @@ describe('dashboard in a browser', () => {
     const names = await page.locator('article.card .name').allTextContents();
     expect(names.sort()).toEqual([a.project, b.project].sort());
     const cardB = page.locator('article.card', { hasText: b.project });
-    await expect.poll(() => cardB.textContent()).toMatch(/last: round 2 clean/);
-    await expect.poll(() => page.locator('#live').textContent()).toBe('live');
+    expect(await cardB.textContent()).toMatch(/last: round 2 clean/);
+    await waitFor(async () => (await page.locator('#live').textContent()) === 'live', 'the live stream to open', 30_000);
     await screenshot(page, 'dashboard', 'overview-desktop');
     const phone = await browser.open(PHONE);
     await phone.goto(d.url);
@@ -63,19 +72,31 @@ describe('dashboard in a browser', () => {
     await screenshot(phone, 'dashboard', 'overview-phone');
   });
 
-  it('a round started by serve appears live, and its outcome shows without a reload', async () => {
-    const p = project({ mode: 'sleep:2;;commit:1' });
-    const d = await startDashboard(p);
+  it('a project whose first round runs after the page opened appears on it without a reload', async () => {
+    const d = await startDashboard(REPO_PARENT);
     const page = await browser.open();
     await page.goto(d.url);
-    const card = page.locator(`article.card`, { hasText: p.project });
+    await waitFor(async () => (await page.locator('#live').textContent()) === 'live', 'the live stream to open', 30_000);
+    const c = project({ mode: 'ok' });
+    await round(c);
+    // It may first appear while its round runs (the round registers it); then its outcome follows.
+    await cardOf(page, c).waitFor({ timeout: 30_000 });
+    await waitFor(async () => /last: round 1 clean/.test((await cardOf(page, c).textContent()) ?? ''), 'the new project\'s outcome', 30_000);
+  });
+
+  it('a round started by serve appears live, and its outcome shows without a reload', async () => {
+    const p = project({ mode: 'sleep:2;;commit:1' });
+    const d = await startDashboard(p.dir);
+    const page = await browser.open();
+    await page.goto(d.url);
+    const card = cardOf(page, p);
     await card.waitFor();
     expect(await card.getAttribute('data-state')).toBe('stopped');
     await page.evaluate('window.marker = 42');
     const serve = track(startCli(['serve', '--max-rounds', '1', '--config', p.config], { cwd: p.dir }));
-    await waitFor(async () => (await page.locator('article.card[data-state="running"]').count()) === 1, 'the live round on the card', 20_000);
-    expect(await page.locator('article.card').textContent()).toMatch(/round 1/);
-    await waitFor(async () => /last: round 1 clean/.test((await page.locator('article.card').textContent()) ?? ''), 'the outcome on the card', 20_000);
+    await waitFor(async () => (await card.getAttribute('data-state')) === 'running', 'the live round on the card', 20_000);
+    expect(await card.textContent()).toMatch(/round 1/);
+    await waitFor(async () => /last: round 1 clean/.test((await card.textContent()) ?? ''), 'the outcome on the card', 20_000);
     // The same document all along: the page was updated in place, not reloaded.
     expect(await page.evaluate('window.marker')).toBe(42);
     await waitFor(() => serve.exitCode !== null, 'serve to exit');
@@ -83,16 +104,16 @@ describe('dashboard in a browser', () => {
 
   it('a halt shows its fix hint', async () => {
     const p = project({ mode: 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key · Please run /login"};;exit:1' });
-    const d = await startDashboard(p);
+    const d = await startDashboard(p.dir);
     const page = await browser.open();
     await page.goto(d.url);
-    await page.locator('article.card').waitFor();
+    await cardOf(page, p).waitFor();
     const serve = await runCli(['serve', '--config', p.config], { cwd: p.dir });
     expect(serve.code).toBe(81);
-    const halt = page.locator('article.card .halt');
+    const halt = cardOf(page, p).locator('.halt');
     await halt.waitFor({ timeout: 20_000 });
     expect(await halt.textContent()).toMatch(/Halted: auth_failure.*Fix: log the agent CLI in again on this host; then agent-runner resume/s);
-    expect(await page.locator('article.card').getAttribute('data-state')).toBe('halted');
+    expect(await cardOf(page, p).getAttribute('data-state')).toBe('halted');
     await screenshot(page, 'dashboard', 'halt-desktop');
   });
 
@@ -101,10 +122,10 @@ describe('dashboard in a browser', () => {
     const result = { type: 'result', subtype: 'success', is_error: false, result: 'Notes edited.', total_cost_usd: 0.25, num_turns: 3 };
     const p = project({ mode: `json:${JSON.stringify(text)};;tools:2:Edit:notes.md;;json:${JSON.stringify(result)}` });
     await round(p);
-    const d = await startDashboard(p);
+    const d = await startDashboard(p.dir);
     const page = await browser.open();
     await page.goto(d.url);
-    await page.locator('article.card a.name').click();
+    await cardOf(page, p).locator('a.name').click();
     await page.locator('svg.chart[data-bars="1"]').first().waitFor();
     await screenshot(page, 'dashboard', 'project-desktop');
     await page.locator('table.rounds a', { hasText: '1' }).first().click();

@@ -46,13 +46,15 @@ describe('dashboard views', () => {
   it('the page sums cost, tokens and commits per UTC day, oldest first, and lists rounds oldest first', () => {
     const h = historyOf([...round(1, '2026-11-30', { cost: 1 }), ...round(2, '2026-12-01', { cost: 0.25, commits: 3 }), ...round(3, '2026-12-01', { outcome: 'error', cost: 0.5, commits: 0 })]);
     const card = decideCard({ id: 'x', host: 'h', name: 'p', history: h, alerts: [], liveLogMtimeMs: null, now: NOW });
-    const page = decidePage(card, h, [{ ts: '2026-12-01T00:00:00Z', event: 'monitor_alert_emitted', detector: 'stuck' }, { ts: '2026-12-01T00:00:01Z', event: 'round_start' }]);
+    const alerts = [{ ts: '2026-12-01T00:00:00Z', event: 'monitor_alert_emitted', detector: 'stuck' }];
+    const page = decidePage(card, h, [{ ts: '2026-12-01T00:00:01Z', event: 'round_start' }], alerts);
     expect(page.timeline.map((r) => [r.round_num, r.outcome])).toEqual([[1, 'clean'], [2, 'clean'], [3, 'error']]);
     expect(page.days).toEqual([
       { day: '2026-11-30', rounds: 1, cost_usd: 1, input_tokens: 1000, output_tokens: 100, commits: 1 },
       { day: '2026-12-01', rounds: 2, cost_usd: 0.75, input_tokens: 2000, output_tokens: 200, commits: 3 },
     ]);
-    expect(page.alert_events.map((e) => e.event)).toEqual(['monitor_alert_emitted']);
+    expect(page.alert_events).toEqual(alerts);
+    expect(page.events.map((e) => e.event)).toEqual(['round_start']);
   });
 });
 
