@@ -1,32 +1,12 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
-import { CommanderError } from 'commander';
-import { EXIT } from '../exit-codes.js';
-import { RunnerError } from '../errors.js';
-import { err } from './output.js';
-import { buildProgram } from './program.js';
+// The entry point stays this small on purpose: `agent-runner --version` (asked by scripts, service
+// checks and the remote monitor) is answered without loading commander or any verb.
+import { packageVersion } from './paths.js';
 
-export async function main(argv: string[]): Promise<number> {
-  const program = await buildProgram(argv);
-  if (argv.length <= 2) {
-    program.outputHelp();
-    return EXIT.USAGE;
-  }
-  try {
-    await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
-      return EXIT.USAGE;
-    }
-    if (e instanceof RunnerError) {
-      err(e.message);
-      return e.exitCode;
-    }
-    process.stderr.write(`agent-runner: internal error (this is a bug): ${(e as Error)?.stack ?? String(e)}\n`);
-    return EXIT.FAILURE;
-  }
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  process.stdout.write(`agent-runner ${packageVersion()}\n`);
+} else {
+  const { main } = await import('./run.js');
+  process.exitCode = await main(process.argv);
 }
-
-const code = await main(process.argv);
-process.exitCode = code;

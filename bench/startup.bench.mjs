@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// Start-up cost of each verb against Node's own start-up (`node -e 0`), measured in the same run.
+//
+// Two measures:
+//   time (default): wall time of N interleaved pairs (floor, verb), medians and the ratio of the
+//     medians. Meaningful on an idle machine only.
+//   --instructions: instructions executed (valgrind --tool=callgrind), once per command. Counts
+//     do not depend on what else the machine is doing, so before/after comparisons hold on a busy
+//     box; they weigh a syscall or a page fault as nothing, so time ratios come out a little higher.
+//
+//   node bench/startup.bench.mjs [--runs 10] [--rounds 250000] [--instructions] [--cli PATH]
+// Prints a table and writes .bench-out/startup.json (or startup-instructions.json).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { generateHistory } from './gen-history.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = join(ROOT, '.bench-out');
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const RUNS = Number(opt('--runs', 10));
+const ROUNDS = Number(opt('--rounds', 250000));
+const INSTRUCTIONS = argv.includes('--instructions');
+const CLI = resolve(opt('--cli', join(ROOT, 'dist/bin/main.js')));
+
+mkdirSync(OUT, { recursive: true });
+const project = generateHistory(join(OUT, `history-${ROUNDS}`), ROUNDS);
+const config = join(project, 'agent-runner.toml');
+const state = mkdtempSync(join(tmpdir(), 'ar-startup-state-'));
+const env = { ...process.env, XDG_STATE_HOME: state, NO_COLOR: '1' };
+// `ls` lists what the registry holds: this project, recorded as a round records it.
+const { recordProject } = await import(pathToFileURL(join(ROOT, 'dist/registry/projects.js')).href);
+recordProject({ name: 'bench', path: project, config, verb: 'round' }, env);
+
+const CASES = [
+  ['--version', ['--version']],
+  ['a config error (exit 78)', ['status', '--config', join(project, 'missing.toml')]],
+  [`peek --json, ${ROUNDS} rounds`, ['peek', '--json', '--config', config]],
+  ['status --json', ['status', '--json', '--config', config]],
+  ['ls --json', ['ls', '--json']],
+  ['monitor --once --json', ['monitor', '--once', '--json', '--no-auto-stop', '--config', config]],
+  ['probe --json', ['probe', '--json', '--config', config]],
+];
+const FLOOR = ['-e', '0'];
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const timeOnce = (args) => {
+  const t0 = process.hrtime.bigint();
+  spawnSync(process.execPath, args, { env, cwd: project, stdio: 'ignore' });
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+};
+const instructionsOf = (args) => {
+  const out = join(state, `cg-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const r = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, ...args], { env, cwd: project, encoding: 'utf8' });
+  const m = /Collected : (\d+)/.exec(r.stderr ?? '');
+  rmSync(out, { force: true });
+  if (!m) throw new Error(`callgrind gave no count for ${args.join(' ')}: ${(r.stderr ?? '').slice(-300)}`);
+  return Number(m[1]);
+};
+
+const load = loadavg()[0].toFixed(1);
+const rows = [];
+if (INSTRUCTIONS) {
+  const floor = instructionsOf(FLOOR);
+  for (const [name, args] of CASES) {
+    const n = instructionsOf([CLI, ...args]);
+    rows.push({ name, instructions: n, floor, ratio: n / floor });
+  }
+  console.log(`start-up in instructions (callgrind), node -e 0 = ${(floor / 1e6).toFixed(0)} M; load average ${load}`);
+  console.log('| command | instructions | against node -e 0 |\n|---|---|---|');
+  for (const r of rows) console.log(`| ${r.name} | ${(r.instructions / 1e6).toFixed(0)} M | ${r.ratio.toFixed(2)}× |`);
+} else {
+  for (const [name, args] of CASES) {
+    for (let i = 0; i < 2; i++) timeOnce([CLI, ...args]);
+    const f = [];
+    const c = [];
+    for (let i = 0; i < RUNS; i++) {
+      f.push(timeOnce(FLOOR));
+      c.push(timeOnce([CLI, ...args]));
+    }
+    rows.push({ name, median_ms: median(c), floor_ms: median(f), ratio: median(c) / median(f) });
+  }
+  console.log(`start-up, ${RUNS} interleaved pairs each; load average ${load} at the start, ${loadavg()[0].toFixed(1)} at the end`);
+  console.log('| command | median | node -e 0 in the same pairs | ratio |\n|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.name} | ${r.median_ms.toFixed(0)} ms | ${r.floor_ms.toFixed(0)} ms | ${r.ratio.toFixed(2)}× |`);
+}
+writeFileSync(join(OUT, INSTRUCTIONS ? 'startup-instructions.json' : 'startup.json'), JSON.stringify({ cli: CLI, rounds: ROUNDS, load, rows }, null, 2));
+rmSync(state, { recursive: true, force: true });
