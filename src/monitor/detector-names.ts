@@ -18,6 +18,8 @@ export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
 export interface DetectorInfo {
   firesWhen: string;
+  /** The evidence that resolves it: an alert resolves at the first poll where its condition no longer holds. */
+  resolvesWhen: string;
   severity: 'info' | 'warning' | 'critical';
   /** In the default `auto_stop_on`. */
   autoStopByDefault: boolean;
