@@ -6,11 +6,10 @@ import type { Config } from '../config/load.js';
 import { cursorAtEnd, eventLinesBackward, kindOf, parseRecord, readSince, type Cursor, type EventRecord } from '../events/reader.js';
 import { readProjectHistory, type HistoryRead } from '../history/read.js';
 import type { HistoryState } from '../history/scan.js';
-import { readMonitorState } from '../monitor/state-file.js';
+import { readLocalMonitorState } from '../monitor/state-file.js';
 import { buildProjectState, type ProjectState } from '../peek/state.js';
 import { startService, stopService } from '../service/lifecycle.js';
 import { resumeProject } from '../service/resume.js';
-import { stateFiles } from '../state/files.js';
 import { findRoundLog, readLogPage, type LogPage } from './round-log.js';
 import type { DashboardProject, ProjectAction, ProjectChanges, ProjectSource } from './source.js';
 import { ALERT_KINDS, decideCard, decidePage, type CardAlert, type ProjectCard, type ProjectPage } from './views.js';
@@ -122,7 +121,7 @@ export class LocalProject implements DashboardProject {
   }
 
   private alerts(): CardAlert[] {
-    const s = readMonitorState(stateFiles(this.cfg.paths.logDir).monitorState).state;
+    const s = readLocalMonitorState(this.cfg.path, this.cfg.paths.logDir).state;
     return Object.values(s?.alerts ?? {}).map((a) => ({ detector: a.detector, subject: a.subject, severity: a.severity, since: a.since, message: a.message }));
   }
 }

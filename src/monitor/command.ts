@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { styleText } from 'node:util';
 import { expandHome, loadConfig, type Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
@@ -11,7 +11,6 @@ import { webhookUrlProblem } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { alertNotification, digestNotification } from '../notify/messages.js';
 import { Notifier, originOf } from '../notify/notifier.js';
-import { outboxDir } from '../notify/outbox.js';
 import { heartbeatBase } from '../notify/secrets.js';
 import { collectDigest, digestDueDate } from './daily-digest.js';
 import { heartbeatUrl, ping } from './heartbeat.js';
@@ -28,7 +27,7 @@ import { positiveSeconds } from './cli-args.js';
 import { alertLine, narrateLine, type Painter } from './render.js';
 import { runMonitor } from './run.js';
 import { LocalSource, RemoteSource, type PollSource } from './sources.js';
-import { historyFromState, readMonitorState, remoteStateDir } from './state-file.js';
+import { adoptLegacyState, historyFromState, localMonitorDir, monitorFiles, readMonitorState, remoteStateDir } from './state-file.js';
 
 export interface MonitorCommandOptions {
   host?: string | undefined;
@@ -81,13 +80,14 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     const toleranceS = cfg?.monitor.remote_failure_tolerance_s ?? 90;
     let source: PollSource;
     let statePath: string;
+    let files: ReturnType<typeof monitorFiles>;
     let events: EventWriter;
     let target: { log_dir?: string; host?: string; remote_config?: string; resolved?: string };
     if (host) {
       const remoteConfig = remoteConfigPath;
-      const dir = remoteStateDir(host, remoteConfig);
-      statePath = o.stateFile ? resolve(o.stateFile) : stateFiles(dir).monitorState;
-      events = new EventWriter(dir);
+      files = monitorFiles(remoteStateDir(host, remoteConfig));
+      statePath = o.stateFile ? resolve(o.stateFile) : files.state;
+      events = cfg ? eventsFor(cfg, files.dir) : new EventWriter(files.dir);
       target = { host, remote_config: remoteConfig };
       const session = new SshSession({ host, configFile: sshConfigFile(o) });
       const r = await session.resolve();
@@ -105,15 +105,18 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       });
     } else {
       const c = cfg!;
-      statePath = o.stateFile ? resolve(o.stateFile) : stateFiles(c.paths.logDir).monitorState;
-      events = eventsFor(c);
+      // The monitor's bookkeeping is its own, outside the project: watching must not change it.
+      files = monitorFiles(localMonitorDir(c.path));
+      statePath = o.stateFile ? resolve(o.stateFile) : files.state;
+      if (!o.stateFile) adoptLegacyState(statePath, stateFiles(c.paths.logDir).legacyMonitorState);
+      events = eventsFor(c, files.dir);
       target = { log_dir: c.paths.logDir };
       source = new LocalSource(c, historyFromState(readMonitorState(statePath).state), warn);
     }
     if (!o.json && !o.once) warn(`monitoring ${host ?? cfg!.project} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
     const print = o.json ? (r: AlertRecord) => process.stdout.write(JSON.stringify(r) + '\n') : (r: AlertRecord) => process.stdout.write(alertLine(r, paint) + '\n');
     let firing: AlertSet = {};
-    const hooks = cfg ? monitorHooks(cfg, events, host, o, host ? join(remoteStateDir(host, remoteConfigPath), 'outbox') : outboxDir(cfg.paths.logDir)) : undefined;
+    const hooks = cfg ? monitorHooks(cfg, events, host, o, files.outbox) : undefined;
     // --listen: what the last cycle saw, exposed to Prometheus; counters only where the events are.
     let exposed: ProjectMetrics = { project: cfg?.project ?? host!, host: host ?? null, up: false, halted: null, alerts: [] };
     const totals = !host && cfg ? new LocalTotals(cfg.paths.logDir) : undefined;
