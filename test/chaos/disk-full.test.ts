@@ -82,7 +82,10 @@ cat out/monitor.err | sed 's/^/err: /'`,
   expect(r.stdout).toContain('active=false');
   expect(r.stdout).not.toContain('start failed');
   expect(r.stdout).not.toMatch(/err: .*internal error/);
-  const alerts = readFileSync(join(p.dir, 'out/monitor.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  // --once --json: one state line per project, its alerts inside (docs/schemas/monitor-line.schema.json).
+  const states = readFileSync(join(p.dir, 'out/monitor.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { status: string; alerts: Array<Record<string, unknown>> });
+  expect(states.map((s) => s.status)).toEqual(['critical']);
+  const alerts = states.flatMap((s) => s.alerts);
   expect(alerts.find((a) => a['detector'] === 'disk_critical')).toMatchObject({ severity: 'critical', state: 'firing', auto_action: 'stop_service' });
   expect(survivorsOf(p.testId)).toEqual([]);
 });
