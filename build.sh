@@ -3,7 +3,7 @@
 #   setup   install the system packages the product needs (git, util-linux, coreutils; apt-get,
 #           when missing), npm ci, build
 #   build   compile TypeScript to dist/ and bundle the CLI (dist/bin/main.js)
-#   test    setup plus the test-only packages (openssh, systemd, jq, prometheus; never started or enabled), then
+#   test    setup plus the test-only packages (openssh, systemd, jq, prometheus, chromium; never started or enabled), then
 #           the whole suite (unit + end-to-end: real processes, systemd --user, sshd); ends with a
 #           plain "N passed, N failed" line
 #   soak    the chaos suite alone, long: CHAOS_ITERATIONS (default 2000), CHAOS_SEED to reproduce
@@ -36,6 +36,7 @@ PACKAGES=(
   "openssh-server   /usr/sbin/sshd        test"
   "systemd          /lib/systemd/systemd  test"
   "prometheus       promtool              test"
+  "chromium         chromium              test"
 )
 
 # The packages of the given roles whose marker command or file is missing, one per line.

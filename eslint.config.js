@@ -19,6 +19,11 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's page: plain browser JavaScript, served as written (no build step).
+    files: ['assets/dashboard/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: { document: 'readonly', window: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', EventSource: 'readonly', Node: 'readonly', Element: 'readonly', performance: 'readonly' } },
+  },
+  {
     // The supervisor never decides anything from its own outputs (upstream's "ouroboros" rule):
     // the round and the loop decide from the agent's exit, its structured output and state files.
     files: ['src/round/**/*.ts', 'src/loop/**/*.ts'],
@@ -26,7 +31,7 @@ export default tseslint.config(
   },
   {
     // Pure deciders: plain data in, decisions out, unit-tested with plain objects (no I/O, no clock).
-    files: ['src/monitor/detectors/**/*.ts', 'src/monitor/alerts.ts', 'src/history/log.ts', 'src/history/model.ts', 'src/config/inert.ts', 'src/notify/kinds.ts', 'src/notify/backoff.ts', 'src/notify/messages.ts', 'src/notify/channels/webhook-body.ts', 'src/metrics/totals.ts', 'src/metrics/exposition.ts'],
+    files: ['src/monitor/detectors/**/*.ts', 'src/monitor/alerts.ts', 'src/history/log.ts', 'src/history/model.ts', 'src/config/inert.ts', 'src/notify/kinds.ts', 'src/notify/backoff.ts', 'src/notify/messages.ts', 'src/notify/channels/webhook-body.ts', 'src/metrics/totals.ts', 'src/metrics/exposition.ts', 'src/dashboard/views.ts', 'src/dashboard/log-entries.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [NO_NODE] }] },
   },
   {

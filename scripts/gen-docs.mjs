@@ -30,6 +30,7 @@ const { ConfigSchema, PhaseSchema, REMOVED_KEYS } = await load('config/schema.js
 const { parseConfig } = await load('config/load.js');
 const { defenses } = await load('defenses/catalog.js');
 const { DETECTOR_INFO } = await load('monitor/detector-names.js');
+const { REMOTE_FAILURES } = await load('monitor/remote-diagnosis.js');
 const { buildProgram } = await load('cli/program.js');
 const { DETECTORS } = await load('monitor/detectors/index.js');
 const { HALTS } = await load('loop/policy.js');
@@ -151,6 +152,8 @@ const MEANING = {
   'runtime.crash_loop_threshold': 'Halt `serve` (exit 80) after this many consecutive fast failing rounds.',
   'runtime.crash_loop_fast_s': 'A failing round shorter than this counts toward the crash loop. Timeouts never do.',
   'runtime.auth_failure_halt_after': 'Halt `serve` (exit 81) after this many consecutive rounds that failed to authenticate.',
+  'runtime.max_idle_rounds': '**New.** Halt `serve` (exit 88, `no_progress_halt`) after this many rounds in a row that ended clean but changed nothing (verdict `no_op`: HEAD did not move, no file changed). Unset: never.',
+  'runtime.auth_contention_halt_after': 'Rounds in a row that lost a shared login\'s token refresh to another process (codex `refresh_token_reused`) before `serve` halts (exit 81). Each one waits with a back-off first: the login itself is fine.',
   'runtime.backoff_max_s': 'Upper bound of any exponential back-off wait.',
   'runtime.usage_limit_buffer_s': 'Seconds added to a reported usage-limit reset time before the next round.',
   'runtime.usage_limit_jitter_s': 'Up to this many random seconds added as well, so supervisors sharing an account do not start together.',
@@ -182,6 +185,7 @@ const MEANING = {
   'monitor.window': 'How many recent rounds the rate detectors (`oauth_fail`, `network_fail`, `timeout_rate`) look at.',
   'monitor.rate_threshold': 'The fraction of the window that must match before a rate detector fires.',
   'monitor.orphan_chain_threshold': 'Consecutive rounds leaving dirty work before `orphan_chain` fires.',
+  'monitor.no_progress_rounds': 'Rounds in a row with the verdict `no_op` (ended clean, changed nothing) before `no_progress` fires; 0 disables it.',
   'monitor.smoke_fail_rate': 'Fraction of the window\'s start attempts that must fail a startup check before `smoke_fail_rate` fires.',
   'monitor.hung_factor': '`hung` fires once a round has run longer than its timeout × this factor + `kill_grace_s`.',
   'monitor.remote_poll_timeout_s': 'How long one remote poll (the probe over ssh) may take before it counts as a blip.',
@@ -367,7 +371,8 @@ function detectorsSection() {
     d.autoStopByDefault ? 'yes' : 'no',
     d.context.map(code).join(', '),
   ]);
-  rows.push([code('host_unreachable'), '(not configurable) the poll itself failed', 'unknown', 'never', ['error', 'attempt', 'cap_s'].map(code).join(', ')]);
+  // A failed remote poll is an alert of its own kind, with the fix on the record (`fix`).
+  for (const [name, f] of Object.entries(REMOTE_FAILURES)) rows.push([code(name), `(\`--host\`) ${f.meaning}`, 'unknown', 'never', ['error', 'exit_code', 'attempt', 'cap_s'].map(code).join(', ')]);
   return table(['detector', 'fires when', 'severity', 'auto-stop by default', 'context'], rows);
 }
 

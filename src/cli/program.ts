@@ -22,6 +22,7 @@ const VERBS: Record<string, () => Promise<Register>> = {
   notify: async () => (await import('./commands/notify.js')).registerNotify,
   metrics: async () => (await import('./commands/metrics.js')).registerMetrics,
   ls: async () => (await import('./commands/ls.js')).registerLs,
+  dashboard: async () => (await import('./commands/dashboard.js')).registerDashboard,
 };
 const MODULE_OF: Record<string, string> = {
   start: 'lifecycle', stop: 'lifecycle', kill: 'lifecycle', restart: 'lifecycle', status: 'lifecycle', resume: 'lifecycle',

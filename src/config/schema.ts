@@ -87,6 +87,8 @@ const RuntimeSchema = v.object({
   narrative_file: v.optional(nonEmptyStr()),
   transient_error_action: v.optional(oneOf(['back_off', 'skip', 'stop']), 'back_off'),
   max_rounds: v.optional(int(1)),
+  /** new: halt serve after this many rounds in a row that ended clean and changed nothing; unset: never. */
+  max_idle_rounds: v.optional(int(1)),
   stop_file: v.optional(nonEmptyStr()),
   substrate_fingerprint_paths: v.optional(strArray('an array of glob strings'), []),
   fresh_eyes_every_n: v.optional(int(1)),
@@ -105,6 +107,8 @@ const RuntimeSchema = v.object({
   crash_loop_threshold: v.optional(int(1), 5),
   crash_loop_fast_s: v.optional(int(1), 60),
   auth_failure_halt_after: v.optional(int(1), 1),
+  /** Rounds in a row that lost a shared login's token refresh (codex refresh_token_reused) before serve halts. */
+  auth_contention_halt_after: v.optional(int(1), 5),
   backoff_max_s: v.optional(int(1), 1800),
   usage_limit_buffer_s: v.optional(int(0), 60),
   usage_limit_jitter_s: v.optional(int(0), 30),
@@ -160,6 +164,8 @@ const MonitorSchema = v.object({
   window: v.optional(int(1), 10),
   rate_threshold: v.optional(num(0, 1, 'a fraction from 0 to 1'), 0.2),
   orphan_chain_threshold: v.optional(int(1), 3),
+  /** no_progress fires after this many rounds in a row with the verdict no_op; 0 disables it. */
+  no_progress_rounds: v.optional(int(0), 3),
   /** smoke_fail_rate fires when this fraction of the window's start attempts failed a startup check. */
   smoke_fail_rate: v.optional(num(0, 1, 'a fraction from 0 to 1'), 0.1),
   /** hung fires past round timeout × hung_factor + kill_grace_s. */

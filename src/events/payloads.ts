@@ -11,8 +11,30 @@
 /** How a round ended (ours; upstream's `exit_cause` is kept beside it). */
 export type RoundOutcome = 'clean' | 'error' | 'timeout' | 'grace_kill' | 'signal' | 'oom' | 'interrupted';
 
-/** A failure the agent reported in its structured output, which no retry soon will fix. */
-export type TransientClass = 'auth_failure' | 'usage_limit' | 'network';
+/**
+ * A failure the agent reported in its structured output, which no retry soon will fix.
+ * auth_contention: another process refreshed the shared login first (codex `refresh_token_reused`):
+ * retried later, never counted as an auth failure.
+ */
+export type TransientClass = 'auth_failure' | 'auth_contention' | 'usage_limit' | 'network';
+
+/** What a round achieved, judged from evidence (src/round/verdict.ts). */
+export type RoundVerdict = 'productive' | 'no_op' | 'limited' | 'auth_failed' | 'failed' | 'timeout';
+
+/** What the verdict was judged from. */
+export interface VerdictEvidence {
+  /** HEAD differs from before the round (null: no commit before it, or not a repository). */
+  head_moved: boolean | null;
+  /** Commits the agent added (null: cannot tell). */
+  commits: number | null;
+  /** Paths the round left changed and uncommitted (agent-runner's own excluded). */
+  files_changed: number;
+  /** Input + output tokens the agent reported (null: it reported none). */
+  tokens: number | null;
+  /** The agent's structured result said it failed. */
+  is_error: boolean;
+  exit_code: number | null;
+}
 
 /** Why serve is waiting between rounds. */
 export type WaitReason = 'restart_delay' | 'backoff' | 'usage_limit' | 'network' | 'auth';
@@ -94,7 +116,9 @@ export interface EventPayloads {
   round_recovered: { round_num: number; pid: number | null; pgid: number | null; killed: number; reason: string; cgroup?: string | null; cgroup_left?: string[] };
   /** duration_s is null for a round recovered after its supervisor died. */
   /** commits: what the agent added to HEAD during the round (null: cannot tell; absent: written before it was counted). */
-  round_end: { round_num: number; outcome: RoundOutcome; duration_s: number | null; commits?: number | null };
+  round_end: { round_num: number; outcome: RoundOutcome; duration_s: number | null; commits?: number | null; verdict?: RoundVerdict; evidence?: VerdictEvidence };
+  /** A failed round whose output matched no known shape: a CLI format change shows here first. */
+  unrecognized_failure: { round_num: number; agent: string | null; outcome: RoundOutcome; exit_code: number | null; sample: string };
   status_recovered: { reason: string; round_num: number };
   smoke_check_failed: { reason: string; check: string };
   lock_stale_takeover: { holder_pid: number; holder_started_at: string | null; reason: string };
@@ -105,6 +129,7 @@ export interface EventPayloads {
   serve_stopped: { reason: string; rounds_completed: number; exit_code: number };
   serve_reload: { config: string };
   serve_reload_rejected: { config: string; error: string };
+  no_progress_halt: { consecutive: number; max_idle_rounds: number; round_num: number };
   crash_loop: { consecutive: number; exit_code: number | null; outcome: RoundOutcome; reason: string };
   config_broken: { reason: string };
   auth_failure_halt: { consecutive: number; round_num: number; hint: string };

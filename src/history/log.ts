@@ -11,7 +11,7 @@
 import { EVENT_KINDS, isEventKind } from '../events/kinds.js';
 import type { KnownKind, StoredEvent, WaitReason } from '../events/payloads.js';
 
-export const HISTORY_LOG_VERSION = 2;
+export const HISTORY_LOG_VERSION = 3;
 
 /** One round as the events tell it. Fields stay null until an event reports them. */
 export interface RoundRecord {
@@ -33,6 +33,8 @@ export interface RoundRecord {
   cached_tokens: number | null;
   /** Commits the round added to the branch (round_end.commits; null when not recorded). */
   commits: number | null;
+  /** What the round achieved (round_end.verdict: productive | no_op | …; null when not recorded). */
+  verdict: string | null;
   log_path: string | null;
   /** The newest heartbeat of a running round: tool calls counted so far. */
   progress: { at: string; tool_calls: number | null } | null;
@@ -198,7 +200,7 @@ function roundOf(h: HistoryLog, n: number, keep: number): RoundRecord | undefine
   if (last && last.round_num > n) return undefined;
   const r: RoundRecord = {
     round_num: n, phase: null, started_at: null, ended_at: null, duration_s: null, outcome: null, exit_code: null, exit_cause: null, transient: null,
-    timed_out: null, tool_calls: null, cost_usd: null, input_tokens: null, output_tokens: null, cached_tokens: null, commits: null, log_path: null, progress: null,
+    timed_out: null, tool_calls: null, cost_usd: null, input_tokens: null, output_tokens: null, cached_tokens: null, commits: null, verdict: null, log_path: null, progress: null,
   };
   pushBounded(h.rounds, r, keep);
   return r;
@@ -302,6 +304,7 @@ export function foldEvent(h: HistoryLog, ev: StoredEvent, keep = KEEP): HistoryL
           r.duration_s = num(ev.duration_s) ?? r.duration_s;
           const commits = num(ev.commits);
           if (commits !== null) r.commits = commits;
+          r.verdict = str(ev.verdict) ?? r.verdict;
         }
       }
       break;

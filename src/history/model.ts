@@ -220,7 +220,7 @@ function lastRound(log: HistoryLog, status: Status | null): RoundRecord | null {
       round_num: status.round_num, phase: status.current_phase ?? null, started_at: null, ended_at: status.last_completed_at ?? null,
       duration_s: status.last_duration_s ?? null, outcome: status.last_outcome, exit_code: status.last_exit_code ?? null, exit_cause: null,
       transient: status.last_transient ?? null, timed_out: null, tool_calls: null, cost_usd: null, input_tokens: null, output_tokens: null,
-      cached_tokens: null, commits: null, log_path: status.last_log_path ?? null, progress: null,
+      cached_tokens: null, commits: null, verdict: status.last_verdict ?? null, log_path: status.last_log_path ?? null, progress: null,
     };
   }
   return null;

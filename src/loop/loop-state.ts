@@ -22,6 +22,8 @@ export function readLoopState(logDir: string, nowIso: string): LoopState {
   return {
     consecutive_failures: num(s?.consecutive_failures),
     consecutive_auth: num(s?.consecutive_auth),
+    consecutive_contention: num(s?.consecutive_contention),
+    consecutive_idle: num(s?.consecutive_idle),
     backoff: s?.backoff && typeof s.backoff === 'object' ? s.backoff : {},
     budget_started_at: typeof s?.budget_started_at === 'string' ? s.budget_started_at : nowIso,
     rounds: num(s?.rounds),

@@ -6,11 +6,12 @@
 import type { EventKind } from '../events/kinds.js';
 import type { PendingEvent } from '../events/payloads.js';
 import { EXIT } from '../exit-codes.js';
+import type { RoundVerdict } from '../events/payloads.js';
 import type { Outcome } from '../round/classify.js';
 import type { TransientClass } from '../round/stream-json.js';
 
 /** Why serve stopped for good (halt.json's `reason`). */
-export type HaltReason = 'crash_loop' | 'auth_failure' | 'transient_stop' | 'budget' | 'done' | 'stop_file' | 'config_broken' | 'disk';
+export type HaltReason = 'crash_loop' | 'auth_failure' | 'transient_stop' | 'idle' | 'budget' | 'done' | 'stop_file' | 'config_broken' | 'disk';
 
 export interface HaltSpec {
   /** serve's exit code for this halt. */
@@ -32,6 +33,12 @@ export const HALTS = {
     events: ['transient_error_halt'],
     hint: 'wait until the usage limit resets or the network is back',
     summary: 'a usage limit or network error with `transient_error_action = "stop"`',
+  },
+  idle: {
+    exitCode: EXIT.HALT_IDLE,
+    events: ['no_progress_halt'],
+    hint: 'read the last round logs: the agent ends without changing anything; sharpen the prompt or give it new work',
+    summary: '`max_idle_rounds` rounds in a row ended clean but changed nothing (verdict `no_op`)',
   },
   budget: { exitCode: EXIT.HALT_BUDGET, events: ['max_rounds_reached', 'budget_exhausted'], hint: 'raise the budget', summary: '`max_rounds` (config), `max_wall_s` or `max_cost_usd` is spent' },
   done: { exitCode: EXIT.HALT_DONE, events: ['agent_self_terminated'], hint: 'read the archived note', summary: 'the agent wrote `log_dir/.agent-done` (`done_sentinel`)' },
@@ -144,6 +151,8 @@ export function decideOnRoundFailure(f: RoundFailure): HaltDecision {
 export interface RoundSummary {
   roundNum: number;
   outcome: Outcome;
+  /** What the round achieved (absent: not judged, e.g. an older caller). */
+  verdict?: RoundVerdict | undefined;
   transient?: TransientClass | undefined;
   resetAtEpoch?: number | undefined;
   durationS: number;
@@ -158,6 +167,10 @@ export interface LoopCounters {
   /** Consecutive fast failing rounds (the crash-loop breaker's count). */
   consecutive_failures: number;
   consecutive_auth: number;
+  /** Consecutive rounds that lost a shared login's refresh to another process (auth_contention). */
+  consecutive_contention: number;
+  /** Consecutive rounds that ended clean and changed nothing (verdict no_op). */
+  consecutive_idle: number;
   /** Consecutive back-offs per transient class, for exponential growth. */
   backoff: Partial<Record<TransientClass, number>>;
 }
@@ -167,6 +180,9 @@ export interface PolicyConfig {
   crash_loop_threshold: number;
   crash_loop_fast_s: number;
   auth_failure_halt_after: number;
+  auth_contention_halt_after: number;
+  /** Halt after this many no_op rounds in a row; undefined: never. */
+  max_idle_rounds?: number | undefined;
   backoff_max_s: number;
   transient_error_action: 'back_off' | 'skip' | 'stop';
   usage_limit_buffer_s: number;
@@ -186,7 +202,7 @@ export interface Continue {
 export type Decision = Continue | HaltDecision;
 
 /** Waits for classes the agent gave no reset time for (upstream's estimates). */
-const BASE_WAIT_S: Record<TransientClass, number> = { usage_limit: 300, network: 60, auth_failure: 60 };
+const BASE_WAIT_S: Record<TransientClass, number> = { usage_limit: 300, network: 60, auth_failure: 60, auth_contention: 120 };
 
 export function decideNext(
   r: RoundSummary,
@@ -198,10 +214,22 @@ export function decideNext(
   const next: LoopCounters = { ...c, backoff: { ...c.backoff } };
   const restart = cfg.restart_delay_s * 1000;
 
-  // Success — including "finished its work but hung" — resets every counter.
+  // Success — including "finished its work but hung" — resets every counter but the idle run,
+  // which only work ends.
   if (r.outcome === 'clean' || r.outcome === 'grace_kill') {
-    return { decision: { kind: 'continue', delayMs: restart, reason: 'restart_delay' }, counters: { consecutive_failures: 0, consecutive_auth: 0, backoff: {} } };
+    const idle = r.verdict === 'no_op' ? c.consecutive_idle + 1 : 0;
+    const counters: LoopCounters = { consecutive_failures: 0, consecutive_auth: 0, consecutive_contention: 0, consecutive_idle: idle, backoff: {} };
+    if (cfg.max_idle_rounds !== undefined && idle >= cfg.max_idle_rounds) {
+      const decision = halt('idle', `${idle} round(s) in a row ended clean but changed nothing`, HALTS.idle.hint, {
+        kind: 'no_progress_halt',
+        payload: { consecutive: idle, max_idle_rounds: cfg.max_idle_rounds, round_num: r.roundNum },
+      });
+      return { decision, counters };
+    }
+    return { decision: { kind: 'continue', delayMs: restart, reason: 'restart_delay' }, counters };
   }
+  // A round that failed is no evidence of idleness either way; only work or a halt ends the run.
+  next.consecutive_idle = r.outcome === 'interrupted' ? c.consecutive_idle : 0;
   if (r.outcome === 'interrupted') return { decision: { kind: 'continue', delayMs: 0, reason: 'restart_delay' }, counters: next };
 
   if (r.transient === 'auth_failure') {
@@ -217,6 +245,23 @@ export function decideNext(
     return { decision: backoff('auth_failure', next, cfg, random), counters: next };
   }
   next.consecutive_auth = 0;
+
+  if (r.transient === 'auth_contention') {
+    // Several supervisors (or a human) share one login and another refreshed it first
+    // (openai/codex#9634): the login is fine, so wait and retry; only a run of them halts.
+    next.consecutive_failures = 0;
+    next.consecutive_contention = c.consecutive_contention + 1;
+    if (next.consecutive_contention >= cfg.auth_contention_halt_after) {
+      const hint = cfg.auth_fail_hint || HALTS.auth_failure.hint;
+      const decision = halt('auth_failure', `${next.consecutive_contention} round(s) in a row lost the shared login's token refresh to another process`, hint, {
+        kind: 'auth_failure_halt',
+        payload: { consecutive: next.consecutive_contention, round_num: r.roundNum, hint },
+      });
+      return { decision, counters: next };
+    }
+    return { decision: backoff('auth_contention', next, cfg, random), counters: next };
+  }
+  next.consecutive_contention = 0;
 
   if (r.transient === 'usage_limit' || r.transient === 'network') {
     // The agent was refused or could not reach its API: a wait, not a crash.

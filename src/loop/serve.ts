@@ -257,6 +257,7 @@ function summaryOf(r: RoundResult, cfg: Config): RoundSummary {
   return {
     roundNum: r.roundNum,
     outcome: r.classification.outcome,
+    verdict: r.verdict,
     transient: r.classification.transient,
     resetAtEpoch: r.transient?.reset_at_epoch,
     durationS: r.durationS,

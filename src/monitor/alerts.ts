@@ -17,6 +17,8 @@ export interface AlertState {
   auto_action: 'stop_service' | 'none';
   /** Epoch ms of this monitor's last auto-stop for this alert. */
   auto_stopped_at?: number;
+  /** What to do about it, for the alerts that say why a remote host could not be polled. */
+  fix?: string;
 }
 
 export type AlertSet = Record<string, AlertState>;
@@ -41,6 +43,8 @@ export interface AlertRecord {
   since: string;
   previous_severity?: AlertSeverity;
   auto_stop?: AutoStopOutcome;
+  /** What to do about it (the alerts of a failed remote poll). */
+  fix?: string;
 }
 
 export const alertKey = (detector: string, subject: string): string => `${detector}|${subject}`;

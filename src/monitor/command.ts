@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { styleText } from 'node:util';
 import { expandHome, loadConfig, type Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
@@ -11,7 +11,6 @@ import { webhookUrlProblem } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { alertNotification, digestNotification } from '../notify/messages.js';
 import { Notifier, originOf } from '../notify/notifier.js';
-import { outboxDir } from '../notify/outbox.js';
 import { heartbeatBase } from '../notify/secrets.js';
 import { collectDigest, digestDueDate } from './daily-digest.js';
 import { heartbeatUrl, ping } from './heartbeat.js';
@@ -19,6 +18,7 @@ import { LocalTotals } from '../metrics/collect.js';
 import type { ProjectMetrics } from '../metrics/exposition.js';
 import type { ProbeResult } from './probe.js';
 import { startMetricsServer, type MetricsServer } from './listen.js';
+import type { Dashboard } from '../dashboard/server.js';
 import { stateFiles } from '../state/files.js';
 import { splitRemoteCmd, validateHost } from '../ssh/args.js';
 import { SshSession } from '../ssh/session.js';
@@ -27,7 +27,7 @@ import { positiveSeconds } from './cli-args.js';
 import { alertLine, narrateLine, type Painter } from './render.js';
 import { runMonitor } from './run.js';
 import { LocalSource, RemoteSource, type PollSource } from './sources.js';
-import { historyFromState, readMonitorState, remoteStateDir } from './state-file.js';
+import { adoptLegacyState, historyFromState, localMonitorDir, monitorFiles, readMonitorState, remoteStateDir } from './state-file.js';
 
 export interface MonitorCommandOptions {
   host?: string | undefined;
@@ -80,13 +80,14 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     const toleranceS = cfg?.monitor.remote_failure_tolerance_s ?? 90;
     let source: PollSource;
     let statePath: string;
+    let files: ReturnType<typeof monitorFiles>;
     let events: EventWriter;
     let target: { log_dir?: string; host?: string; remote_config?: string; resolved?: string };
     if (host) {
       const remoteConfig = remoteConfigPath;
-      const dir = remoteStateDir(host, remoteConfig);
-      statePath = o.stateFile ? resolve(o.stateFile) : stateFiles(dir).monitorState;
-      events = new EventWriter(dir);
+      files = monitorFiles(remoteStateDir(host, remoteConfig));
+      statePath = o.stateFile ? resolve(o.stateFile) : files.state;
+      events = cfg ? eventsFor(cfg, files.dir) : new EventWriter(files.dir);
       target = { host, remote_config: remoteConfig };
       const session = new SshSession({ host, configFile: sshConfigFile(o) });
       const r = await session.resolve();
@@ -104,24 +105,30 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       });
     } else {
       const c = cfg!;
-      statePath = o.stateFile ? resolve(o.stateFile) : stateFiles(c.paths.logDir).monitorState;
-      events = eventsFor(c);
+      // The monitor's bookkeeping is its own, outside the project: watching must not change it.
+      files = monitorFiles(localMonitorDir(c.path));
+      statePath = o.stateFile ? resolve(o.stateFile) : files.state;
+      if (!o.stateFile) adoptLegacyState(statePath, stateFiles(c.paths.logDir).legacyMonitorState);
+      events = eventsFor(c, files.dir);
       target = { log_dir: c.paths.logDir };
       source = new LocalSource(c, historyFromState(readMonitorState(statePath).state), warn);
     }
     if (!o.json && !o.once) warn(`monitoring ${host ?? cfg!.project} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
     const print = o.json ? (r: AlertRecord) => process.stdout.write(JSON.stringify(r) + '\n') : (r: AlertRecord) => process.stdout.write(alertLine(r, paint) + '\n');
     let firing: AlertSet = {};
-    const hooks = cfg ? monitorHooks(cfg, events, host, o, host ? join(remoteStateDir(host, remoteConfigPath), 'outbox') : outboxDir(cfg.paths.logDir)) : undefined;
+    const hooks = cfg ? monitorHooks(cfg, events, host, o, files.outbox) : undefined;
     // --listen: what the last cycle saw, exposed to Prometheus; counters only where the events are.
     let exposed: ProjectMetrics = { project: cfg?.project ?? host!, host: host ?? null, up: false, halted: null, alerts: [] };
     const totals = !host && cfg ? new LocalTotals(cfg.paths.logDir) : undefined;
     let server: MetricsServer | undefined;
     const listen = o.listen ?? (o.once ? undefined : cfg?.monitor.listen);
+    let dashboard: Dashboard | undefined;
     if (listen) {
-      server = await startMetricsServer(listen, () => [{ ...exposed, ...(totals ? { totals: totals.update() } : {}) }]);
+      // The dashboard of the project watched here, beside /metrics (a remote one is not read here yet).
+      dashboard = !host && cfg ? await openDashboard(listen, cfg) : undefined;
+      server = await startMetricsServer(listen, () => [{ ...exposed, ...(totals ? { totals: totals.update() } : {}) }], dashboard?.handle);
       // The port actually bound: `--listen 127.0.0.1:0` picks a free one.
-      warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}`);
+      warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}${dashboard ? ', and the dashboard at /' : ''}`);
     }
     const expose = (alerts: AlertSet, polled: boolean, result?: ProbeResult) => {
       exposed = {
@@ -155,6 +162,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       onExit: (a) => (firing = a),
     });
     await hooks?.close();
+    dashboard?.close();
     await server?.close();
     if (o.once && !o.json) {
       // The transitions above are news; this is the whole picture, new or not.
@@ -269,4 +277,12 @@ function warn(line: string): void {
 function painter(): Painter {
   const colour = Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';
   return (style, text) => (colour ? styleText(style, text, { validateStream: false }) : text);
+}
+
+/** The dashboard mounted by `monitor --listen`: read-only, with the same access rule as `agent-runner dashboard`. */
+async function openDashboard(listen: string, cfg: Config): Promise<Dashboard> {
+  const [{ authFor }, { createDashboard }, { ConfigListSource }] = await Promise.all([import('../dashboard/open.js'), import('../dashboard/server.js'), import('../dashboard/local-source.js')]);
+  const opened = authFor(listen);
+  if (opened.token) warn(`the dashboard needs the token in ${opened.token.path} (Authorization: Bearer <token>)`);
+  return createDashboard({ sources: [new ConfigListSource([cfg])], auth: opened.auth, allowActions: false, warn });
 }

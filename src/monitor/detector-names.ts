@@ -12,6 +12,7 @@ export const DETECTOR_NAMES = [
   'rate_limit_active',
   'anomaly_repetitive_active',
   'supervisor_stale',
+  'no_progress',
 ] as const;
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
@@ -36,5 +37,6 @@ export const DETECTOR_INFO: Record<DetectorName, DetectorInfo> = {
   network_fail: { firesWhen: '≥ `rate_threshold` of the window failed on network or upstream server errors', severity: 'warning', autoStopByDefault: false, context: ['matches', 'rounds', 'window', 'threshold', 'last_round', 'hint'] },
   rate_limit_active: { firesWhen: 'serve waits out a usage limit, or the agent reported one whose reset is ahead', severity: 'info', autoStopByDefault: false, context: ['throttled_until_iso', 'classification', 'agent', 'source'] },
   anomaly_repetitive_active: { firesWhen: 'one of the newest 5 rounds reported a stuck tool loop (`anomaly_repetitive_tool`: one tool on one target `anomaly_repetitive_threshold` times within `anomaly_repetitive_window` calls; off while either is 0)', severity: 'warning', autoStopByDefault: false, context: ['count', 'window_rounds', 'latest_tool', 'latest_target', 'latest_round', 'events'] },
+  no_progress: { firesWhen: 'the newest `no_progress_rounds` (3; 0 disables) finished rounds in a row ended clean but changed nothing (verdict `no_op`: HEAD did not move, no file changed)', severity: 'warning', autoStopByDefault: false, context: ['streak', 'threshold', 'last_round', 'tokens'] },
   supervisor_stale: { firesWhen: 'no event from round or serve for `supervisor_stale_threshold_s` (default 1.5 × `round_timeout_s`; 0 disables) while serve is supposed to run', severity: 'warning', autoStopByDefault: false, context: ['age_s', 'threshold_s', 'last_ts', 'last_event', 'serve_pid', 'serve_process'] },
 };

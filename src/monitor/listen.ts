@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UsageError } from '../errors.js';
 import { CONTENT_TYPE, negotiate, renderExposition, type ProjectMetrics } from '../metrics/exposition.js';
@@ -18,11 +18,13 @@ export interface MetricsServer {
 
 /**
  * `/metrics` (OpenMetrics when the scraper asks for it, else the Prometheus text format) and
- * `/healthz` (200 while the last poll succeeded, 503 otherwise).
+ * `/healthz` (200 while the last poll succeeded, 503 otherwise); `mounted` (the dashboard) answers
+ * the paths it owns first.
  */
-export async function startMetricsServer(addr: string, snapshot: () => ProjectMetrics[]): Promise<MetricsServer> {
+export async function startMetricsServer(addr: string, snapshot: () => ProjectMetrics[], mounted?: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<MetricsServer> {
   const { host, port } = parseListen(addr);
   const server = createServer((req, res) => {
+    if (mounted?.(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
     if (path === '/metrics') {

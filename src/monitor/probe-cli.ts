@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
-import { existsSync } from 'node:fs';
-import { stateFiles } from '../state/files.js';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { RunnerError } from '../errors.js';
 import { parseCursor, formatCursor } from '../events/reader.js';
@@ -9,12 +9,13 @@ import { writeJsonAtomic } from '../util/atomic-write.js';
 import { HISTORY_LOG_VERSION, type HistoryLog } from '../history/log.js';
 import type { HistoryState } from '../history/scan.js';
 import { PROBE_VERSION, runProbe, type ProbeResult } from './probe.js';
+import { localMonitorDir, monitorFiles } from './state-file.js';
 
 /**
- * The remote half of `monitor --host`. A one-shot probe keeps its history log in log_dir/probe-state.json
- * keyed by the cursor it printed, so the next `--since CURSOR` reads only what came after; a
- * mismatched or missing cursor re-derives the log from the end of the history (bounded, and
- * the same answer). `--stdio` keeps the log in memory for the whole connection.
+ * The remote half of `monitor --host`. A one-shot probe keeps its history log in probe-state.json
+ * under the user's state dir (never in the project it reads), keyed by the cursor it printed, so
+ * the next `--since CURSOR` reads only what came after; a mismatched or missing cursor re-derives
+ * the log from the end of the history (bounded, and the same answer). `--stdio` keeps the log in memory for the whole connection.
  */
 interface ProbeStateFile {
   cursor: string;
@@ -23,18 +24,16 @@ interface ProbeStateFile {
 
 export async function probeOnce(configPath: string, since: string | undefined): Promise<ProbeResult> {
   const cfg = loadConfig(configPath);
-  const path = stateFiles(cfg.paths.logDir).probeState;
+  const path = monitorFiles(localMonitorDir(cfg.path)).probeState;
   const saved = since !== undefined ? readJsonOr<ProbeStateFile>(path) : undefined;
   const cursor = saved?.cursor === since && saved ? parseCursor(saved.cursor) : undefined;
   const prev: HistoryState | undefined = cursor && saved?.log?.v === HISTORY_LOG_VERSION ? { cursor, log: saved.log } : undefined;
   const { result, history } = await runProbe(cfg, prev);
-  // Never create the project's log dir from a probe: a project that never ran has nothing to keep.
-  if (existsSync(cfg.paths.logDir)) {
-    try {
-      writeJsonAtomic(path, { cursor: formatCursor(history.cursor), log: history.log } satisfies ProbeStateFile);
-    } catch {
-      /* a read-only log dir only costs the next probe a re-derivation */
-    }
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeJsonAtomic(path, { cursor: formatCursor(history.cursor), log: history.log } satisfies ProbeStateFile);
+  } catch {
+    /* an unwritable state dir only costs the next probe a re-derivation */
   }
   return result;
 }
@@ -47,6 +46,11 @@ export async function probeStdio(configPath: string): Promise<void> {
     let answer: unknown;
     try {
       const req = JSON.parse(line) as { since?: string | null };
+      // Told apart from a broken config: the monitor says "no project there", not "remote error".
+      if (!existsSync(configPath)) {
+        process.stdout.write(JSON.stringify({ v: PROBE_VERSION, kind: 'agent-runner.probe-error', error: `${configPath}: config file not found (run \`agent-runner init\` to create one)`, code: 'no_project' }) + '\n');
+        continue;
+      }
       // The config is re-read per request: edits on this host apply at the next poll.
       const cfg = loadConfig(configPath);
       const reuse = history && req.since && formatCursor(history.cursor) === req.since ? history : undefined;

@@ -15,7 +15,8 @@ export function alertLine(r: AlertRecord, paint: Painter = noPaint): string {
   if (r.state === 'resolved') return `${paint('dim', time)} ${paint('green', '[ OK ]')} ${where}${r.detector}${r.subject ? ` (${r.subject})` : ''} — ${r.message}`;
   const change = r.previous_severity ? ` (was ${r.previous_severity})` : '';
   const stop = r.auto_stop ? ` → auto-stop: ${r.auto_stop.result}${r.auto_stop.seconds !== undefined ? ` in ${r.auto_stop.seconds.toFixed(1)}s` : ''}${r.auto_stop.detail ? ` (${r.auto_stop.detail})` : ''}` : '';
-  return `${paint('dim', time)} ${paint(COLOUR[r.severity], TAG[r.severity])} ${where}${r.detector}${r.subject ? ` (${r.subject})` : ''}${change} — ${r.message}${stop}`;
+  const fix = r.fix ? ` Fix: ${r.fix}` : '';
+  return `${paint('dim', time)} ${paint(COLOUR[r.severity], TAG[r.severity])} ${where}${r.detector}${r.subject ? ` (${r.subject})` : ''}${change} — ${r.message}${stop}${fix}`;
 }
 
 /** upstream's narrate line: `[HH:MM:SS.fff] <event padded to 20> k=v k=v…`. */

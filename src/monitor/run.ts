@@ -2,7 +2,9 @@ import { formatCursor } from '../events/reader.js';
 import type { EventSink } from '../events/writer.js';
 import { alertKey, autoStopDecision, stepAlerts, worstSeverity, type AlertRecord, type AlertSet, type AutoStopOutcome } from './alerts.js';
 import type { EvaluatedCondition, ProbeResult } from './probe.js';
-import { LocalSource, RemoteCommandError, RemoteSource, TransportError, type PollSource } from './sources.js';
+import { LocalSource, RemoteSource, type PollSource } from './sources.js';
+import { RemoteFailure } from './remote-diagnosis.js';
+import { stepRemoteFailure } from './remote-alerts.js';
 import { readMonitorState, writeMonitorState, type MonitorStateFile } from './state-file.js';
 import { sleep } from '../util/sleep.js';
 import { EXIT } from '../exit-codes.js';
@@ -40,8 +42,6 @@ export const ONCE_EXIT = { healthy: EXIT.OK, warning: EXIT.FAILURE, critical: EX
 /** Back-off between reconnect attempts (upstream's schedule), capped by what is left of the tolerance. */
 const BACKOFF_S = [1, 2, 4, 8, 16, 30];
 
-export const HOST_UNREACHABLE = 'host_unreachable';
-
 export async function runMonitor(o: MonitorOptions): Promise<number> {
   const loaded = readMonitorState(o.statePath);
   if (loaded.problem) o.warn(loaded.problem);
@@ -77,33 +77,23 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
       try {
         result = await o.source.poll();
       } catch (e) {
-        if (!(e instanceof TransportError || e instanceof RemoteCommandError)) throw e;
+        if (!(e instanceof RemoteFailure)) throw e;
         // Interrupted mid-poll: an ending, not an outage.
         if (o.signal.aborted) break;
         const now = Date.now();
         outage ??= { since: now, attempts: 0 };
         outage.attempts++;
         const elapsed = (now - outage.since) / 1000;
-        const key = alertKey(HOST_UNREACHABLE, '');
-        if (!alerts[key]) {
-          const iso = new Date(now).toISOString();
-          alerts = { ...alerts, [key]: { detector: HOST_UNREACHABLE, subject: '', severity: 'unknown', since: iso, message: `cannot poll ${host ?? 'the project'}: ${e.message}`, auto_action: 'none' } };
-          const rec: AlertRecord = {
-            ts: iso,
-            host,
-            detector: HOST_UNREACHABLE,
-            subject: '',
-            severity: 'unknown',
-            state: 'firing',
-            message: `cannot poll ${host ?? 'the project'}: ${e.message}; its state is unknown`,
-            context: { error: e.message, attempt: outage.attempts, cap_s: o.toleranceS },
-            auto_action: 'none',
-            since: iso,
-          };
-          o.events.emit('monitor_alert_emitted', { detector: HOST_UNREACHABLE, subject: '', severity: 'unknown', message: rec.message, auto_action: 'none', host });
+        const step = stepRemoteFailure(alerts, e.diagnosis, host, new Date(now).toISOString(), { attempt: outage.attempts, cap_s: o.toleranceS });
+        alerts = step.next;
+        for (const rec of [...step.resolved, ...step.fired]) {
+          if (rec.state === 'firing') o.events.emit('monitor_alert_emitted', { detector: rec.detector, subject: '', severity: 'unknown', message: rec.message, auto_action: 'none', host });
+          else o.events.emit('monitor_alert_resolved', { detector: rec.detector, subject: '', severity: rec.severity, host, since: rec.since, duration_s: rec.context['duration_s'] ?? null });
           o.print(rec);
           o.onTransition?.(rec);
         }
+        // A one-shot check always says why it could not look, even when an earlier run paged it.
+        if (o.once && step.fired.length === 0) o.print(step.current);
         persist();
         await o.afterCycle?.(alerts, false);
         if (o.once) {

@@ -76,6 +76,7 @@ export function thresholdsFrom(cfg: Config): Thresholds {
     window: m.window,
     rate_threshold: m.rate_threshold,
     orphan_chain_threshold: m.orphan_chain_threshold,
+    no_progress_rounds: m.no_progress_rounds,
     disk_warning_pct: m.host_health.disk_warning_pct,
     disk_critical_pct: m.host_health.disk_critical_pct,
     mem_avail_min_mb: m.host_health.mem_avail_min_mb,

@@ -4,6 +4,8 @@ import { stopService } from '../service/lifecycle.js';
 import { RemoteCommandError, TransportError, type LineStream, type SshSession } from '../ssh/session.js';
 import type { HistoryState } from '../history/scan.js';
 import { PROBE_VERSION, runProbe, type ProbeResult } from './probe.js';
+import { classifyRemoteFailure, RemoteFailure, type RemoteFailureInput } from './remote-diagnosis.js';
+import { remoteCommandLine } from '../ssh/args.js';
 
 /** Where a monitor's polls come from: this host's files, or a probe run on a remote host. */
 export interface PollSource {
@@ -72,16 +74,31 @@ export class RemoteSource implements PollSource {
     this.cursor = o.cursor;
   }
 
+  /** Throws a RemoteFailure that says why when the poll fails. */
   async poll(): Promise<ProbeResult> {
-    const result = this.o.mode === 'exec' ? await this.pollExec() : await this.pollStream();
-    this.cursor = result.cursor;
-    return result;
+    try {
+      const result = this.o.mode === 'exec' ? await this.pollExec() : await this.pollStream();
+      this.cursor = result.cursor;
+      return result;
+    } catch (e) {
+      throw this.diagnose(e);
+    }
+  }
+
+  private diagnose(e: unknown): unknown {
+    let input: RemoteFailureInput;
+    if (e instanceof TransportError) input = { exitCode: e.exitCode, stderr: e.stderr, reason: e.message };
+    else if (e instanceof RemoteCommandError) input = { exitCode: e.exitCode, stderr: e.stderr };
+    else if (e instanceof ProbeAnswerError) input = { exitCode: 0, stderr: '', answer: e.answer };
+    else return e;
+    const command = remoteCommandLine([...this.o.remoteCmd, 'probe', '--config', this.o.remoteConfig]);
+    return new RemoteFailure(classifyRemoteFailure(input, this.host, command));
   }
 
   private async pollExec(): Promise<ProbeResult> {
     const words = [...this.o.remoteCmd, 'probe', '--json', '--config', this.o.remoteConfig, ...(this.cursor ? ['--since', this.cursor] : [])];
     const r = await this.o.session.exec(words, { timeoutMs: this.o.pollTimeoutMs ?? 60_000 });
-    if (r.code !== 0) throw new RemoteCommandError(remoteFailure(r.stderr, r.code), r.code);
+    if (r.code !== 0) throw new RemoteCommandError(remoteFailure(r.stderr, r.code), r.code, r.stderr);
     return parseProbe(r.stdout.trim().split('\n').at(-1) ?? '');
   }
 
@@ -119,17 +136,23 @@ function remoteFailure(stderr: string, code: number): string {
   return line ? `${line} (remote exit ${code})` : `remote exit ${code}`;
 }
 
+/** The remote probe answered, but not with a result this release reads. */
+class ProbeAnswerError extends Error {
+  constructor(readonly answer: NonNullable<RemoteFailureInput['answer']>) {
+    super(answer.error ?? `probe version ${String(answer.version)}`);
+  }
+}
+
 function parseProbe(line: string): ProbeResult {
   let v: unknown;
   try {
     v = JSON.parse(line);
   } catch {
-    throw new RemoteCommandError(`the remote probe answered with something that is not JSON: ${line.slice(0, 120)}`, 1);
+    throw new ProbeAnswerError({ error: `the remote probe answered with something that is not JSON: ${line.slice(0, 120)}` });
   }
-  const o = v as Omit<Partial<ProbeResult>, 'kind'> & { error?: string; kind?: string };
-  if (o?.kind === 'agent-runner.probe-error') throw new RemoteCommandError(`remote probe: ${o.error ?? 'failed'}`, 1);
-  if (o?.kind !== 'agent-runner.probe' || o.v !== PROBE_VERSION)
-    throw new RemoteCommandError(`the remote agent-runner speaks probe version ${String(o?.v)} (this one: ${PROBE_VERSION}); install the same version on both hosts`, 1);
+  const o = v as Omit<Partial<ProbeResult>, 'kind'> & { error?: string; code?: string; kind?: string };
+  if (o?.kind === 'agent-runner.probe-error') throw new ProbeAnswerError({ error: o.error ?? 'the remote probe failed', ...(o.code ? { code: o.code } : {}) });
+  if (o?.kind !== 'agent-runner.probe' || o.v !== PROBE_VERSION) throw new ProbeAnswerError({ version: o?.v ?? null, error: `the remote probe speaks version ${String(o?.v)}, this agent-runner version ${PROBE_VERSION}` });
   return o as unknown as ProbeResult;
 }
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseCursor } from '../events/reader.js';
+import { stateFiles } from '../state/files.js';
 import { readJsonFile } from '../state/json-file.js';
 import { userStateDir } from '../state/user-state.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
@@ -55,6 +56,64 @@ export function historyFromState(s: MonitorStateFile | undefined): HistoryState 
   const cursor = h ? parseCursor(h.cursor) : undefined;
   // A log saved by an older version of this shape lacks the fields added since: they start empty.
   return h && cursor && h.log?.v === HISTORY_LOG_VERSION ? { cursor, log: { ...emptyLog(), ...h.log } } : undefined;
+}
+
+/**
+ * The files a monitor keeps for one watched project, all in its own directory under the user's
+ * state dir: watching a project never writes into it (a read-only check must not change what it
+ * watches). The directory also holds the monitor's own events (events-YYYY-MM.jsonl).
+ */
+export const monitorFiles = (dir: string) => ({
+  dir,
+  /** Firing alerts and read positions. */
+  state: join(dir, 'monitor-state.json'),
+  /** The probe's digest, keyed by the cursor it printed (a one-shot `probe --since`). */
+  probeState: join(dir, 'probe-state.json'),
+  /** Notifications of alert transitions, queued before they are sent (notify/outbox.ts). */
+  outbox: join(dir, 'outbox'),
+});
+
+/**
+ * A project's stable id on this machine: its directory's name, for a reader, and a hash of its
+ * config file's real path, so two projects never share one and the same project (however its
+ * config is named on the command line) always has the same.
+ */
+export function projectStateId(configPath: string): string {
+  const abs = resolve(configPath);
+  let real = abs;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    /* a config that is gone keeps the id of its last path */
+  }
+  const tag = createHash('sha256').update(real).digest('hex').slice(0, 12);
+  return `${basename(dirname(real)).replace(/[^A-Za-z0-9._-]/g, '_')}-${tag}`;
+}
+
+/** Where a monitor (or probe) of the project with this config keeps its bookkeeping: $XDG_STATE_HOME/agent-runner/monitor/<id>. */
+export function localMonitorDir(configPath: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(userStateDir(env), 'monitor', projectStateId(configPath));
+}
+
+/**
+ * The firing alerts a monitor of this project saw at its last poll: its own state, or the file an
+ * older version kept in log_dir (read, never written or removed: that is the project's).
+ */
+export function readLocalMonitorState(configPath: string, logDir: string): ReturnType<typeof readMonitorState> {
+  const own = readMonitorState(monitorFiles(localMonitorDir(configPath)).state);
+  if (own.state || own.problem) return own;
+  return readMonitorState(stateFiles(logDir).legacyMonitorState);
+}
+
+/**
+ * A monitor's first start after an upgrade: the state an earlier version kept in the project's
+ * log_dir becomes the starting point (so nothing firing is paged again). The old file is left
+ * as it is: it is the project's, and the monitor no longer writes there.
+ */
+export function adoptLegacyState(statePath: string, legacyPath: string): void {
+  if (existsSync(statePath) || !existsSync(legacyPath)) return;
+  const old = readMonitorState(legacyPath).state;
+  if (old) writeMonitorState(statePath, old);
 }
 
 /**

@@ -37,6 +37,8 @@ export interface Thresholds {
   window: number;
   rate_threshold: number;
   orphan_chain_threshold: number;
+  /** no_progress: rounds in a row with the verdict no_op; 0 disables. */
+  no_progress_rounds: number;
   disk_warning_pct: number;
   disk_critical_pct: number;
   mem_avail_min_mb: number;

@@ -9,7 +9,7 @@ import { readProjectHistory } from '../history/read.js';
 import { readTail } from '../history/scan.js';
 import { sampleHost } from '../metrics/host.js';
 import { sampleDisks } from '../monitor/snapshot.js';
-import { readMonitorState } from '../monitor/state-file.js';
+import { readLocalMonitorState } from '../monitor/state-file.js';
 import { findRoundProcesses } from '../proc/procfs.js';
 import { serviceStatus } from '../service/status.js';
 import { isLogOfRound, stateFiles } from '../state/files.js';
@@ -87,7 +87,7 @@ export async function buildProjectState(cfg: Config, opts: PeekOptions = {}) {
   const host = sampleHost();
   const disks = sampleDisks(cfg);
   const logDisk = disks.find((d) => d.label.split('+').includes('log_dir'));
-  const monitor = readMonitorState(files.monitorState).state;
+  const monitor = readLocalMonitorState(cfg.path, logDir).state;
   const limit = h.usage_limit;
 
   return {

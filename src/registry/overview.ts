@@ -3,10 +3,9 @@ import { hostname } from 'node:os';
 import { readHistory } from '../api/history.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { RunnerError } from '../errors.js';
-import { readMonitorState } from '../monitor/state-file.js';
+import { readLocalMonitorState } from '../monitor/state-file.js';
 import { serviceStatus } from '../service/status.js';
 import type { ServiceMode } from '../service/units.js';
-import { stateFiles } from '../state/files.js';
 import { forgetFile, listProjects, registryDir, type ListedEntry, type RegistryProblem } from './projects.js';
 
 /**
@@ -128,7 +127,7 @@ async function projectRow({ entry }: ListedEntry, now: number): Promise<LsProjec
   const h = readHistory(cfg, { rounds: 1, now });
   const live = h.live;
   const last = h.last_round;
-  const monitor = readMonitorState(stateFiles(cfg.paths.logDir).monitorState).state;
+  const monitor = readLocalMonitorState(cfg.path, cfg.paths.logDir).state;
   return {
     ...base,
     name: cfg.project,

@@ -1,5 +1,6 @@
 import type { Config } from '../config/load.js';
 import { ConfigError, RunnerError } from '../errors.js';
+import type { RoundVerdict } from '../events/payloads.js';
 import type { EventSink } from '../events/writer.js';
 import { Redactor } from '../util/redact.js';
 import { runStartupChecks, type CheckResult } from './checks.js';
@@ -39,6 +40,8 @@ export interface RoundResult {
   signal: string | null;
   durationS: number;
   classification: Classification;
+  /** What the round achieved, judged from evidence (verdict.ts). */
+  verdict: RoundVerdict;
   transient?: TransientSignal;
   logPath: string;
   dirtyFiles: string[];

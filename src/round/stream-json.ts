@@ -1,10 +1,12 @@
 /**
- * Reads an agent's NDJSON output (claude `--output-format stream-json`, and the similar shapes of
- * gemini and codewhale) as it is written: the final result, usage and cost, tool calls, and
+ * Reads an agent's NDJSON output (claude `--output-format stream-json`, gemini's `stream-json`,
+ * codex's `exec --json`) as it is written: the final result, usage and cost, tool calls, and
  * structured error signals. Only structured fields are trusted; text inside tool output (a file
- * the agent cat'ed that says "usage limit reached") is never read as a signal.
+ * the agent cat'ed that says "usage limit reached") is never read as a signal. The shapes each CLI
+ * prints are kept as golden fixtures in test/fixtures/agents/ (test/unit/agent-fixtures.test.ts).
  */
 import type { TransientClass } from '../events/payloads.js';
+import { classifyErrorMessage, feedCodexEvent, isCodexEvent, isTransientRetry } from './codex-json.js';
 import { RepetitionTracker, toolTarget, type RepetitionOptions } from './repetition.js';
 
 export type { TransientClass };
@@ -14,6 +16,17 @@ export interface TransientSignal {
   /** Epoch seconds when a usage limit resets, when the agent said so. */
   reset_at_epoch?: number;
   raw: string;
+}
+
+/** The newest `rate_limit_event` (claude), whatever its status: what quota pacing reads. */
+export interface RateLimitInfo {
+  status: string;
+  /** Epoch seconds. */
+  reset_at_epoch?: number;
+  /** five_hour | seven_day | … as the agent names the window. */
+  window?: string;
+  /** 0..1, when the agent reports how much of the window is spent. */
+  utilization?: number;
 }
 
 export interface StreamState {
@@ -29,19 +42,25 @@ export interface StreamState {
   durationMs?: number;
   lastType?: string;
   transient?: TransientSignal;
+  /** Retries the agent reported and carried on from (claude `api_retry`, codex "Reconnecting... n/5"). */
+  retries: number;
+  rateLimit?: RateLimitInfo;
+  /** The line that told the failure (an error result, `turn.failed`, an `error` event): quoted when no known shape matched it. */
+  failureLine?: string;
   /** Repeated (tool, target) pairs: monitor.anomaly_repetitive_window/threshold. */
   repetition: RepetitionTracker;
 }
 
 export function newStreamState(repetition: RepetitionOptions = { window: 0, threshold: 0 }): StreamState {
-  return { structured: false, lines: 0, resultSeen: false, resultIsError: false, toolCalls: 0, repetition: new RepetitionTracker(repetition) };
+  return { structured: false, lines: 0, resultSeen: false, resultIsError: false, toolCalls: 0, retries: 0, repetition: new RepetitionTracker(repetition) };
 }
 
 const AUTH_TEXT = /(invalid api key|please run \/login|not logged in|oauth token (has )?expired|token (has )?expired|authentication[_ ](failed|error)|unauthorized|\b401\b|\b403\b|credit balance is too low)/i;
 const LIMIT_TEXT = /(usage limit|limit reached|rate limit|hit your limit|quota exceeded|too many requests|\b429\b)/i;
 const NETWORK_TEXT = /(econnrefused|econnreset|etimedout|enotfound|connection (refused|reset|error)|network (error|unreachable)|socket hang up|overloaded|\b5(00|02|03|04|29)\b|fetch failed)/i;
 
-export function feedLine(state: StreamState, line: string): void {
+/** `nowMs` turns a relative reset ("resets_in_seconds", "try again in 2 hours") into an epoch. */
+export function feedLine(state: StreamState, line: string, nowMs: number = Date.now()): void {
   if (line.length === 0 || line.charCodeAt(0) !== 123 /* { */) return;
   let obj: Record<string, unknown>;
   try {
@@ -56,6 +75,11 @@ export function feedLine(state: StreamState, line: string): void {
   if (type) state.lastType = type;
 
   if (type === 'system' && typeof obj['model'] === 'string') state.model = obj['model'];
+  // A retry the CLI recovers from by itself: counted, never a failure of its own.
+  if (type === 'system' && obj['subtype'] === 'api_retry') state.retries++;
+  if (type !== undefined && isCodexEvent(type)) return feedCodexEvent(state, type, obj, line, nowMs);
+  // codex's and gemini's top-level `error` event: the CLI's own message, kept in case the round then fails.
+  if (type === 'error') return noteErrorEvent(state, obj, line, nowMs);
 
   if (type === 'assistant' || type === 'message') {
     const msg = obj['message'] as { content?: unknown; model?: unknown } | undefined;
@@ -74,21 +98,35 @@ export function feedLine(state: StreamState, line: string): void {
 
   if (type === 'rate_limit_event') {
     const info = (obj['rate_limit_info'] ?? {}) as Record<string, unknown>;
-    if (info['status'] === 'rejected') {
-      const resets = Number(info['resetsAt']);
-      state.transient = {
-        classification: 'usage_limit',
-        ...(Number.isFinite(resets) && resets > 0 ? { reset_at_epoch: resets > 1e12 ? Math.round(resets / 1000) : resets } : {}),
-        raw: line.slice(0, 200),
+    const reset = epochSeconds(info['resetsAt']);
+    if (typeof info['status'] === 'string') {
+      const utilization = Number(info['utilization']);
+      state.rateLimit = {
+        status: info['status'],
+        ...(reset ? { reset_at_epoch: reset } : {}),
+        ...(typeof info['rateLimitType'] === 'string' ? { window: info['rateLimitType'] } : {}),
+        ...(Number.isFinite(utilization) && info['utilization'] !== null ? { utilization } : {}),
       };
+    }
+    // Only `rejected` means limited now; `allowed` and `allowed_warning` arrive on healthy turns too.
+    if (info['status'] === 'rejected') {
+      state.transient = { classification: 'usage_limit', ...(reset ? { reset_at_epoch: reset } : {}), raw: line.slice(0, 200) };
     }
   }
 
   if (type === 'result') {
     state.resultSeen = true;
-    const isError = obj['is_error'] === true || obj['status'] === 'error' || (typeof obj['subtype'] === 'string' && (obj['subtype'] as string).startsWith('error'));
-    state.resultIsError = isError;
     if (typeof obj['result'] === 'string') state.resultText = (obj['result'] as string).slice(0, 2000);
+    // An API error status marks a failed turn even under subtype "success" (an expired login's
+    // 2-second "finished"), and so does the older `Claude AI usage limit reached|<epoch>` result.
+    const apiStatus = Number(obj['api_error_status']);
+    const isError =
+      obj['is_error'] === true ||
+      obj['status'] === 'error' ||
+      (typeof obj['subtype'] === 'string' && (obj['subtype'] as string).startsWith('error')) ||
+      apiStatus >= 400 ||
+      OLD_LIMIT_RESULT.test(state.resultText ?? '');
+    state.resultIsError = isError;
     const cost = obj['total_cost_usd'] ?? obj['cost_usd'];
     if (typeof cost === 'number') state.costUsd = cost;
     if (typeof obj['duration_ms'] === 'number') state.durationMs = obj['duration_ms'];
@@ -102,8 +140,32 @@ export function feedLine(state: StreamState, line: string): void {
         cache_creation_tokens: n('cache_creation_input_tokens'),
       };
     }
-    if (isError) classifyResultError(state, obj, line);
+    if (isError) {
+      state.failureLine = line.slice(0, 300);
+      classifyResultError(state, obj, line, nowMs);
+    }
   }
+}
+
+/** The older claude text form, exactly: `Claude AI usage limit reached|<epoch>`. */
+const OLD_LIMIT_RESULT = /^Claude AI usage limit reached\|\d{10,13}\s*$/;
+
+/** An epoch in seconds or milliseconds (sources disagree on resetsAt's unit): above 1e12 is ms. */
+export function epochSeconds(x: unknown): number | undefined {
+  const n = Number(x);
+  if (x === null || x === '' || !Number.isFinite(n) || n <= 0) return undefined;
+  return n > 1e12 ? Math.round(n / 1000) : Math.round(n);
+}
+
+function noteErrorEvent(state: StreamState, obj: Record<string, unknown>, line: string, nowMs: number): void {
+  const message = typeof obj['message'] === 'string' ? obj['message'] : '';
+  if (isTransientRetry(message)) {
+    state.retries++;
+    return;
+  }
+  state.failureLine = line.slice(0, 300);
+  const signal = classifyErrorMessage(message, obj, nowMs);
+  if (signal) setSignal(state, { ...signal, raw: line.slice(0, 200) });
 }
 
 function noteTool(state: StreamState, name: unknown, input: unknown): void {
@@ -118,17 +180,23 @@ function noteErrorTag(state: StreamState, tag: string, line: string): void {
   else if (t.includes('server') || t.includes('overload') || t.includes('network') || t.includes('timeout')) setTransient(state, 'network', line);
 }
 
-function classifyResultError(state: StreamState, obj: Record<string, unknown>, line: string): void {
-  const status = Number(obj['api_error_status'] ?? (obj['error'] as Record<string, unknown> | undefined)?.['status']);
+function classifyResultError(state: StreamState, obj: Record<string, unknown>, line: string, nowMs: number): void {
+  const errObj = obj['error'] as Record<string, unknown> | undefined;
+  const status = Number(obj['api_error_status'] ?? errObj?.['status'] ?? errObj?.['code']);
   if (status === 401 || status === 403) return setTransient(state, 'auth_failure', line);
   if (status === 429) return setTransient(state, 'usage_limit', line);
   if ([408, 500, 502, 503, 504, 529].includes(status)) return setTransient(state, 'network', line);
   if (state.transient) return;
+  // gemini's error object: a type or a Google RPC status word, classified by structure first.
+  if (errObj && typeof errObj === 'object') {
+    const signal = classifyErrorMessage(typeof errObj['message'] === 'string' ? errObj['message'] : '', errObj, nowMs);
+    if (signal) return setSignal(state, { ...signal, raw: line.slice(0, 200) });
+  }
   // The result text of an *error* result is the agent's own message, not tool output.
   const text = state.resultText ?? JSON.stringify(obj['error'] ?? '');
   if (AUTH_TEXT.test(text)) return setTransient(state, 'auth_failure', line);
   if (LIMIT_TEXT.test(text)) {
-    const reset = parseResetFromText(text, Date.now());
+    const reset = parseResetFromText(text, nowMs);
     state.transient = { classification: 'usage_limit', ...(reset ? { reset_at_epoch: reset } : {}), raw: line.slice(0, 200) };
     return;
   }
@@ -136,9 +204,13 @@ function classifyResultError(state: StreamState, obj: Record<string, unknown>, l
 }
 
 function setTransient(state: StreamState, classification: TransientClass, line: string): void {
+  setSignal(state, { classification, raw: line.slice(0, 200) });
+}
+
+export function setSignal(state: StreamState, signal: TransientSignal): void {
   // A usage limit with a known reset time is the most specific signal; keep it.
   if (state.transient?.classification === 'usage_limit' && state.transient.reset_at_epoch) return;
-  state.transient = { classification, raw: line.slice(0, 200) };
+  state.transient = signal;
 }
 
 /**
@@ -152,9 +224,12 @@ export function classifyText(tail: string, patterns: { auth: RegExp[]; network: 
     return { classification: 'usage_limit', ...(reset ? { reset_at_epoch: reset } : {}), raw: matchLine(lines, LIMIT_TEXT) };
   }
   for (const re of patterns.auth) if (re.test(lines)) return { classification: 'auth_failure', raw: matchLine(lines, re) };
-  for (const re of patterns.network) if (re.test(lines)) return { classification: 'network', raw: matchLine(lines, re) };
+  for (const re of [...patterns.network, PROVIDER_NETWORK_TEXT]) if (re.test(lines)) return { classification: 'network', raw: matchLine(lines, re) };
   return undefined;
 }
+
+/** litellm's exception names and aider's sentence for them (aider/exceptions.py): a provider that is down. */
+const PROVIDER_NETWORK_TEXT = /\b(InternalServerError|ServiceUnavailableError|APIConnectionError|overloaded_error)\b|servers are down or overloaded/;
 
 function matchLine(text: string, re: RegExp): string {
   return (text.split('\n').find((l) => re.test(l)) ?? '').slice(0, 200);
@@ -175,7 +250,7 @@ export function parseResetFromText(text: string, nowMs: number): number | undefi
   }
   const inRel = /(?:try again|retry|resets?)\s+in\s+(?:(\d+)\s*h(?:ours?)?)?\s*(?:(\d+)\s*m(?:in(?:utes?)?)?)?/i.exec(text);
   if (inRel && (inRel[1] || inRel[2])) return Math.round(nowMs / 1000 + Number(inRel[1] ?? 0) * 3600 + Number(inRel[2] ?? 0) * 60);
-  const clock = /resets?\s+(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b/i.exec(text);
+  const clock = /(?:resets?|try again)\s+(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b/i.exec(text);
   if (clock && (clock[3] || clock[2])) {
     let h = Number(clock[1]) % 12;
     if (!clock[3]) h = Number(clock[1]);

@@ -3,16 +3,18 @@
  * status.json out. No clock, no I/O: `endedAt` and every count come from the caller, so each
  * outcome is testable with plain objects (test/unit/round-translate.test.ts).
  */
-import type { PendingEvent } from '../events/payloads.js';
+import type { PendingEvent, RoundVerdict, VerdictEvidence } from '../events/payloads.js';
 import { EXIT } from '../exit-codes.js';
 import type { Status } from '../state/status.js';
 import { signalNumber } from '../util/signals.js';
 import { classify, type Classification } from './classify.js';
 import type { StreamState, TransientSignal } from './stream-json.js';
 import type { SuperviseResult } from './supervise.js';
+import { judgeRound } from './verdict.js';
 
 /** What the agent's output said, as far as the round's record needs it. */
-export type StreamFacts = Pick<StreamState, 'structured' | 'resultSeen' | 'resultIsError' | 'toolCalls' | 'costUsd' | 'model' | 'usage' | 'durationMs' | 'transient'>;
+export type StreamFacts = Pick<StreamState, 'structured' | 'resultSeen' | 'resultIsError' | 'toolCalls' | 'costUsd' | 'model' | 'usage' | 'durationMs' | 'transient'> &
+  Partial<Pick<StreamState, 'failureLine'>>;
 
 export interface RoundFacts {
   roundNum: number;
@@ -40,6 +42,10 @@ export interface RoundFacts {
   dirtyFiles: string[];
   /** Commits the agent added to HEAD (null: cannot tell). */
   commits: number | null;
+  /** HEAD differs from before the round (null: cannot tell). */
+  headMoved?: boolean | null;
+  /** The line that told the failure, else the agent's last line (redacted): quoted when a failure matches no known shape. */
+  lastLine?: string | undefined;
   /** The snapshot of the user's work taken before the agent ran, when there was one. */
   worktreeSnapshot?: string | undefined;
   logPath: string;
@@ -50,7 +56,7 @@ export interface RoundRecord {
   classification: Classification;
   /** The transient signal that explains a round that did not end clean. */
   transient?: TransientSignal;
-  /** agent_exit, then round_interrupted, transient_error_detected, agent_network_blip, agent_usage_recorded. */
+  /** agent_exit, then round_interrupted, transient_error_detected, agent_network_blip, agent_usage_recorded, unrecognized_failure. */
   exitEvents: PendingEvent[];
   /** dirty_detected when the tree is dirty; the preservation's own events follow it. */
   dirtyEvent?: PendingEvent;
@@ -61,14 +67,18 @@ export interface RoundRecord {
   /** round_end: the round's terminal record, written after status.json. */
   endEvent: PendingEvent;
   commits: number | null;
+  verdict: RoundVerdict;
 }
 
 /**
  * Whether the agent's last lines must be read for a transient signal: only when its output had no
- * structure to read one from, it failed, and we did not interrupt it.
+ * structure to read one from, we did not interrupt it, and it failed or did nothing. An agent that
+ * prints its provider's errors as text can exit 0 after giving up (aider); one that did work may
+ * have printed a limit it then recovered from, which is no reason to call the round limited.
  */
-export function needsTextFallback(exit: SuperviseResult, stream: StreamFacts): boolean {
-  return !stream.transient && !stream.structured && (exit.exitCode !== 0 || exit.spawnError !== undefined) && exit.killedBy !== 'interrupt';
+export function needsTextFallback(exit: SuperviseResult, stream: StreamFacts, didWork: boolean): boolean {
+  if (stream.transient || stream.structured || exit.killedBy !== undefined) return false;
+  return exit.exitCode !== 0 || exit.spawnError !== undefined || (exit.signal === null && !didWork);
 }
 
 export function translateRound(f: RoundFacts): RoundRecord {
@@ -152,6 +162,21 @@ export function translateRound(f: RoundFacts): RoundRecord {
     });
   }
 
+  const evidence: VerdictEvidence = {
+    head_moved: f.headMoved ?? null,
+    commits: f.commits,
+    files_changed: f.dirtyFiles.length,
+    tokens: stream.usage ? stream.usage.input_tokens + stream.usage.output_tokens : null,
+    is_error: stream.resultSeen && stream.resultIsError,
+    exit_code: exitCodeForEvent,
+  };
+  const verdict = judgeRound({ outcome: classification.outcome, transient: classification.transient, evidence });
+  // A failure no known shape explains: quote it, so a changed CLI format is noticed, not misread.
+  if (classification.outcome === 'error' && !transient && !exit.spawnError) {
+    const sample = (f.lastLine ?? stream.failureLine ?? '').slice(0, 300);
+    exitEvents.push({ kind: 'unrecognized_failure', payload: { round_num: roundNum, agent: f.agent, outcome: classification.outcome, exit_code: exitCodeForEvent, sample } });
+  }
+
   const killEvents: PendingEvent[] = [];
   if (killedBy === 'grace') {
     killEvents.push({ kind: 'round_grace_kill', payload: { round_num: roundNum, grace_s: f.graceAfterResultS, live_children: exit.liveChildrenAtGrace.slice(0, 5), kill_ms: killMs } });
@@ -178,13 +203,15 @@ export function translateRound(f: RoundFacts): RoundRecord {
       last_exit_code: exitCodeForEvent,
       last_duration_s: f.durationS,
       last_outcome: classification.outcome,
+      last_verdict: verdict,
       ...(classification.transient ? { last_transient: classification.transient } : {}),
       last_dirty_files: f.dirtyFiles.slice(0, 20),
       last_log_path: f.logPath,
       ...(f.worktreeSnapshot ? { last_worktree_snapshot: f.worktreeSnapshot } : {}),
     },
-    endEvent: { kind: 'round_end', payload: { round_num: roundNum, outcome: classification.outcome, duration_s: f.durationS, commits: f.commits } },
+    endEvent: { kind: 'round_end', payload: { round_num: roundNum, outcome: classification.outcome, duration_s: f.durationS, commits: f.commits, verdict, evidence } },
     commits: f.commits,
+    verdict,
   };
 }
 

@@ -22,7 +22,13 @@ export interface SshOptions {
 
 /** The connection failed (ssh exit 255, a timeout, a dropped stream): the host's state is unknown. */
 export class TransportError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** What ssh wrote to stderr: the reason, in OpenSSH's words. */
+    readonly stderr = '',
+    /** 255 when ssh itself failed; null when there is no status (a timeout, ssh not runnable). */
+    readonly exitCode: number | null = FOREIGN_EXIT.SSH_FAILED,
+  ) {
     super(message);
   }
 }
@@ -33,6 +39,7 @@ export class RemoteCommandError extends Error {
   constructor(
     message: string,
     readonly exitCode: number,
+    readonly stderr = '',
   ) {
     super(message);
   }
@@ -89,8 +96,8 @@ export class SshSession {
     const child = spawn('ssh', this.argv(words, ['-n']), { stdio: ['ignore', 'pipe', 'pipe'] });
     return collect(child, opts.timeoutMs ?? 60_000).then((r) => {
       const ms = performance.now() - t0;
-      if (r.error) throw new TransportError(r.error);
-      if (r.code === FOREIGN_EXIT.SSH_FAILED) throw new TransportError(oneLine(r.stderr) || 'ssh exited 255 (connection failed)');
+      if (r.error) throw new TransportError(r.error, r.stderr, null);
+      if (r.code === FOREIGN_EXIT.SSH_FAILED) throw new TransportError(oneLine(r.stderr) || 'ssh exited 255 (connection failed)', r.stderr);
       return { code: r.code, stdout: r.stdout, stderr: r.stderr, ms };
     });
   }
@@ -189,13 +196,17 @@ export class LineStream {
     });
     this.exited = new Promise((resolve) => {
       child.once('error', (e) => {
-        this.fail(new TransportError(`cannot run ssh: ${e.message}`));
+        this.fail(new TransportError(`cannot run ssh: ${e.message}`, '', null));
         resolve();
       });
       child.once('exit', (code) => {
         const why = oneLine(this.stderr) || `ssh exited ${code ?? 'by a signal'}`;
         // 255 is ssh's own failure; any other status is the remote command's.
-        this.fail(code !== null && code !== FOREIGN_EXIT.SSH_FAILED && code !== 0 ? new RemoteCommandError(`${why} (remote exit ${code})`, code) : new TransportError(why));
+        this.fail(
+          code !== null && code !== FOREIGN_EXIT.SSH_FAILED && code !== 0
+            ? new RemoteCommandError(`${why} (remote exit ${code})`, code, this.stderr)
+            : new TransportError(why, this.stderr, code === FOREIGN_EXIT.SSH_FAILED ? code : null),
+        );
         resolve();
       });
     });
@@ -215,7 +226,7 @@ export class LineStream {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting = undefined;
-        this.ended ??= new TransportError(`no answer within ${Math.round(timeoutMs / 1000)}s`);
+        this.ended ??= new TransportError(`no answer within ${Math.round(timeoutMs / 1000)}s`, this.stderr, null);
         this.child.kill('SIGKILL');
         reject(this.ended);
       }, timeoutMs);

@@ -17,10 +17,12 @@ export const stateFiles = (logDir: string) => ({
   lock: join(logDir, 'agent-runner.lock'),
   /** Who holds the lock (pid, start time, cmdline), beside it. */
   lockHolder: join(logDir, 'agent-runner.lock.holder'),
-  monitorState: join(logDir, 'monitor-state.json'),
-  /** The remote half of `monitor --host`: its digest, keyed by the cursor it printed. */
-  probeState: join(logDir, 'probe-state.json'),
   archive: join(logDir, 'archive'),
+  /**
+   * Where earlier versions kept the monitor's state. Read (peek, and a monitor's first start, as
+   * its starting point), never written: the monitor keeps its own under the user's state dir.
+   */
+  legacyMonitorState: join(logDir, 'monitor-state.json'),
 });
 
 export type StateFiles = ReturnType<typeof stateFiles>;

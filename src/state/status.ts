@@ -31,6 +31,8 @@ export interface Status {
   last_exit_code?: number | null;
   last_duration_s?: number;
   last_outcome?: string;
+  /** productive | no_op | limited | auth_failed | failed | timeout (src/round/verdict.ts). */
+  last_verdict?: string;
   last_transient?: string;
   last_dirty_files?: string[];
   last_log_path?: string;

@@ -136,7 +136,7 @@ function spentToday(p: Project): number {
 }
 
 describe('one history: every view agrees', () => {
-  it('success, timeout, crash, a usage-limit wait and its end, an auth-failure halt, resume', { timeout: 300_000 }, async () => {
+  it('success, timeout, crash, a usage-limit wait and its end, an auth-failure halt, resume', { timeout: 420_000 }, async () => {
     const p = project({ mode: RESULT(0.25), runtime: { usage_limit_buffer_s: 0, usage_limit_jitter_s: 0, crash_loop_threshold: 5 } });
 
     // Success, with its cost and two commits of the agent's.
@@ -160,10 +160,12 @@ describe('one history: every view agrees', () => {
     expect(await views(p)).toMatchObject({ rounds: 3, last: { round_num: 3, outcome: 'signal' }, halt: null });
 
     // A usage limit: serve waits for the reset without spawning...
-    const reset = Math.floor(Date.now() / 1000) + 30;
+    // Far enough ahead that every view is taken inside the wait, even when a loaded host makes
+    // each CLI run take seconds (30 s was not, at load average 20).
+    const reset = Math.floor(Date.now() / 1000) + 75;
     setMode(p, `json:{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","rateLimitType":"five_hour","resetsAt":${reset}}};;exit:1`);
     const serve = track(startCli(['serve', '--config', p.config, '--max-rounds', '2'], { cwd: p.dir }));
-    const served = finish(serve, 120_000);
+    const served = finish(serve, 200_000);
     await waitFor(() => readEvents(p.logDir).some((e) => e.event === 'serve_waiting'), 'serve waiting on the usage limit', 30_000);
     // The agent is fixed meanwhile; serve takes the config in at SIGHUP, from the next round.
     setMode(p, RESULT(0.5));

@@ -131,7 +131,7 @@ describe.skipIf(skip)('monitor --host over a real sshd', () => {
     const r = await runCli(['monitor', '--host', ALIAS, '--ssh-config', cfg, '--remote-cmd', `${process.execPath} ${CLI}`, '--remote-config', p.config, '--once', '--json', '--state-file', join(localHome, 'strict.json')], { cwd: localHome, env: env() });
     expect(r.code).toBe(3);
     const a = JSON.parse(r.stdout.trim().split('\n')[0]!) as AlertLine;
-    expect(a).toMatchObject({ detector: 'host_unreachable', severity: 'unknown', state: 'firing', host: ALIAS });
+    expect(a).toMatchObject({ detector: 'host_key_unknown', severity: 'unknown', state: 'firing', host: ALIAS });
     expect(a.message).toContain('Host key verification failed');
     expect(readFileSync(empty, 'utf8')).toBe('');
   });

@@ -2,7 +2,7 @@ import { statfsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  finish, readEvents, readJson, runCli, startCli, waitFor,
+  finish, monitorDirOf, readEvents, readJson, runCli, startCli, waitFor,
   type EventLine, type Project, useProjects,
 } from '../helpers/project.js';
 
@@ -48,13 +48,13 @@ const AUTH_TEXT = 'text:Error: 401 Unauthorized - OAuth token has expired;;exit:
 const AUTH_JSON = 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key"};;exit:1';
 
 describe('monitor: detectors fire on conditions real rounds produce', () => {
-  it('a healthy project: nothing fires, exit 0, and the monitor records that it ran', async () => {
+  it('a healthy project: nothing fires, exit 0, and the monitor records that it ran (in its own directory)', async () => {
     const p = project({ mode: 'ok' });
     expect((await round(p)).code).toBe(0);
     const m = await monitorOnce(p);
     expect(m.alerts).toEqual([]);
     expect(m.code).toBe(0);
-    expect(ofKind(readEvents(p.logDir), 'monitor_started')[0]).toMatchObject({ host: null, once: true });
+    expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_started')[0]).toMatchObject({ host: null, once: true });
   });
 
   it('oauth_fail from an auth failure in text and a stream-json 401: critical, exit 2, fires once, resolves, survives a restart', async () => {
@@ -76,17 +76,18 @@ describe('monitor: detectors fire on conditions real rounds produce', () => {
     const again = await monitorOnce(p);
     expect(again.alerts).toEqual([]);
     expect(again.code).toBe(2);
-    expect(ofKind(readEvents(p.logDir), 'monitor_alert_emitted')).toHaveLength(1);
-    expect(ofKind(readEvents(p.logDir), 'monitor_auto_stop_triggered')).toHaveLength(0);
+    expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_alert_emitted')).toHaveLength(1);
+    expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_auto_stop_triggered')).toHaveLength(0);
 
-    // Three good rounds push the failures below half of the window of 4: resolved.
-    setMode(p, 'ok');
+    // Three good rounds (each commits: a round that changes nothing would fire no_progress) push
+    // the failures below half of the window of 4: resolved.
+    setMode(p, 'commit:1');
     for (let i = 0; i < 3; i++) expect((await round(p)).code).toBe(0);
     const after = await monitorOnce(p);
     expect(resolved(after.alerts)).toEqual(['oauth_fail']);
     expect(firing(after.alerts)).toEqual([]);
     expect(after.code).toBe(0);
-    expect(ofKind(readEvents(p.logDir), 'monitor_alert_resolved')[0]).toMatchObject({ detector: 'oauth_fail' });
+    expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_alert_resolved')[0]).toMatchObject({ detector: 'oauth_fail' });
   });
 
   it('network_fail from connection errors in text and a stream-json 503: warning, exit 1', async () => {
@@ -317,15 +318,15 @@ describe('monitor: with a real serve', () => {
     expect(m.alerts[0]!.auto_stop).toMatchObject({ result: 'stopped' });
     const sr = await serveDone;
     expect(sr.code).toBe(0);
-    const ev = readEvents(p.logDir);
+    const ev = readEvents(monitorDirOf(p));
     expect(ofKind(ev, 'monitor_auto_stop_triggered')).toHaveLength(1);
     expect(ofKind(ev, 'monitor_auto_stop_completed')[0]).toMatchObject({ detector: 'oauth_fail', stopped: true });
-    expect(ofKind(ev, 'serve_stopped')).toHaveLength(1);
+    expect(ofKind(readEvents(p.logDir), 'serve_stopped')).toHaveLength(1);
 
     // Already stopped: nothing to repeat.
     const again = await monitorOnce(p);
     expect(again.alerts).toEqual([]);
-    expect(ofKind(readEvents(p.logDir), 'monitor_auto_stop_triggered')).toHaveLength(1);
+    expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_auto_stop_triggered')).toHaveLength(1);
 
     // The operator fixed the login and started serve again: the old failures are still in the
     // window, but they predate this run of the service, so it keeps running.
@@ -335,7 +336,7 @@ describe('monitor: with a real serve', () => {
     await waitFor(() => ofKind(readEvents(p.logDir), 'serve_started').length >= 2 && running(p), 'second serve running a round', 15_000);
     const later = await monitorOnce(p);
     expect(later.alerts).toEqual([]);
-    expect(ofKind(readEvents(p.logDir), 'monitor_auto_stop_triggered')).toHaveLength(1);
+    expect(ofKind(readEvents(monitorDirOf(p)), 'monitor_auto_stop_triggered')).toHaveLength(1);
     expect(serve2.exitCode).toBe(null);
   });
 });

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../helpers/http-receiver.js';
-import { finish, readEvents, runCli, startCli, waitFor, type Project, useProjects } from '../helpers/project.js';
+import { finish, monitorDirOf, readEvents, runCli, startCli, waitFor, type Project, useProjects } from '../helpers/project.js';
 
 /**
  * What the monitor and serve tell a human, received by a real HTTP server on loopback: alerts
@@ -42,7 +43,7 @@ describe('monitor notifications', () => {
 
     // A long-running monitor, killed with SIGKILL, then started again: the alert is not news.
     const m = track(startCli(['monitor', '--interval', '1', '--config', p.config], { cwd: p.dir }));
-    const started = () => readFileSync(`${p.logDir}/monitor-state.json`, 'utf8');
+    const started = () => readFileSync(join(monitorDirOf(p), 'monitor-state.json'), 'utf8');
     const before = started();
     await waitFor(() => started() !== before, 'a poll of the long-running monitor');
     m.kill('SIGKILL');

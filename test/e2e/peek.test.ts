@@ -94,7 +94,7 @@ describe('peek: the ProjectState document', () => {
     expect(latest['log_tail']).toContain('second round says bye');
     // setMode edited the config between the rounds: that uncommitted edit is the user's, so it is
     // snapshotted before the second round runs.
-    expect(latest['recent_events'].map((e: { event: string }) => e.event)).toEqual(['round_start', 'worktree_snapshot', 'agent_spawn', 'agent_exit', 'round_end']);
+    expect(latest['recent_events'].map((e: { event: string }) => e.event)).toEqual(['round_start', 'worktree_snapshot', 'agent_spawn', 'agent_exit', 'unrecognized_failure', 'round_end']);
     const one = (await peekJson(p, '--round', '1', '--log'))['current_round'];
     expect(one).toMatchObject({ round_num: 1, exit_code: 0 });
     expect(one['log_tail']).toEqual(['first round says hello']);

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { localMonitorDir } from '../../src/monitor/state-file.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 /** The shipped CLI: the bundle that `bin` points at. */
@@ -129,6 +130,11 @@ export function finish(child: ChildProcess & { t0?: number }, timeoutMs = 60_000
       resolvePromise({ code, signal, stdout, stderr, ms: Date.now() - (child.t0 ?? Date.now()) });
     });
   });
+}
+
+/** Where a monitor of this project (and a probe of it) keeps its own state and events: never in the project. */
+export function monitorDirOf(p: Project): string {
+  return localMonitorDir(p.config);
 }
 
 export interface EventLine {

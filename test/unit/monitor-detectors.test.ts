@@ -9,7 +9,7 @@ import type { Snapshot, Thresholds } from '../../src/monitor/types.js';
 // detector is also driven end to end by real rounds in test/e2e/monitor.test.ts.
 
 const T: Thresholds = {
-  window: 10, rate_threshold: 0.2, orphan_chain_threshold: 3, disk_warning_pct: 90, disk_critical_pct: 95, mem_avail_min_mb: 200,
+  window: 10, rate_threshold: 0.2, orphan_chain_threshold: 3, no_progress_rounds: 3, disk_warning_pct: 90, disk_critical_pct: 95, mem_avail_min_mb: 200,
   supervisor_stale_threshold_s: 60, hung_factor: 1.5, kill_grace_s: 5, smoke_fail_rate: 0.1, auth_hint: '',
 };
 const NOW = Date.UTC(2026, 10, 21, 12);

@@ -19,13 +19,14 @@ const CFG: PolicyConfig = {
   crash_loop_threshold: 3,
   crash_loop_fast_s: 60,
   auth_failure_halt_after: 2,
+  auth_contention_halt_after: 3,
   backoff_max_s: 600,
   transient_error_action: 'back_off',
   usage_limit_buffer_s: 60,
   usage_limit_jitter_s: 30,
   usage_limit_max_wait_s: 3600,
 };
-const ZERO: LoopCounters = { consecutive_failures: 0, consecutive_auth: 0, backoff: {} };
+const ZERO: LoopCounters = { consecutive_failures: 0, consecutive_auth: 0, consecutive_contention: 0, consecutive_idle: 0, backoff: {} };
 const round = (r: Partial<RoundSummary>): RoundSummary => ({ roundNum: 7, outcome: 'error', durationS: 5, exitCode: 1, logPath: '/logs/rounds/R7.log', agent: 'claude', ...r });
 
 interface Row {
@@ -35,8 +36,8 @@ interface Row {
   cfg?: Partial<PolicyConfig>;
   /** The decision, matched with toMatchObject (so the event's payload may be a subset too). */
   decision: { kind: Decision['kind']; event?: { kind: KnownKind; payload: Record<string, unknown> } } & Record<string, unknown>;
-  /** The counters after the round, exactly. */
-  next: LoopCounters;
+  /** The counters after the round, exactly (consecutive_contention and consecutive_idle 0 unless given). */
+  next: Omit<LoopCounters, 'consecutive_contention' | 'consecutive_idle'> & { consecutive_contention?: number; consecutive_idle?: number };
 }
 
 const ROWS: Row[] = [
@@ -102,6 +103,25 @@ const ROWS: Row[] = [
     decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: ZERO },
   { name: 'a fast timeout is not a crash', round: { outcome: 'timeout', durationS: 1, exitCode: null }, counters: { consecutive_failures: 2 },
     decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: ZERO },
+  { name: 'auth contention (a shared login refreshed elsewhere): back off, not an auth failure', round: { transient: 'auth_contention' }, counters: { consecutive_failures: 2, consecutive_auth: 0 },
+    decision: { kind: 'continue', delayMs: 120_000, reason: 'backoff' }, next: { consecutive_failures: 0, consecutive_auth: 0, consecutive_contention: 1, backoff: { auth_contention: 1 } } },
+  { name: 'auth contention backs off exponentially', round: { transient: 'auth_contention' }, counters: { consecutive_contention: 1, backoff: { auth_contention: 1 } },
+    decision: { kind: 'continue', delayMs: 240_000, reason: 'backoff' }, next: { consecutive_failures: 0, consecutive_auth: 0, consecutive_contention: 2, backoff: { auth_contention: 2 } } },
+  { name: 'auth contention halts only after auth_contention_halt_after in a row', round: { transient: 'auth_contention' }, counters: { consecutive_contention: 2 },
+    decision: { kind: 'halt', reason: 'auth_failure', event: { kind: 'auth_failure_halt', payload: { consecutive: 3, round_num: 7 } } },
+    next: { consecutive_failures: 0, consecutive_auth: 0, consecutive_contention: 3, backoff: {} } },
+  { name: 'a clean round that changed nothing (no_op) counts toward max_idle_rounds', round: { outcome: 'clean', verdict: 'no_op', exitCode: 0 }, counters: { consecutive_idle: 1 }, cfg: { max_idle_rounds: 3 },
+    decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: { ...ZERO, consecutive_idle: 2 } },
+  { name: 'the max_idle_rounds-th no_op round halts as idle', round: { outcome: 'clean', verdict: 'no_op', exitCode: 0 }, counters: { consecutive_idle: 2 }, cfg: { max_idle_rounds: 3 },
+    decision: { kind: 'halt', reason: 'idle', event: { kind: 'no_progress_halt', payload: { consecutive: 3, max_idle_rounds: 3, round_num: 7 } } }, next: { ...ZERO, consecutive_idle: 3 } },
+  { name: 'without max_idle_rounds, no_op rounds only count', round: { outcome: 'clean', verdict: 'no_op', exitCode: 0 }, counters: { consecutive_idle: 50 },
+    decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: { ...ZERO, consecutive_idle: 51 } },
+  { name: 'a productive round ends the idle run', round: { outcome: 'clean', verdict: 'productive', exitCode: 0 }, counters: { consecutive_idle: 2 }, cfg: { max_idle_rounds: 3 },
+    decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: ZERO },
+  { name: 'a failed round ends the idle run too', round: { outcome: 'error', durationS: 61 }, counters: { consecutive_idle: 2 }, cfg: { max_idle_rounds: 3 },
+    decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: ZERO },
+  { name: 'any other round ends a contention run', round: { outcome: 'error', durationS: 61 }, counters: { consecutive_contention: 2 },
+    decision: { kind: 'continue', delayMs: 3000, reason: 'restart_delay' }, next: ZERO },
 ];
 
 describe('decideNext', () => {
@@ -110,7 +130,7 @@ describe('decideNext', () => {
     const before = structuredClone(counters);
     const { decision, counters: next } = decideNext(round(row.round), counters, { ...CFG, ...row.cfg }, NOW, HALF);
     expect(decision).toMatchObject(row.decision);
-    expect(next).toEqual(row.next);
+    expect(next).toEqual({ consecutive_contention: 0, consecutive_idle: 0, ...row.next });
     expect(counters).toEqual(before); // pure: the caller's counters are not touched
     if (decision.kind === 'continue' && !('capped' in row.decision)) expect(decision.capped).toBeUndefined();
   });
@@ -188,7 +208,7 @@ describe('decideNext covers every decision', () => {
 
   it('every halt it can decide', () => {
     const halts = decisions.filter((d): d is HaltDecision => d.kind === 'halt');
-    expect(new Set(halts.map((d) => d.reason))).toEqual(new Set<HaltReason>(['auth_failure', 'transient_stop', 'crash_loop']));
+    expect(new Set(halts.map((d) => d.reason))).toEqual(new Set<HaltReason>(['auth_failure', 'transient_stop', 'crash_loop', 'idle']));
   });
 
   it('every round outcome, and every transient class under every transient_error_action', () => {
@@ -199,7 +219,7 @@ describe('decideNext covers every decision', () => {
         expect(ROWS.some((r) => r.round.transient === cls && (r.cfg?.transient_error_action ?? 'back_off') === action), `${cls} × ${action}`).toBe(true);
       }
     }
-    const classes: Record<TransientClass, true> = { auth_failure: true, usage_limit: true, network: true };
+    const classes: Record<TransientClass, true> = { auth_failure: true, auth_contention: true, usage_limit: true, network: true };
     for (const cls of Object.keys(classes)) expect(ROWS.some((r) => r.round.transient === cls), cls).toBe(true);
   });
 });

@@ -42,6 +42,7 @@ interface Row {
   name: string;
   facts: RoundFacts;
   outcome: Outcome;
+  verdict: string;
   /** Every event, in order: exit events, dirty_detected, kill events, round_end. */
   kinds: KnownKind[];
   code: number;
@@ -53,9 +54,9 @@ interface Row {
 }
 
 const ROWS: Row[] = [
-  { name: 'a clean exit', facts: facts({ exit: exited({}) }), outcome: 'clean', kinds: ['agent_exit', 'round_end'], code: EXIT.OK, exitCode: 0,
+  { name: 'a clean exit', facts: facts({ exit: exited({}) }), outcome: 'clean', verdict: 'productive', kinds: ['agent_exit', 'round_end'], code: EXIT.OK, exitCode: 0,
     payloads: { agent_exit: { exit_cause: 'clean', timed_out: false, transient: null, leftovers_killed: 0, cost_usd: null }, round_end: { round_num: 4, outcome: 'clean', duration_s: 12.5, commits: 1 } } },
-  { name: 'a clean exit with usage, leftovers and a dirty tree', facts: facts({ exit: exited({ leftoversKilled: 2 }), stream: usage, dirtyFiles: ['a.ts', 'b b.ts'] }), outcome: 'clean',
+  { name: 'a clean exit with usage, leftovers and a dirty tree', facts: facts({ exit: exited({ leftoversKilled: 2 }), stream: usage, dirtyFiles: ['a.ts', 'b b.ts'] }), outcome: 'clean', verdict: 'productive',
     kinds: ['agent_exit', 'agent_usage_recorded', 'dirty_detected', 'round_end'], code: EXIT.OK, exitCode: 0,
     payloads: {
       agent_exit: { leftovers_killed: 2, tool_calls: 3, cost_usd: 0.25 },
@@ -63,65 +64,67 @@ const ROWS: Row[] = [
       dirty_detected: { round_num: 4, files: ['a.ts', 'b b.ts'], outcome: 'clean' },
     } },
   { name: 'a clean exit that reported a transient error in passing: no transient recorded', facts: facts({ exit: exited({}), stream: { ...quiet, structured: true } , textTransient: undefined }),
-    outcome: 'clean', kinds: ['agent_exit', 'round_end'], code: EXIT.OK, exitCode: 0 },
-  { name: 'a non-zero exit', facts: facts({ exit: exited({ exitCode: 2 }) }), outcome: 'error', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_ERROR, exitCode: 2,
+    outcome: 'clean', verdict: 'productive', kinds: ['agent_exit', 'round_end'], code: EXIT.OK, exitCode: 0 },
+  { name: 'a non-zero exit', facts: facts({ exit: exited({ exitCode: 2 }) }), outcome: 'error', verdict: 'failed', kinds: ['agent_exit', 'unrecognized_failure', 'round_end'], code: EXIT.AGENT_ERROR, exitCode: 2,
     payloads: { agent_exit: { exit_cause: 'error', outcome: 'error' } } },
-  { name: 'exit 0 with an error result', facts: facts({ exit: exited({}), stream: { ...usage, resultIsError: true } }), outcome: 'error',
-    kinds: ['agent_exit', 'agent_usage_recorded', 'round_end'], code: EXIT.AGENT_ERROR, exitCode: 0, payloads: { agent_usage_recorded: { success: false } } },
-  { name: 'a missing agent CLI (spawn error)', facts: facts({ exit: exited({ exitCode: 127, spawnError: 'spawn claude ENOENT' }) }), outcome: 'error',
+  { name: 'exit 0 with an error result', facts: facts({ exit: exited({}), stream: { ...usage, resultIsError: true } }), outcome: 'error', verdict: 'failed',
+    kinds: ['agent_exit', 'agent_usage_recorded', 'unrecognized_failure', 'round_end'], code: EXIT.AGENT_ERROR, exitCode: 0, payloads: { agent_usage_recorded: { success: false } } },
+  { name: 'a missing agent CLI (spawn error)', facts: facts({ exit: exited({ exitCode: 127, spawnError: 'spawn claude ENOENT' }) }), outcome: 'error', verdict: 'failed',
     kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_ERROR, exitCode: 127, payloads: { agent_exit: { error: 'spawn claude ENOENT' } } },
-  { name: 'the hard timeout', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGTERM', killedBy: 'timeout', killMs: 40 }) }), outcome: 'timeout',
+  { name: 'the hard timeout', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGTERM', killedBy: 'timeout', killMs: 40 }) }), outcome: 'timeout', verdict: 'timeout',
     kinds: ['agent_exit', 'round_timeout_kill', 'round_end'], code: EXIT.AGENT_TIMEOUT, exitCode: -15,
     payloads: { agent_exit: { timed_out: true, exit_cause: 'timeout', signal: 'SIGTERM' }, round_timeout_kill: { reason: 'exceeded round_timeout_s=600', kill_ms: 40 } } },
-  { name: 'the idle timeout', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGKILL', killedBy: 'idle' }) }), outcome: 'timeout',
+  { name: 'the idle timeout', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGKILL', killedBy: 'idle' }) }), outcome: 'timeout', verdict: 'timeout',
     kinds: ['agent_exit', 'round_timeout_kill', 'round_end'], code: EXIT.AGENT_TIMEOUT, exitCode: -9,
     payloads: { round_timeout_kill: { reason: 'no output for idle_timeout_s=120', kill_ms: null } } },
   { name: 'a timeout on a network error: the blip is recorded, the timeout decides', facts: facts({ exit: exited({ exitCode: 1, killedBy: 'timeout' }), textTransient: { classification: 'network', raw: 'ECONNRESET' } }),
-    outcome: 'timeout', kinds: ['agent_exit', 'transient_error_detected', 'agent_network_blip', 'round_timeout_kill', 'round_end'], code: EXIT.AGENT_TIMEOUT, exitCode: 1, transient: 'network',
+    outcome: 'timeout', verdict: 'timeout', kinds: ['agent_exit', 'transient_error_detected', 'agent_network_blip', 'round_timeout_kill', 'round_end'], code: EXIT.AGENT_TIMEOUT, exitCode: 1, transient: 'network',
     payloads: { agent_network_blip: { timed_out: true, exit_code: 1 } } },
   { name: 'done, then hung: grace kill', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGTERM', killedBy: 'grace', killMs: 7, liveChildrenAtGrace: [1, 2, 3, 4, 5, 6].map((pid) => ({ name: 'sleep', pid })) }), stream: usage }),
-    outcome: 'grace_kill', kinds: ['agent_exit', 'agent_usage_recorded', 'round_grace_kill', 'round_end'], code: EXIT.AGENT_GRACE_KILL, exitCode: -15,
+    outcome: 'grace_kill', verdict: 'productive', kinds: ['agent_exit', 'agent_usage_recorded', 'round_grace_kill', 'round_end'], code: EXIT.AGENT_GRACE_KILL, exitCode: -15,
     payloads: { agent_exit: { timed_out: true }, round_grace_kill: { grace_s: 30, kill_ms: 7, live_children: [1, 2, 3, 4, 5].map((pid) => ({ name: 'sleep', pid })) } } },
-  { name: 'a signal we did not send', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGSEGV' }) }), outcome: 'signal', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_SIGNAL, exitCode: -11,
+  { name: 'a signal we did not send', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGSEGV' }) }), outcome: 'signal', verdict: 'failed', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_SIGNAL, exitCode: -11,
     payloads: { agent_exit: { exit_cause: 'signal:SIGSEGV' } } },
-  { name: 'a signal outside the classic nine keeps its number', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGUSR1' }) }), outcome: 'signal', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_SIGNAL, exitCode: -10 },
-  { name: 'a shell reporting its child\'s SIGKILL as 137', facts: facts({ exit: exited({ exitCode: 137 }) }), outcome: 'signal', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_SIGNAL, exitCode: 137 },
+  { name: 'a signal outside the classic nine keeps its number', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGUSR1' }) }), outcome: 'signal', verdict: 'failed', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_SIGNAL, exitCode: -10 },
+  { name: 'a shell reporting its child\'s SIGKILL as 137', facts: facts({ exit: exited({ exitCode: 137 }) }), outcome: 'signal', verdict: 'failed', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_SIGNAL, exitCode: 137 },
   { name: 'SIGKILL while the service cgroup counted no new OOM kill', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGKILL' }), oom: { inRound: 0, serviceBefore: 2, serviceAfter: 2 } }),
-    outcome: 'signal', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_SIGNAL, exitCode: -9 },
+    outcome: 'signal', verdict: 'failed', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_SIGNAL, exitCode: -9 },
   { name: 'an OOM kill counted by the round\'s own cgroup', facts: facts({ exit: exited({ exitCode: 1 }), oom: { inRound: 1, serviceBefore: undefined, serviceAfter: undefined } }),
-    outcome: 'oom', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_OOM, exitCode: 1 },
+    outcome: 'oom', verdict: 'failed', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_OOM, exitCode: 1 },
   { name: 'SIGKILL with a new OOM kill in the service cgroup', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGKILL' }), oom: { inRound: 0, serviceBefore: 2, serviceAfter: 3 } }),
-    outcome: 'oom', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_OOM, exitCode: -9 },
+    outcome: 'oom', verdict: 'failed', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_OOM, exitCode: -9 },
   { name: 'a new service OOM kill without SIGKILL is not the leader\'s', facts: facts({ exit: exited({ exitCode: 1 }), oom: { inRound: 0, serviceBefore: 2, serviceAfter: 3 } }),
-    outcome: 'error', kinds: ['agent_exit', 'round_end'], code: EXIT.AGENT_ERROR, exitCode: 1 },
+    outcome: 'error', verdict: 'failed', kinds: ['agent_exit', 'unrecognized_failure', 'round_end'], code: EXIT.AGENT_ERROR, exitCode: 1 },
   { name: 'an OOM count does not override a kill of ours', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGKILL', killedBy: 'timeout' }), oom: { inRound: 1, serviceBefore: undefined, serviceAfter: undefined } }),
-    outcome: 'timeout', kinds: ['agent_exit', 'round_timeout_kill', 'round_end'], code: EXIT.AGENT_TIMEOUT, exitCode: -9 },
-  { name: 'SIGTERM to the round', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGTERM', killedBy: 'interrupt', interruptedBy: 'SIGTERM', killMs: 12 }) }), outcome: 'interrupted',
+    outcome: 'timeout', verdict: 'timeout', kinds: ['agent_exit', 'round_timeout_kill', 'round_end'], code: EXIT.AGENT_TIMEOUT, exitCode: -9 },
+  { name: 'SIGTERM to the round', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGTERM', killedBy: 'interrupt', interruptedBy: 'SIGTERM', killMs: 12 }) }), outcome: 'interrupted', verdict: 'failed',
     kinds: ['agent_exit', 'round_interrupted', 'round_end'], code: EXIT.INTERRUPTED_TERM, exitCode: -15, payloads: { round_interrupted: { signal: 'SIGTERM', kill_ms: 12 } } },
-  { name: 'SIGINT to the round', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGTERM', killedBy: 'interrupt', interruptedBy: 'SIGINT' }) }), outcome: 'interrupted',
+  { name: 'SIGINT to the round', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGTERM', killedBy: 'interrupt', interruptedBy: 'SIGINT' }) }), outcome: 'interrupted', verdict: 'failed',
     kinds: ['agent_exit', 'round_interrupted', 'round_end'], code: EXIT.INTERRUPTED_INT, exitCode: -15, payloads: { round_interrupted: { signal: 'SIGINT', kill_ms: null } } },
-  { name: 'SIGHUP to the round', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGTERM', killedBy: 'interrupt', interruptedBy: 'SIGHUP' }) }), outcome: 'interrupted',
+  { name: 'SIGHUP to the round', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGTERM', killedBy: 'interrupt', interruptedBy: 'SIGHUP' }) }), outcome: 'interrupted', verdict: 'failed',
     kinds: ['agent_exit', 'round_interrupted', 'round_end'], code: EXIT.INTERRUPTED_HUP, exitCode: -15 },
-  { name: 'interrupted before the spawn, with a dirty tree', facts: facts({ exit: exited({ exitCode: null, killedBy: 'interrupt', interruptedBy: 'SIGTERM' }), durationS: 0, dirtyFiles: ['x'] }), outcome: 'interrupted',
+  { name: 'interrupted before the spawn, with a dirty tree', facts: facts({ exit: exited({ exitCode: null, killedBy: 'interrupt', interruptedBy: 'SIGTERM' }), durationS: 0, dirtyFiles: ['x'] }), outcome: 'interrupted', verdict: 'failed',
     kinds: ['agent_exit', 'round_interrupted', 'dirty_detected', 'round_end'], code: EXIT.INTERRUPTED_TERM, exitCode: null, payloads: { dirty_detected: { outcome: 'interrupted' } } },
   { name: 'a usage limit from structured output', facts: facts({ exit: exited({ exitCode: 1 }), stream: { ...quiet, structured: true, transient: { classification: 'usage_limit', reset_at_epoch: 1_800_000_000, raw: 'limit' } } }),
-    outcome: 'error', kinds: ['agent_exit', 'transient_error_detected', 'round_end'], code: EXIT.AGENT_USAGE_LIMIT, exitCode: 1, transient: 'usage_limit',
+    outcome: 'error', verdict: 'limited', kinds: ['agent_exit', 'transient_error_detected', 'round_end'], code: EXIT.AGENT_USAGE_LIMIT, exitCode: 1, transient: 'usage_limit',
     payloads: { agent_exit: { transient: 'usage_limit', reset_at_epoch: 1_800_000_000 }, transient_error_detected: { classification: 'usage_limit', agent: 'claude', reset_at_epoch: 1_800_000_000, raw: 'limit' } } },
   { name: 'an auth failure from the last lines', facts: facts({ exit: exited({ exitCode: 1 }), textTransient: { classification: 'auth_failure', raw: '401' } }),
-    outcome: 'error', kinds: ['agent_exit', 'transient_error_detected', 'round_end'], code: EXIT.AGENT_AUTH, exitCode: 1, transient: 'auth_failure' },
+    outcome: 'error', verdict: 'auth_failed', kinds: ['agent_exit', 'transient_error_detected', 'round_end'], code: EXIT.AGENT_AUTH, exitCode: 1, transient: 'auth_failure' },
   { name: 'a network error from the last lines: a blip', facts: facts({ exit: exited({ exitCode: 1 }), textTransient: { classification: 'network', raw: 'x'.repeat(300) } }),
-    outcome: 'error', kinds: ['agent_exit', 'transient_error_detected', 'agent_network_blip', 'round_end'], code: EXIT.AGENT_NETWORK, exitCode: 1, transient: 'network',
+    outcome: 'error', verdict: 'failed', kinds: ['agent_exit', 'transient_error_detected', 'agent_network_blip', 'round_end'], code: EXIT.AGENT_NETWORK, exitCode: 1, transient: 'network',
     payloads: { agent_network_blip: { phase: 'build', matched: 'x'.repeat(200), round_duration_s: 12.5, exit_code: 1, timed_out: false } } },
   { name: 'a network error with a signal: no blip', facts: facts({ exit: exited({ exitCode: null, signal: 'SIGSEGV' }), textTransient: { classification: 'network', raw: 'reset' } }),
-    outcome: 'signal', kinds: ['agent_exit', 'transient_error_detected', 'round_end'], code: EXIT.AGENT_NETWORK, exitCode: -11, transient: 'network' },
+    outcome: 'signal', verdict: 'failed', kinds: ['agent_exit', 'transient_error_detected', 'round_end'], code: EXIT.AGENT_NETWORK, exitCode: -11, transient: 'network' },
   { name: 'structured output wins over the last lines', facts: facts({ exit: exited({ exitCode: 1 }), stream: { ...quiet, structured: true, transient: { classification: 'auth_failure', raw: 'a' } }, textTransient: { classification: 'network', raw: 'n' } }),
-    outcome: 'error', kinds: ['agent_exit', 'transient_error_detected', 'round_end'], code: EXIT.AGENT_AUTH, exitCode: 1, transient: 'auth_failure' },
+    outcome: 'error', verdict: 'auth_failed', kinds: ['agent_exit', 'transient_error_detected', 'round_end'], code: EXIT.AGENT_AUTH, exitCode: 1, transient: 'auth_failure' },
 ];
 
 describe('translateRound', () => {
   it.each(ROWS)('$name → $outcome, exit $code', (row) => {
     const rec = translateRound(row.facts);
     expect(rec.classification.outcome).toBe(row.outcome);
+    expect(rec.verdict).toBe(row.verdict);
+    expect(rec.endEvent.payload).toMatchObject({ verdict: row.verdict });
     expect(rec.classification.roundExitCode).toBe(row.code);
     expect(rec.classification.transient).toBe(row.transient);
     expect(rec.transient?.classification).toBe(row.transient);
@@ -141,6 +144,7 @@ describe('translateRound', () => {
       last_exit_code: row.exitCode,
       last_duration_s: row.facts.durationS,
       last_outcome: row.outcome,
+      last_verdict: row.verdict,
       ...(row.transient ? { last_transient: row.transient } : {}),
       last_dirty_files: row.facts.dirtyFiles,
       last_log_path: '/logs/rounds/R4-x.log',
@@ -183,16 +187,18 @@ describe('translateRound', () => {
 });
 
 describe('needsTextFallback', () => {
-  const rows: { name: string; exit: Partial<SuperviseResult>; stream?: Partial<StreamFacts>; want: boolean }[] = [
+  const rows: { name: string; exit: Partial<SuperviseResult>; stream?: Partial<StreamFacts>; didWork?: boolean; want: boolean }[] = [
     { name: 'a failed plain-text agent', exit: { exitCode: 1 }, want: true },
     { name: 'a spawn error', exit: { exitCode: 127, spawnError: 'ENOENT' }, want: true },
-    { name: 'a clean exit', exit: { exitCode: 0 }, want: false },
+    { name: 'a clean exit that did work', exit: { exitCode: 0 }, didWork: true, want: false },
+    { name: 'a clean exit that did nothing: its last lines may say why (aider gives up on a limit and exits 0)', exit: { exitCode: 0 }, want: true },
+    { name: 'killed for its timeout: never read as a limit (ralph-claude-code#183)', exit: { exitCode: null, signal: 'SIGTERM', killedBy: 'timeout' }, want: false },
     { name: 'killed by a signal (exit code null)', exit: { exitCode: null, signal: 'SIGKILL' }, want: true },
     { name: 'an interrupt of ours', exit: { exitCode: null, killedBy: 'interrupt' }, want: false },
     { name: 'structured output, read already', exit: { exitCode: 1 }, stream: { structured: true }, want: false },
     { name: 'a transient signal already found', exit: { exitCode: 1 }, stream: { transient: { classification: 'network', raw: '' } }, want: false },
   ];
-  it.each(rows)('$name → $want', ({ exit, stream, want }) => {
-    expect(needsTextFallback(exited(exit), { ...quiet, ...stream })).toBe(want);
+  it.each(rows)('$name → $want', ({ exit, stream, didWork, want }) => {
+    expect(needsTextFallback(exited(exit), { ...quiet, ...stream }, didWork ?? false)).toBe(want);
   });
 });

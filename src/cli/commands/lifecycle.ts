@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/load.js';
 import { EXIT } from '../../exit-codes.js';
-import { clearHalt, readHalt } from '../../loop/halt.js';
-import { resetLoopState } from '../../loop/loop-state.js';
+import { readHalt } from '../../loop/halt.js';
 import { readHistory } from '../../api/history.js';
 import { killService, startService, stopService, type StopResult } from '../../service/lifecycle.js';
+import { resumeProject } from '../../service/resume.js';
 import { serviceStatus } from '../../service/status.js';
-import { eventsFor, globals, loadFor } from '../context.js';
+import { globals, loadFor } from '../context.js';
 import { err, json, out, paint } from '../output.js';
 import { CLI_ENTRY } from '../paths.js';
 import { noteProject } from '../record-project.js';
@@ -28,7 +28,7 @@ export async function statusDocument(cfg: Config) {
     project: cfg.project,
     ...svc,
     current_round: live ? { round_num: live.round_num, phase: live.phase, pid: live.agent_pid, age_s: Math.round((Date.parse(h.generated_at) - live.started_ms) / 1000), log_path: live.log_path } : null,
-    last_round: last ? { round_num: last.round_num, outcome: last.outcome, exit_code: last.exit_code, ended_at: last.ended_at, duration_s: last.duration_s, cost_usd: last.cost_usd } : null,
+    last_round: last ? { round_num: last.round_num, outcome: last.outcome, verdict: last.verdict, exit_code: last.exit_code, ended_at: last.ended_at, duration_s: last.duration_s, cost_usd: last.cost_usd } : null,
     waiting: h.wait ? { reason: h.wait.reason, until: h.wait.until, seconds_left: h.wait.seconds_left } : null,
     halt: halt ? { reason: halt.reason, since: halt.ts, message: halt.message, hint: halt.hint } : null,
     usage_limit: h.usage_limit,
@@ -96,7 +96,7 @@ export function registerLifecycle(program: Command): void {
       if ('sub_state' in d && d.sub_state) out(`  unit: ${d.unit} ${d.active_state}/${d.sub_state}, restarts ${d.n_restarts ?? 0}`);
       if ('linger' in d && d.linger === false) out(`  ${paint('yellow', 'linger is off')}: the user unit stops at logout (sudo loginctl enable-linger $USER)`);
       if (d.current_round) out(`  round ${d.current_round.round_num} running for ${d.current_round.age_s}s (agent pid ${d.current_round.pid})`);
-      else if (d.last_round) out(`  last round ${d.last_round.round_num}: ${d.last_round.outcome} at ${d.last_round.ended_at}`);
+      else if (d.last_round) out(`  last round ${d.last_round.round_num}: ${d.last_round.outcome}${d.last_round.verdict ? ` (${d.last_round.verdict})` : ''} at ${d.last_round.ended_at}`);
       if (d.waiting) out(`  waiting (${d.waiting.reason}) until ${d.waiting.until}`);
       if (d.halt) out(`  ${paint('red', `HALTED (${d.halt.reason})`)} since ${d.halt.since}: ${d.halt.message}. ${d.halt.hint}; then \`agent-runner resume\``);
     });
@@ -105,11 +105,7 @@ export function registerLifecycle(program: Command): void {
     .command('resume')
     .description('clear a recorded halt (and the crash-loop counters and budgets) so serve may run again')
     .action(async (_o: unknown, cmd: Command) => {
-      const cfg = loadFor(cmd);
-      const halt = readHalt(cfg.paths.logDir);
-      clearHalt(cfg.paths.logDir);
-      resetLoopState(cfg.paths.logDir);
-      if (halt) eventsFor(cfg).emit('halt_cleared', { reason: halt.reason, since: halt.ts });
+      const halt = resumeProject(loadFor(cmd));
       if (globals(cmd).json) return json({ cleared: halt ?? null });
       out(halt ? `cleared halt (${halt.reason}, since ${halt.ts}); counters and budgets reset. Start again with \`agent-runner start\`` : 'no halt was recorded; counters and budgets reset');
     });

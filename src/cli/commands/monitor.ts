@@ -29,7 +29,7 @@ export function registerMonitor(program: Command): void {
     .option('--remote-cmd <cmd>', 'the agent-runner program on the remote host (default: $AGENT_RUNNER_REMOTE_CMD, else "agent-runner")')
     .option('--remote-config <path>', 'the project config on the remote host (default: $AGENT_RUNNER_REMOTE_CONFIG, else agent-runner.toml in the remote home)')
     .option('--transport <t>', 'stream: one long-lived remote probe per connection; exec: one remote command per poll', 'stream')
-    .option('--state-file <path>', 'where firing alerts and read positions are kept (default: log_dir/monitor-state.json; for --host, under ~/.local/state/agent-runner)')
+    .option('--state-file <path>', 'where firing alerts and read positions are kept (default: under ~/.local/state/agent-runner/monitor/, or remote/ for --host; never in the project)')
     .option('--no-auto-stop', 'never stop the service, whatever auto_stop_on says')
     .option('--listen <host:port>', 'serve /metrics (OpenMetrics or Prometheus text) and /healthz on this address, e.g. 127.0.0.1:9464')
     .action(async (flags: MonitorFlags, cmd: Command) => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { ConfigError, UsageError } from '../../errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { testNotification } from '../../notify/messages.js';
@@ -48,14 +49,18 @@ export function registerNotify(program: Command): void {
 
   notify
     .command('flush')
-    .description('deliver the notifications queued in the outbox (log_dir/outbox), retrying within --timeout; exit 1 if some remain')
+    .description('deliver the notifications queued in the outboxes (serve\'s in log_dir/outbox, the local monitor\'s in its state dir), retrying within --timeout; exit 1 if some remain')
     .option('--timeout <s>', 'give up waiting for back-offs after this many seconds', '30')
     .action(async (opts: { timeout: string }, cmd: Command) => {
       const timeoutS = seconds('--timeout', opts.timeout);
       const cfg = loadFor(cmd);
-      const outbox = openOutbox(cfg, eventsFor(cfg), packageVersion());
-      const before = outbox.pending().length;
-      const left = await outbox.flush(Date.now() + timeoutS * 1000);
+      const { localMonitorDir, monitorFiles } = await import('../../monitor/state-file.js');
+      const monitor = monitorFiles(localMonitorDir(cfg.path));
+      const outboxes = [openOutbox(cfg, eventsFor(cfg), packageVersion())];
+      if (existsSync(monitor.outbox)) outboxes.push(openOutbox(cfg, eventsFor(cfg, monitor.dir), packageVersion(), monitor.outbox));
+      const deadline = Date.now() + timeoutS * 1000;
+      const before = outboxes.reduce((n, o) => n + o.pending().length, 0);
+      const left = (await Promise.all(outboxes.map((o) => o.flush(deadline)))).reduce((a, b) => a + b, 0);
       if (globals(cmd).json) json({ ok: left === 0, queued: before, pending: left });
       else out(left === 0 ? `outbox empty (${before} queued before)` : `${left} notification(s) still queued (see the notify_retry events)`);
       process.exitCode = left === 0 ? EXIT.OK : EXIT.FAILURE;

@@ -3,10 +3,11 @@ import type { Condition, Detector, Snapshot, Thresholds } from '../types.js';
 import { disk, memPressure } from './host.js';
 import { networkFail, oauthFail, timeoutRate } from './rates.js';
 import { anomalyRepetitiveActive, hung, orphanChain, smokeFailRate } from './rounds.js';
+import { noProgress } from './progress.js';
 import { rateLimitActive, supervisorStale } from './supervisor.js';
 
 /** Every detector, in upstream's order. disk covers disk_warning and disk_critical. */
-export const DETECTORS: readonly Detector[] = [timeoutRate, hung, orphanChain, disk, memPressure, smokeFailRate, oauthFail, networkFail, rateLimitActive, anomalyRepetitiveActive, supervisorStale];
+export const DETECTORS: readonly Detector[] = [timeoutRate, hung, orphanChain, disk, memPressure, smokeFailRate, oauthFail, networkFail, rateLimitActive, anomalyRepetitiveActive, supervisorStale, noProgress];
 
 /**
  * Detectors that may not stop the service even when listed in monitor.auto_stop_on: staleness is

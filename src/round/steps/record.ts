@@ -31,6 +31,7 @@ export function recordRound(ctx: RoundContext, sup: SupervisedRound, settled: Se
     signal: sup.exit.signal,
     durationS: sup.durationS,
     classification: record.classification,
+    verdict: record.verdict,
     ...(record.transient ? { transient: record.transient } : {}),
     logPath: ctx.logPath,
     dirtyFiles: settled.dirtyFiles,

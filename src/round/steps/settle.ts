@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { handleDirtyTree, type DirtyOutcome } from '../dirty.js';
-import { commitsSince, dirtyFiles, ownedPaths } from '../git.js';
+import { Redactor } from '../../util/redact.js';
+import { commitsSince, dirtyFiles, headCommit, ownedPaths } from '../git.js';
 import { oomKillCount } from '../process-group.js';
 import { classifyText } from '../stream-json.js';
 import { needsTextFallback, translateRound, type RoundRecord, type StreamFacts } from '../translate.js';
@@ -23,24 +24,37 @@ export interface SettledRound {
 export async function settleRound(ctx: RoundContext, s: SpawnedRound, sup: SupervisedRound): Promise<SettledRound> {
   const { cfg, events, roundNum } = ctx;
   const stream = s.follower.stream;
-  const textTransient = needsTextFallback(sup.exit, stream)
-    ? classifyText(
-        s.follower.tailText(),
-        { auth: cfg.monitor.auth_fail_patterns.map((p) => new RegExp(p, 'i')), network: cfg.monitor.network_fail_patterns.map((p) => new RegExp(p, 'i')) },
-        Date.now(),
-      )
-    : undefined;
-  s.follower.close();
   const oomAfter = oomKillCount();
 
   // The agent's commits, counted before the dirty handler may add its own.
   const commits = await commitsSince(cfg.paths.workDir, s.headBefore).catch(() => null);
+  const headAfter = await headCommit(cfg.paths.workDir).catch(() => null);
+  const headMoved = s.headBefore === null || headAfter === null ? null : headAfter !== s.headBefore;
   let dirty: string[] = [];
   try {
     dirty = await dirtyFiles(cfg.paths.workDir, ownedPaths(cfg));
   } catch (err) {
     ctx.opts.log?.(`dirty check failed: ${(err as Error).message}`);
   }
+  const textTransient = needsTextFallback(sup.exit, stream, headMoved === true || (commits ?? 0) > 0 || dirty.length > 0)
+    ? classifyText(
+        s.follower.tailText(),
+        { auth: cfg.monitor.auth_fail_patterns.map((p) => new RegExp(p, 'i')), network: cfg.monitor.network_fail_patterns.map((p) => new RegExp(p, 'i')) },
+        Date.now(),
+      )
+    : undefined;
+  // The agent's last words, for a failure that matches no known shape (its secrets masked).
+  const lastLine = new Redactor(Object.values(cfg.agent.env)).text(
+    stream.failureLine ??
+      s.follower
+        .tailText(4096)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .at(-1) ??
+      '',
+  );
+  s.follower.close();
 
   const record = translateRound({
     roundNum,
@@ -58,6 +72,8 @@ export async function settleRound(ctx: RoundContext, s: SpawnedRound, sup: Super
     textTransient,
     dirtyFiles: dirty,
     commits,
+    headMoved,
+    lastLine,
     worktreeSnapshot: s.before.ok && s.before.commit ? s.before.commit : undefined,
     logPath: ctx.logPath,
   });

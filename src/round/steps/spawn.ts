@@ -138,7 +138,7 @@ function liveStatus(ctx: RoundContext): Status {
 function lastFields(prev: Status | undefined): Partial<Status> {
   if (!prev) return {};
   const out: Partial<Status> = {};
-  for (const k of ['last_completed_at', 'last_exit_code', 'last_duration_s', 'last_outcome', 'last_dirty_files', 'last_log_path'] as const) {
+  for (const k of ['last_completed_at', 'last_exit_code', 'last_duration_s', 'last_outcome', 'last_verdict', 'last_dirty_files', 'last_log_path'] as const) {
     if (prev[k] !== undefined) (out as Record<string, unknown>)[k] = prev[k];
   }
   return out;

@@ -1,0 +1,128 @@
+// The dashboard in a real headless Chromium: the built CLI serves it, real rounds and a real
+// `serve` change the projects, and the page must show those changes live (Server-Sent Events),
+// without a reload and without a console error.
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, PHONE, screenshot, type BrowserSession } from '../helpers/browser.js';
+import { runCli, startCli, useProjects, waitFor, type Project } from '../helpers/project.js';
+
+const { project, track } = useProjects();
+let browser: BrowserSession;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+afterEach(async () => {
+  // Runs before the projects' cleanup (hooks run in reverse): the pages close while their server still runs.
+  await browser.closePages();
+  // Every test's pages must have run without a console error or an uncaught exception.
+  expect(browser.errors.splice(0)).toEqual([]);
+});
+
+/** `agent-runner dashboard` on a free loopback port; resolves with its URL once it listens. */
+async function startDashboard(p: Project, ...args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = track(startCli(['dashboard', '--listen', '127.0.0.1:0', '--config', p.config, ...args], { cwd: p.dir }));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const url = (await waitFor(() => /dashboard on (http:\/\/\S+\/)/.exec(stderr)?.[1], 'the dashboard to listen'));
+  return { child, url, stderr: () => stderr };
+}
+
+async function round(p: Project): Promise<void> {
+  const r = await runCli(['round', '--config', p.config], { cwd: p.dir });
+  expect(r.code, r.stderr).toBe(0);
+}
+
+describe('dashboard in a browser', () => {
+  it('the overview lists two projects, each with its last round', async () => {
+    const a = project({ mode: 'commit:1' });
+    const b = project({ mode: 'ok' });
+    await round(a);
+    await round(b);
+    await round(b);
+    const d = await startDashboard(a, b.config);
+    const page = await browser.open();
+    await page.goto(d.url);
+    const cards = page.locator('article.card');
+    await cards.first().waitFor();
+    expect(await cards.count()).toBe(2);
+    const names = await page.locator('article.card .name').allTextContents();
+    expect(names.sort()).toEqual([a.project, b.project].sort());
+    const cardB = page.locator('article.card', { hasText: b.project });
+    await expect.poll(() => cardB.textContent()).toMatch(/last: round 2 clean/);
+    await expect.poll(() => page.locator('#live').textContent()).toBe('live');
+    await screenshot(page, 'dashboard', 'overview-desktop');
+    const phone = await browser.open(PHONE);
+    await phone.goto(d.url);
+    await phone.locator('article.card').first().waitFor();
+    // Nothing wider than the phone's screen: no sideways scrolling at 360 px.
+    expect(await phone.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    await screenshot(phone, 'dashboard', 'overview-phone');
+  });
+
+  it('a round started by serve appears live, and its outcome shows without a reload', async () => {
+    const p = project({ mode: 'sleep:2;;commit:1' });
+    const d = await startDashboard(p);
+    const page = await browser.open();
+    await page.goto(d.url);
+    const card = page.locator(`article.card`, { hasText: p.project });
+    await card.waitFor();
+    expect(await card.getAttribute('data-state')).toBe('stopped');
+    await page.evaluate('window.marker = 42');
+    const serve = track(startCli(['serve', '--max-rounds', '1', '--config', p.config], { cwd: p.dir }));
+    await waitFor(async () => (await page.locator('article.card[data-state="running"]').count()) === 1, 'the live round on the card', 20_000);
+    expect(await page.locator('article.card').textContent()).toMatch(/round 1/);
+    await waitFor(async () => /last: round 1 clean/.test((await page.locator('article.card').textContent()) ?? ''), 'the outcome on the card', 20_000);
+    // The same document all along: the page was updated in place, not reloaded.
+    expect(await page.evaluate('window.marker')).toBe(42);
+    await waitFor(() => serve.exitCode !== null, 'serve to exit');
+  });
+
+  it('a halt shows its fix hint', async () => {
+    const p = project({ mode: 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key · Please run /login"};;exit:1' });
+    const d = await startDashboard(p);
+    const page = await browser.open();
+    await page.goto(d.url);
+    await page.locator('article.card').waitFor();
+    const serve = await runCli(['serve', '--config', p.config], { cwd: p.dir });
+    expect(serve.code).toBe(81);
+    const halt = page.locator('article.card .halt');
+    await halt.waitFor({ timeout: 20_000 });
+    expect(await halt.textContent()).toMatch(/Halted: auth_failure.*Fix: log the agent CLI in again on this host; then agent-runner resume/s);
+    expect(await page.locator('article.card').getAttribute('data-state')).toBe('halted');
+    await screenshot(page, 'dashboard', 'halt-desktop');
+  });
+
+  it('the round page renders a stream-json log as assistant text, tool calls and the result', async () => {
+    const text = { type: 'assistant', message: { content: [{ type: 'text', text: 'I will <b>edit</b> the notes.' }] } };
+    const result = { type: 'result', subtype: 'success', is_error: false, result: 'Notes edited.', total_cost_usd: 0.25, num_turns: 3 };
+    const p = project({ mode: `json:${JSON.stringify(text)};;tools:2:Edit:notes.md;;json:${JSON.stringify(result)}` });
+    await round(p);
+    const d = await startDashboard(p);
+    const page = await browser.open();
+    await page.goto(d.url);
+    await page.locator('article.card a.name').click();
+    await page.locator('svg.chart[data-bars="1"]').first().waitFor();
+    await screenshot(page, 'dashboard', 'project-desktop');
+    await page.locator('table.rounds a', { hasText: '1' }).first().click();
+    await page.locator('ol.log').waitFor();
+    // Text from the log is text, never markup.
+    expect(await page.locator('.le.assistant .txt').first().textContent()).toBe('I will <b>edit</b> the notes.');
+    expect(await page.locator('.le.tool').count()).toBe(2);
+    expect(await page.locator('.le.tool .who').first().textContent()).toBe('tool call · Edit');
+    expect(await page.locator('.le.final').textContent()).toMatch(/result · \$0\.25 · 3 turns.*Notes edited\./s);
+    await screenshot(page, 'dashboard', 'round-desktop');
+    const phone = await browser.open(PHONE);
+    await phone.goto(page.url());
+    await phone.locator('ol.log').waitFor();
+    expect(await phone.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    await screenshot(phone, 'dashboard', 'round-phone');
+    await phone.goto(page.url().replace(/\/r\/\d+$/, ''));
+    await phone.locator('svg.chart').first().waitFor();
+    expect(await phone.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    await screenshot(phone, 'dashboard', 'project-phone');
+  });
+});
