@@ -1,6 +1,4 @@
-import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
-import { join } from 'node:path';
-import { isLogOfRound, stateFiles } from '../state/files.js';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { decideLogEntries, type LogEntry } from './log-entries.js';
 
 /** Bytes one page of a round log holds at most: a large log is read a page at a time, never whole. */
@@ -20,16 +18,7 @@ export interface LogPage {
   entries: LogEntry[];
 }
 
-/** The round log of round `n` under the project's log_dir, when one was kept. */
-export function findRoundLog(logDir: string, n: number): string | undefined {
-  const dir = stateFiles(logDir).rounds;
-  try {
-    const name = readdirSync(dir).find((f) => isLogOfRound(f, n));
-    return name ? join(dir, name) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { findRoundLog } from '../state/files.js';
 
 /**
  * One page of the log from `offset` (bytes; 'tail' for the last page), cut at line ends so an

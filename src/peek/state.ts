@@ -1,5 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { timeoutFor, type Config } from '../config/load.js';
 import { RunnerError } from '../errors.js';
 import { parseEvent, type EventRecord } from '../events/reader.js';
@@ -12,7 +11,7 @@ import { sampleDisks } from '../monitor/snapshot.js';
 import { readLocalMonitorState } from '../monitor/state-file.js';
 import { findRoundProcesses } from '../proc/procfs.js';
 import { serviceStatus } from '../service/status.js';
-import { isLogOfRound, stateFiles } from '../state/files.js';
+import { findRoundLog, stateFiles } from '../state/files.js';
 import { readJsonOr } from '../state/json-file.js';
 import { maxRoundInLogs } from '../state/round-counter.js';
 import { readStatus, type Status } from '../state/status.js';
@@ -230,15 +229,6 @@ function roundFromEvents(n: number, records: EventRecord[]): RoundRecord | undef
   return log.rounds.find((x) => x.round_num === n);
 }
 
-function findRoundLog(logDir: string, n: number): string | undefined {
-  const dir = stateFiles(logDir).rounds;
-  try {
-    const name = readdirSync(dir).find((f) => isLogOfRound(f, n));
-    return name ? join(dir, name) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function logFacts(path: string): { size: number; mtimeMs: number } | undefined {
   try {

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compactUtc, utcMonth } from '../util/time.js';
 
@@ -71,4 +72,15 @@ export function monthOfEventsFile(name: string): string | undefined {
 /** The metrics file a sample taken at `nowMs` goes to. */
 export function metricsFile(logDir: string, nowMs: number): string {
   return join(logDir, `metrics-${utcMonth(nowMs)}.jsonl`);
+}
+
+/** The round log of round `n` under log_dir, when one was kept. */
+export function findRoundLog(logDir: string, n: number): string | undefined {
+  const dir = stateFiles(logDir).rounds;
+  try {
+    const name = readdirSync(dir).find((f) => isLogOfRound(f, n));
+    return name ? join(dir, name) : undefined;
+  } catch {
+    return undefined;
+  }
 }
