@@ -32,7 +32,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => T | Promise<T>
         }
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`${lockPath} is held by another process (waited ${opts.timeoutMs ?? 10_000} ms)`);
+      if (Date.now() > deadline) throw new Error(`${lockPath} is held by another process (waited ${opts.timeoutMs ?? 10_000} ms)`, { cause: err });
       await sleep(20);
     }
   }
