@@ -47,6 +47,10 @@ describe('credentials ahead of failure', () => {
     expect(ev.find((e) => e.event === 'halt_recorded')).toMatchObject({ reason: 'auth_failure', exit_code: 81 });
     expect(JSON.parse(readFileSync(join(p.logDir, 'halt.json'), 'utf8'))).toMatchObject({ reason: 'auth_failure' });
     expect(JSON.stringify(readEvents(p.logDir))).not.toContain(TOKEN);
+    // The next start is refused with the same way out, said once.
+    const again = await runCli(['serve', '--config', p.config], { cwd: p.dir });
+    expect(again.code).toBe(85);
+    expect(again.stderr.match(/agent-runner resume/g)).toHaveLength(1);
   });
 
   it('the credentials_expiring detector: a warning within 24 h, critical once expired, resolved when the login is renewed', async () => {
