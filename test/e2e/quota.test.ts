@@ -14,16 +14,16 @@ const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
 describe('quota.reserve', () => {
   it('inside the window serve starts no round: it emits quota_reserve_wait until the window ends, shows the wait, and a SIGTERM ends it', async () => {
-    // A UTC window from the minute before now to two minutes after: serve starts inside it whatever
-    // the time of day (midnight included: the window then crosses it).
+    // A UTC window from the minute before now to four minutes after: serve starts inside it whatever
+    // the time of day (midnight included: the window then crosses it), even on a slow start.
     const now = Date.now();
     const from = hhmm(now - 60_000);
-    const to = hhmm(now + 120_000);
+    const to = hhmm(now + 240_000);
     const p = project({ extraToml: `[quota]\nreserve = { from = "${from}", to = "${to}", time_zone = "UTC" }` });
     const s = startServe(p);
     const wait = await waitFor(() => ofKind(readEvents(p.logDir), 'quota_reserve_wait')[0], 'quota_reserve_wait', 30_000);
     expect(wait).toMatchObject({ from, to, time_zone: 'UTC' });
-    // The window ends at the start of minute `to`, two or three minutes after now.
+    // The window ends at the start of minute `to`.
     const until = Date.parse(String(wait['until']));
     expect(hhmm(until)).toBe(to);
     expect(until % 60_000).toBe(0);
@@ -75,10 +75,11 @@ describe('a quota shared by the projects of one account', () => {
     const sa = startServe(a, '--max-rounds', '2');
 
     const pause = await waitFor(() => ofKind(readEvents(b.logDir), 'quota_shared_pause')[0], 'b paused for a', 60_000);
-    const limit = ofKind(readEvents(a.logDir), 'agent_exit')[0]!;
+    // Under load b may first look after a's first reset has passed, and see a's second round's.
+    const limit = ofKind(readEvents(a.logDir), 'agent_exit').find((e) => e['round_num'] === pause['source_round_num'])!;
     expect(limit).toMatchObject({ transient: 'usage_limit' });
     const reset = limit['reset_at_epoch'] as number;
-    expect(pause).toMatchObject({ account: 'account-e2e-shared', reason: 'usage_limit', source_project: a.project, source_config: a.config, source_round_num: 1, reset_at_epoch: reset });
+    expect(pause).toMatchObject({ account: 'account-e2e-shared', reason: 'usage_limit', source_project: a.project, source_config: a.config, reset_at_epoch: reset });
     expect(Date.parse(String(pause['until'])) / 1000).toBeGreaterThanOrEqual(reset);
     // Both wait: a for its own limit, b for a's.
     expect(await waitFor(() => ofKind(readEvents(a.logDir), 'serve_waiting')[0], 'a waiting')).toMatchObject({ reason: 'usage_limit' });
