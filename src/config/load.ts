@@ -146,6 +146,8 @@ export function parseConfig(source: string, path: string): Config {
   if (hh.disk_warning_pct >= hh.disk_critical_pct)
     fail(['monitor', 'host_health', 'disk_warning_pct'], `expected a value below disk_critical_pct (${hh.disk_critical_pct}), got ${hh.disk_warning_pct}`);
 
+  const reserve = raw.quota.reserve;
+  if (reserve && reserve.from === reserve.to) fail(['quota', 'reserve', 'to'], `expected a time other than from = "${reserve.from}" (the window would be empty), got "${reserve.to}"`);
   checkNotifyChannels(raw.notify, fail);
   if (raw.monitor.heartbeat_url !== undefined && raw.monitor.heartbeat_url_env !== undefined) fail(['monitor', 'heartbeat_url_env'], 'set either heartbeat_url or heartbeat_url_env, not both');
   if (raw.monitor.heartbeat_url !== undefined) {

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { DETECTOR_NAMES } from '../monitor/detector-names.js';
+import { isTimeZone } from '../loop/reserve.js';
 import { NOTIFY_KINDS, NOTIFY_SEVERITIES, WEBHOOK_FORMATS } from '../notify/kinds.js';
 
 /**
@@ -257,12 +258,34 @@ const NotifySchema = v.object({
 });
 export type NotifyChannelConfig = v.InferOutput<typeof NotifySchema>;
 
+const timeOfDay = () => {
+  const what = got('a time of day "HH:MM", e.g. "09:00"');
+  return v.pipe(v.string(what), v.regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, what));
+};
+
+/** quota.reserve: `{ from = "09:00", to = "18:00", time_zone = "Europe/Berlin" }`; from > to crosses midnight; from = to is refused in load.ts. */
+const ReserveSchema = v.object(
+  {
+    from: timeOfDay(),
+    to: timeOfDay(),
+    /** Unset: the host's zone, read when the window is checked. */
+    time_zone: v.optional(v.pipe(str(), v.check(isTimeZone, got('an IANA time zone such as "Europe/Berlin" or "UTC"')))),
+  },
+  got('a table { from = "HH:MM", to = "HH:MM", time_zone = "Area/City" }'),
+);
+
 /** new: spending the agent's quota wisely (issue 12, item 5). */
 const QuotaSchema = v.object({
   /** Pause when the agent reports this much of a rate-limit window spent (0..1); 1 turns it off. */
   pause_above: v.optional(num(0, 1, 'a fraction from 0 to 1'), 0.9),
   /** Pause when the agent reports `allowed_warning` (close to the limit), whatever its utilization. */
   pause_on_warning: v.optional(bool(), true),
+  /** A daily window in which no round starts: the human keeps the quota for themselves. */
+  reserve: v.optional(ReserveSchema),
+  /** Supervisors of this user sharing one agent account pause together (src/loop/shared-quota.ts). */
+  share: v.optional(bool(), true),
+  /** Names the account explicitly: every project with the same name shares one quota state. */
+  account: v.optional(v.pipe(str(), v.regex(/^[A-Za-z0-9._-]+$/, got('a name of letters, digits, ".", "_" or "-"')))),
 });
 
 export const ConfigSchema = v.object({

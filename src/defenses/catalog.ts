@@ -280,11 +280,37 @@ export function defenses(cfg: Config, host: HostFacts = detectHost()): Defense[]
       ...on(cfg.quota.pause_on_warning || cfg.quota.pause_above < 1, 'quota.pause_on_warning = false and quota.pause_above = 1'),
     },
     {
+      name: 'quota_reserve',
+      value: cfg.quota.reserve ? `no round starts from ${cfg.quota.reserve.from} to ${cfg.quota.reserve.to} (${cfg.quota.reserve.time_zone ?? 'host time zone'})` : 'no reserve window',
+      codifies: 'An unattended loop spent the subscription\'s 5-hour window overnight or through the working day, and the human who shares the account found it exhausted when they needed it.',
+      guarded_by: 'test/e2e/quota.test.ts',
+      exercises: ['quota_reserve_wait', 'reserve'],
+      ...on(cfg.quota.reserve !== undefined, 'quota.reserve is not set'),
+    },
+    {
+      name: 'shared_quota',
+      value: cfg.quota.share
+        ? `projects of one account (${cfg.quota.account ? `quota.account = "${cfg.quota.account}"` : 'the claude or codex login file'}) share a locked quota state file: one refusal pauses all of them until the reset`
+        : 'this project neither publishes nor honours shared pauses',
+      codifies: 'Supervisors sharing one login each ran into the same usage limit on their own, one failed round per project per window, instead of waiting for the reset one of them already knew.',
+      guarded_by: 'test/e2e/quota.test.ts',
+      exercises: ['quota_shared_pause', 'account', 'shared_quota'],
+      ...on(cfg.quota.share, 'quota.share = false'),
+    },
+    {
+      name: 'agent_cli_version',
+      value: 'the agent CLI version on every round (round_start.agent_version, status.json), probed once per binary; a change emits agent_cli_changed and is named beside the next failure alert',
+      codifies: 'A CLI upgrade changed a message and limit detection silently broke; the failures that followed were read without knowing the CLI had changed (issue 12: wording drift).',
+      guarded_by: 'test/e2e/agent-version.test.ts',
+      exercises: ['agent_cli_changed', 'agent_version'],
+      current_state: 'active',
+    },
+    {
       name: 'login_expiry_check',
-      value: 'claude .credentials.json expiresAt / codex auth.json access-token exp: an expired login fails the startup check (no spawn, serve halts); doctor warns 24 h ahead; the token is never read out',
+      value: 'claude .credentials.json expiresAt / codex auth.json access-token exp: an expired login fails the startup check (no spawn; `round` exits 15, serve halts as auth_failure, exit 81); doctor and the credentials_expiring detector warn 24 h ahead; the token is never read out',
       codifies: 'OAuth logins expired 10 min to 8 h into headless loops (anthropics/claude-code#28827, #37402), and an expired token showed up as a silent 2-second "finished" (anthropics/claude-code-action#1501).',
       guarded_by: 'test/e2e/credentials.test.ts',
-      exercises: ['login_not_expired', 'login_expiry', 'NEVER-PRINT-THIS'],
+      exercises: ['login_not_expired', 'login_expiry', 'credentials_expiring', 'NEVER-PRINT-THIS'],
       current_state: 'active',
     },
     {

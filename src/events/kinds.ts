@@ -14,7 +14,12 @@ import { MONITOR_EVENT_KINDS } from './kinds-monitor.js';
 export const EVENT_KINDS = {
   ...MONITOR_EVENT_KINDS,
   // ---- round ----
-  round_start: { layer: 'round', fields: ['round_num', 'phase', 'checks'], description: 'A round reserved its number and is about to spawn the agent.' },
+  round_start: { layer: 'round', fields: ['round_num', 'phase', 'checks', 'agent_version'], description: 'A round reserved its number and is about to spawn the agent. agent_version: what the agent CLI\'s `--version` said (probed once per binary: its real path, mtime and size), null when unknown.' },
+  agent_cli_changed: {
+    layer: 'round',
+    fields: ['round_num', 'command', 'from', 'to'],
+    description: 'The agent CLI\'s version differs from the one the previous round ran with (an update or self-update between rounds): a changed output format then explains a new failure, and the monitor names the change beside any alert that fires after it.',
+  },
   agent_spawn: {
     layer: 'round',
     fields: ['round_num', 'timeout_s', 'pid', 'pgid', 'log_path', 'cgroup_mode', 'cgroup', 'limits_applied', 'cgroup_unavailable', 'limits_not_applied', 'sandbox'],
@@ -65,7 +70,7 @@ export const EVENT_KINDS = {
   lock_stale_takeover: { layer: 'round', fields: ['holder_pid', 'holder_started_at', 'reason'], description: 'The previous lock holder is gone (dead or pid reused); the lock was taken over.' },
   // ---- loop ----
   serve_started: { layer: 'loop', fields: ['pid', 'mode', 'max_rounds', 'version'], description: 'serve took the project lock and is about to run rounds.' },
-  serve_waiting: { layer: 'loop', fields: ['reason', 'until', 'seconds', 'round_num'], description: 'Heartbeat while serve waits (restart delay, back-off, usage limit): it is waiting, not stuck. Re-emitted every minute of a long wait.' },
+  serve_waiting: { layer: 'loop', fields: ['reason', 'until', 'seconds', 'round_num'], description: 'Heartbeat while serve waits (reason restart_delay, backoff, usage_limit, network, quota, reserve: inside quota.reserve, shared_quota: another project of the account waits out its reset): it is waiting, not stuck. Re-emitted every minute of a long wait. round_num: the last round this serve ran (null before its first).' },
   serve_stopping: { layer: 'loop', fields: ['signal', 'mode', 'drain_s'], description: 'A stop was requested: drain (finish the round) or interrupt (second signal).' },
   serve_stopped: { layer: 'loop', fields: ['reason', 'rounds_completed', 'exit_code'], description: 'serve exited; reason says why.' },
   serve_reload: { layer: 'loop', fields: ['config'], description: 'SIGHUP: the config was re-read and takes effect from the next round.' },
@@ -76,9 +81,19 @@ export const EVENT_KINDS = {
     fields: ['round_num', 'trigger', 'window', 'utilization', 'reset_at_epoch', 'until'],
     description: 'A clean round reported its rate-limit window nearly spent (claude `allowed_warning`, or a utilization at or above quota.pause_above): serve waits until the window resets (until) instead of running into the limit.',
   },
+  quota_reserve_wait: {
+    layer: 'loop',
+    fields: ['from', 'to', 'time_zone', 'until'],
+    description: 'serve is inside quota.reserve, the daily window (from–to, local time in time_zone) in which the human keeps the quota: no round starts until the window ends (until). A stop request ends the wait.',
+  },
+  quota_shared_pause: {
+    layer: 'loop',
+    fields: ['account', 'reason', 'source_project', 'source_config', 'source_round_num', 'reset_at_epoch', 'until'],
+    description: 'Another project of the same agent account (the shared quota state file `quota/<account>.json` in the per-user state dir) was refused for its quota (reason usage_limit) or paused for its window (quota) until reset_at_epoch: this serve waits too (until: the reset + usage_limit_buffer_s, at most usage_limit_max_wait_s). source_* name the project and round that reported it.',
+  },
   no_progress_halt: { layer: 'loop', fields: ['consecutive', 'max_idle_rounds', 'round_num'], description: 'Halt: max_idle_rounds rounds in a row ended clean but changed nothing (verdict no_op).' },
   config_broken: { layer: 'loop', fields: ['reason'], description: 'Halt: the config or a startup check fails; retrying cannot help.' },
-  auth_failure_halt: { layer: 'loop', fields: ['consecutive', 'round_num', 'hint'], description: 'Halt: the agent cannot authenticate; no further round burns quota.' },
+  auth_failure_halt: { layer: 'loop', fields: ['consecutive', 'round_num', 'hint'], description: 'Halt: the agent cannot authenticate; no further round burns quota. Also written before any round when the agent\'s stored login has expired (consecutive 0, round_num null: the `login_not_expired` check).' },
   transient_error_halt: { layer: 'loop', fields: ['round_num', 'classification', 'agent', 'reset_at_epoch'], description: 'Halt: a round failed on a usage limit or a network error and transient_error_action = "stop".' },
   agent_self_terminated: { layer: 'loop', fields: ['reason', 'archived_to'], description: 'Halt: the agent wrote its done sentinel (archived, never deleted).' },
   max_rounds_reached: { layer: 'loop', fields: ['rounds_completed', 'max_rounds', 'source'], description: 'The round budget is spent (config: a durable halt; --max-rounds: this invocation only).' },

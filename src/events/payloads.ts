@@ -37,7 +37,7 @@ export interface VerdictEvidence {
 }
 
 /** Why serve is waiting between rounds. */
-export type WaitReason = 'restart_delay' | 'backoff' | 'usage_limit' | 'network' | 'auth' | 'quota';
+export type WaitReason = 'restart_delay' | 'backoff' | 'usage_limit' | 'network' | 'auth' | 'quota' | 'reserve' | 'shared_quota';
 
 /** A process of the agent's tree, as the round saw it (first five). */
 export interface ChildProcessInfo {
@@ -47,7 +47,8 @@ export interface ChildProcessInfo {
 
 export interface EventPayloads {
   // ---- round ----
-  round_start: { round_num: number; phase: string | null; checks: string[] };
+  round_start: { round_num: number; phase: string | null; checks: string[]; agent_version?: string | null };
+  agent_cli_changed: { round_num: number; command: string; from: string; to: string };
   agent_spawn: {
     round_num: number;
     timeout_s: number;
@@ -124,17 +125,19 @@ export interface EventPayloads {
   lock_stale_takeover: { holder_pid: number; holder_started_at: string | null; reason: string };
   // ---- loop ----
   serve_started: { pid: number; mode: 'systemd' | 'foreground'; max_rounds: number | null; version: string };
-  serve_waiting: { reason: WaitReason; until: string; seconds: number; round_num: number };
+  serve_waiting: { reason: WaitReason; until: string; seconds: number; round_num: number | null };
   serve_stopping: { signal: string; mode: 'drain' | 'idle' | 'interrupt'; drain_s: number };
   serve_stopped: { reason: string; rounds_completed: number; exit_code: number };
   serve_reload: { config: string };
   serve_reload_rejected: { config: string; error: string };
+  quota_reserve_wait: { from: string; to: string; time_zone: string; until: string };
+  quota_shared_pause: { account: string; reason: 'usage_limit' | 'quota'; source_project: string; source_config: string; source_round_num: number; reset_at_epoch: number; until: string };
   /** A clean round reported its quota window nearly spent: serve waits for the window's reset instead of running into the wall. */
   quota_pause: { round_num: number; trigger: 'allowed_warning' | 'utilization'; window: string | null; utilization: number | null; reset_at_epoch: number; until: string };
   no_progress_halt: { consecutive: number; max_idle_rounds: number; round_num: number };
   crash_loop: { consecutive: number; exit_code: number | null; outcome: RoundOutcome; reason: string };
   config_broken: { reason: string };
-  auth_failure_halt: { consecutive: number; round_num: number; hint: string };
+  auth_failure_halt: { consecutive: number; round_num: number | null; hint: string };
   agent_self_terminated: { reason: string; archived_to: string | null };
   max_rounds_reached: { rounds_completed: number; max_rounds: number; source: 'cli' | 'config' };
   stop_file_detected: { stop_file: string; content: string; rounds_completed: number };

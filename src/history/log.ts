@@ -11,7 +11,7 @@
 import { EVENT_KINDS, isEventKind } from '../events/kinds.js';
 import type { KnownKind, StoredEvent, WaitReason } from '../events/payloads.js';
 
-export const HISTORY_LOG_VERSION = 3;
+export const HISTORY_LOG_VERSION = 4;
 
 /** One round as the events tell it. Fields stay null until an event reports them. */
 export interface RoundRecord {
@@ -97,6 +97,15 @@ export interface LimitRecord {
   round_num: number | null;
 }
 
+/** The agent CLI's version changed before this round (agent_cli_changed). */
+export interface CliChangeRecord {
+  round_num: number;
+  /** epoch ms */
+  ts: number;
+  from: string;
+  to: string;
+}
+
 export interface HaltRecord {
   reason: string;
   ts: string;
@@ -143,6 +152,8 @@ export interface HistoryLog {
   repetitive: RepetitiveRecord[];
   /** round_num → agent log path, from agent_spawn. */
   log_paths: Array<[number, string]>;
+  /** Changes of the agent CLI's version between rounds (agent_cli_changed), oldest first. */
+  cli_changes: CliChangeRecord[];
   folded: number;
 }
 
@@ -150,12 +161,13 @@ export const KEEP = 50;
 const KEEP_WAITS = 20;
 const KEEP_HALTS = 20;
 const KEEP_BLIPS = 5;
+const KEEP_CLI_CHANGES = 5;
 
 export function emptyLog(): HistoryLog {
   return {
     v: HISTORY_LOG_VERSION, rounds: [], exits: [], attempts: [], orphan: { streak: 0, last_round: null, stashed: [] }, open: null, limit: null,
     waits: [], halts: [], resumed_at: null, serve: null, cost: { day: null, usd: 0, rounds: 0, complete: true }, blips: [],
-    last_supervisor: null, newest_round: null, repetitive: [], log_paths: [], folded: 0,
+    last_supervisor: null, newest_round: null, repetitive: [], log_paths: [], cli_changes: [], folded: 0,
   };
 }
 
@@ -171,7 +183,7 @@ export function isMonitorKind(kind: string): boolean {
 export const HISTORY_KINDS: ReadonlySet<string> = new Set<KnownKind>([
   'round_start', 'smoke_check_failed', 'agent_spawn', 'agent_exit', 'agent_usage_recorded', 'agent_network_blip', 'round_progress', 'round_end',
   'orphan_stashed', 'orphan_idempotent_skip', 'transient_error_detected', 'transient_error_recovered', 'anomaly_repetitive_tool',
-  'serve_started', 'serve_waiting', 'serve_stopped', 'halt_recorded', 'halt_cleared', 'resumed',
+  'serve_started', 'serve_waiting', 'serve_stopped', 'halt_recorded', 'halt_cleared', 'resumed', 'agent_cli_changed',
 ]);
 
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
@@ -235,6 +247,12 @@ export function foldEvent(h: HistoryLog, ev: StoredEvent, keep = KEEP): HistoryL
           r.phase = str(ev.phase);
         }
       }
+      break;
+    }
+    case 'agent_cli_changed': {
+      const from = str(ev.from);
+      const to = str(ev.to);
+      if (n !== null && from !== null && to !== null) pushBounded(h.cli_changes, { round_num: n, ts, from, to }, KEEP_CLI_CHANGES);
       break;
     }
     case 'smoke_check_failed': {

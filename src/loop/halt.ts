@@ -70,7 +70,7 @@ export function clearHalt(logDir: string): void {
 /** The refusal of a verb that would run the agent while a halt is recorded (EXIT.HALTED, with the way out). */
 export function haltedError(halt: Halt, override?: string): RunnerError {
   return new RunnerError(
-    `halted (${halt.reason}) since ${halt.ts || 'unknown'}: ${halt.message}. ${halt.hint}; then run \`agent-runner resume\`${override ? ` (or ${override})` : ''}`,
+    `halted (${halt.reason}) since ${halt.ts || 'unknown'}: ${halt.message}. ${halt.hint}${halt.hint.includes('agent-runner resume') ? '' : '; then run `agent-runner resume`'}${override ? ` (or ${override})` : ''}`,
     'halted',
     EXIT.HALTED,
   );

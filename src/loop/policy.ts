@@ -123,6 +123,7 @@ export function decideBeforeRound(f: PreRoundFacts, rt: BudgetConfig, nowMs: num
 export type RoundFailure =
   | { kind: 'disk_check'; reason?: string | undefined; hint?: string | undefined }
   | { kind: 'config'; message: string }
+  | { kind: 'login_expired'; reason: string; hint: string }
   | { kind: 'disk_full'; message: string }
   | { kind: 'state_write'; message: string };
 
@@ -138,6 +139,11 @@ export function decideOnRoundFailure(f: RoundFailure): HaltDecision {
       return halt('disk', f.reason ?? 'disk critical', f.hint ?? 'free disk space');
     case 'config':
       return halt('config_broken', f.message, HALTS.config_broken.hint, { kind: 'config_broken', payload: { reason: f.message } });
+    case 'login_expired': {
+      // Found before a round was spent: the same halt as a failed authentication, with its fix.
+      const hint = `${f.hint}, then run \`agent-runner resume\``;
+      return halt('auth_failure', f.reason, hint, { kind: 'auth_failure_halt', payload: { consecutive: 0, round_num: null, hint } });
+    }
     case 'disk_full':
       return halt('disk', `disk full while writing state: ${f.message}`, 'free disk space');
     case 'state_write':

@@ -8,7 +8,7 @@ import { readStat } from '../proc/procfs.js';
 import { ensureLogDirOrFail } from '../round/checks.js';
 import { acquireLock, type Lock } from '../round/lock.js';
 import { recoverInterruptedRound } from '../round/recovery.js';
-import { runRound, StartupCheckError, type RoundResult } from '../round/round.js';
+import { LoginExpiredError, runRound, StartupCheckError, type RoundResult } from '../round/round.js';
 import { stateFiles } from '../state/files.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { isoNow } from '../util/time.js';
@@ -19,6 +19,8 @@ import { readLoopState, writeLoopState, type LoopState } from './loop-state.js';
 import { readPreRoundMarkers } from './markers.js';
 import { decideBeforeRound, decideNext, decideOnRoundFailure, HALTS, isDiskFull, type Continue, type HaltDecision, type RoundFailure, type RoundSummary } from './policy.js';
 import { clearServeState, writeServeState, type ServeState } from './serve-state.js';
+import { hostTimeZone, reserveWindowEnd } from './reserve.js';
+import { publishPause, readSharedPause, sharedQuotaKey, sharedQuotaPath } from './shared-quota.js';
 import { waitUntil } from './wait.js';
 
 export interface ServeOptions {
@@ -161,6 +163,12 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
           break;
         }
 
+        // No round while the human keeps the quota, or while another project of this account waits out its reset.
+        if (await waitForQuotaGate({ cfg, events, signal: stopCtl.signal, setState, notifier }, state.round_num ?? null)) {
+          if (reloadPending) doReload();
+          continue;
+        }
+
         roundCtl = new AbortController();
         inRound = true;
         setState({ state: 'running_round' });
@@ -198,6 +206,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
           recordHalt(decision, result.roundNum);
           break;
         }
+        await shareQuotaPause(cfg, decision, result, opts.log);
         if (opts.once || stopSignal) break;
         if (opts.maxRounds !== undefined && invocationRounds >= opts.maxRounds) continue; // reported at the top
         if (decision.delayMs > 0) {
@@ -247,6 +256,7 @@ export function serve(opts: ServeOptions): { control: ServeControl; done: Promis
 
 /** The errors of a round that mean it cannot run (or be recorded): anything else is a bug. */
 function roundFailureOf(e: unknown): RoundFailure | undefined {
+  if (e instanceof LoginExpiredError) return { kind: 'login_expired', reason: e.failed.reason ?? 'the agent\'s login has expired', hint: e.failed.hint ?? HALTS.auth_failure.hint };
   if (e instanceof StartupCheckError && e.failed.name === 'disk_headroom') return { kind: 'disk_check', reason: e.failed.reason, hint: e.failed.hint };
   if (e instanceof ConfigError) return { kind: 'config', message: e.message };
   if (isDiskFull(errnoCode(e))) return { kind: 'disk_full', message: (e as Error).message };
@@ -269,6 +279,62 @@ function summaryOf(r: RoundResult, cfg: Config): RoundSummary {
 }
 
 const agentName = (cfg: Config) => cfg.agent.name ?? cfg.agent.command[0] ?? 'agent';
+
+/**
+ * Waits out quota.reserve's window, or a pause another project of the same account published,
+ * whichever holds now. True when it waited (the caller re-checks every stop condition before a
+ * round), false when nothing holds.
+ */
+async function waitForQuotaGate(w: WaitContext, lastRound: number | null): Promise<boolean> {
+  const { cfg, events } = w;
+  const now = Date.now();
+  let until: number | undefined;
+  let reason: 'reserve' | 'shared_quota' | undefined;
+  const reserve = cfg.quota.reserve;
+  const reserveEnd = reserve ? reserveWindowEnd(now, reserve) : undefined;
+  if (reserve && reserveEnd !== undefined) {
+    until = reserveEnd;
+    reason = 'reserve';
+    events.emit('quota_reserve_wait', { from: reserve.from, to: reserve.to, time_zone: reserve.time_zone ?? hostTimeZone(), until: isoNow(until) });
+  } else {
+    const env = { ...process.env, ...cfg.agent.env };
+    const key = sharedQuotaKey(cfg, env);
+    const shared = key ? readSharedPause(sharedQuotaPath(key), cfg, now) : undefined;
+    if (!key || !shared) return false;
+    const requestedS = shared.paused_until_epoch - now / 1000 + cfg.runtime.usage_limit_buffer_s;
+    until = now + Math.round(Math.min(requestedS, cfg.runtime.usage_limit_max_wait_s) * 1000);
+    reason = 'shared_quota';
+    events.emit('quota_shared_pause', {
+      account: key,
+      reason: shared.reason,
+      source_project: shared.source.project,
+      source_config: shared.source.config,
+      source_round_num: shared.source.round_num,
+      reset_at_epoch: shared.paused_until_epoch,
+      until: isoNow(until),
+    });
+  }
+  const untilIso = isoNow(until);
+  w.setState({ state: 'waiting', until: untilIso, wait_reason: reason });
+  const beat = () => events.emit('serve_waiting', { reason, until: untilIso, seconds: Math.round((until - Date.now()) / 1000), round_num: lastRound });
+  beat();
+  await waitUntil(until, w.signal, beat);
+  return true;
+}
+
+/** A round refused for its quota (or pausing for its window) pauses every project of the account. */
+async function shareQuotaPause(cfg: Config, decision: Continue, result: RoundResult, log: (line: string) => void): Promise<void> {
+  const untilEpoch = decision.reason === 'usage_limit' ? result.transient?.reset_at_epoch : decision.reason === 'quota' ? decision.quota?.resetAtEpoch : undefined;
+  if (!untilEpoch || untilEpoch * 1000 <= Date.now()) return;
+  const key = sharedQuotaKey(cfg, { ...process.env, ...cfg.agent.env });
+  if (!key) return;
+  try {
+    await publishPause(sharedQuotaPath(key), { key, untilEpoch, reason: decision.reason === 'quota' ? 'quota' : 'usage_limit', cfg, roundNum: result.roundNum });
+  } catch (err) {
+    // Advisory for the other projects: this one waits out its own limit either way.
+    log(`could not share the quota pause with the other projects of this account: ${(err as Error).message}`);
+  }
+}
 
 interface WaitContext {
   cfg: Config;

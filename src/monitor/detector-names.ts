@@ -13,6 +13,7 @@ export const DETECTOR_NAMES = [
   'anomaly_repetitive_active',
   'supervisor_stale',
   'no_progress',
+  'credentials_expiring',
 ] as const;
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
@@ -40,5 +41,6 @@ export const DETECTOR_INFO: Record<DetectorName, DetectorInfo> = {
   rate_limit_active: { firesWhen: 'serve waits out a usage limit, or the agent reported one whose reset is ahead', resolvesWhen: 'the wait ends, a round ends clean, or the reported reset time passes', severity: 'info', autoStopByDefault: false, context: ['throttled_until_iso', 'classification', 'agent', 'source'] },
   anomaly_repetitive_active: { firesWhen: 'one of the newest 5 rounds reported a stuck tool loop (`anomaly_repetitive_tool`: one tool on one target `anomaly_repetitive_threshold` times within `anomaly_repetitive_window` calls; off while either is 0)', resolvesWhen: 'none of the newest 5 rounds reported a stuck tool loop', severity: 'warning', autoStopByDefault: false, context: ['count', 'window_rounds', 'latest_tool', 'latest_target', 'latest_round', 'events'] },
   no_progress: { firesWhen: 'the newest `no_progress_rounds` (3; 0 disables) finished rounds in a row ended clean but changed nothing (verdict `no_op`: HEAD did not move, no file changed)', resolvesWhen: 'a finished round changed something (a new commit or a changed file), breaking the streak', severity: 'warning', autoStopByDefault: false, context: ['streak', 'threshold', 'last_round', 'tokens'] },
+  credentials_expiring: { firesWhen: "the agent's stored login (claude `.credentials.json` `expiresAt`, codex `auth.json` access-token `exp`) expires within 24 h: warning; already expired: critical (serve halts before its next round; list it in `auto_stop_on` to stop the service at once)", resolvesWhen: 'the login is renewed: the stored expiry is more than 24 h ahead again (or the file is gone)', severity: 'critical', autoStopByDefault: false, context: ['cli', 'file', 'expires_at_iso', 'hours_left', 'expired', 'hint'] },
   supervisor_stale: { firesWhen: 'no event from round or serve for `supervisor_stale_threshold_s` (default 1.5 × `round_timeout_s`; 0 disables) while serve is supposed to run', resolvesWhen: 'round or serve writes an event again, serve stops cleanly, or a halt is recorded', severity: 'warning', autoStopByDefault: false, context: ['age_s', 'threshold_s', 'last_ts', 'last_event', 'serve_pid', 'serve_process'] },
 };

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { readLoginExpiry } from '../agents/credentials.js';
 import type { Config } from '../config/load.js';
 import type { ProjectHistory } from '../history/model.js';
 import { sampleDisk, sampleMemory } from '../metrics/host.js';
@@ -27,7 +28,13 @@ export async function takeSnapshot(cfg: Config, history: ProjectHistory, now = D
     halt: halt ? { reason: halt.reason, ts: halt.ts, message: halt.message } : null,
     memory: sampleMemory(),
     disks: sampleDisks(cfg),
+    login: loginOf(cfg),
   };
+}
+
+function loginOf(cfg: Config): Snapshot['login'] {
+  const l = readLoginExpiry(cfg, { ...process.env, ...cfg.agent.env });
+  return l ? { cli: l.cli, file: l.file, expires_at_ms: l.expiresAtMs } : null;
 }
 
 /** log_dir's and work_dir's filesystems; one entry when they are the same filesystem. */

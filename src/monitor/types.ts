@@ -31,6 +31,8 @@ export interface Snapshot {
   halt: { reason: string; ts: string; message: string } | null;
   memory: { total_mb: number; available_mb: number } | null;
   disks: DiskView[];
+  /** The agent's stored login, when its CLI keeps one we can read (only the expiry, never the token). */
+  login: { cli: string; file: string; expires_at_ms: number } | null;
 }
 
 export interface Thresholds {

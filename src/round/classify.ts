@@ -62,6 +62,7 @@ function exitCodeFor(outcome: Outcome, transient: TransientClass | undefined): n
     if (transient === 'auth_failure') return EXIT.AGENT_AUTH;
     if (transient === 'usage_limit') return EXIT.AGENT_USAGE_LIMIT;
     if (transient === 'network') return EXIT.AGENT_NETWORK;
+    if (transient === 'auth_contention') return EXIT.AGENT_AUTH_CONTENTION;
   }
   switch (outcome) {
     case 'clean':

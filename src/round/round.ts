@@ -2,6 +2,8 @@ import type { Config } from '../config/load.js';
 import { ConfigError, RunnerError } from '../errors.js';
 import type { RoundVerdict } from '../events/payloads.js';
 import type { EventSink } from '../events/writer.js';
+import { EXIT } from '../exit-codes.js';
+import { readAgentVersion } from '../agents/version-cache.js';
 import { Redactor } from '../util/redact.js';
 import { runStartupChecks, type CheckResult } from './checks.js';
 import type { Classification } from './classify.js';
@@ -59,6 +61,18 @@ export interface RoundResult {
   stateError?: { code: string; message: string };
 }
 
+/**
+ * The agent's stored login has expired: every round would fail to authenticate in seconds (and can
+ * look like a 2-second success), so none is started. An auth failure, not a config error: the fix
+ * is to log in again, and `serve` halts as it does on a failed authentication.
+ */
+export class LoginExpiredError extends RunnerError {
+  constructor(readonly failed: CheckResult) {
+    super(`startup check login_not_expired failed: ${failed.reason} | how to fix: ${failed.hint}`, 'login_expired', EXIT.AGENT_AUTH);
+  }
+}
+Object.defineProperty(LoginExpiredError.prototype, 'name', { value: 'LoginExpiredError' });
+
 export class StartupCheckError extends ConfigError {
   constructor(
     file: string,
@@ -88,6 +102,7 @@ export async function runRound(opts: RoundOptions): Promise<RoundResult> {
     } catch {
       /* the log dir itself may be the problem */
     }
+    if (failed.name === 'login_not_expired') throw new LoginExpiredError(failed);
     throw new StartupCheckError(cfg.path, failed);
   }
 
@@ -112,7 +127,9 @@ export async function runRound(opts: RoundOptions): Promise<RoundResult> {
 
 /** Steps 3–11, under the lock: one round as named steps over one context. */
 async function runLocked(opts: RoundOptions, lock: Lock, checks: CheckResult[], redactor: Redactor): Promise<RoundResult> {
-  const ctx = prepareRound(opts, lock, checks, redactor);
+  // Before round_start, so the round's record names the CLI that ran it (a self-update shows as agent_cli_changed).
+  const version = await readAgentVersion(opts.cfg, { ...process.env, ...opts.cfg.agent.env }).catch(() => undefined);
+  const ctx = prepareRound(opts, lock, checks, redactor, version);
   const spawned = await spawnAgent(ctx);
   const supervised = await superviseRound(ctx, spawned);
   const settled = await settleRound(ctx, spawned, supervised);

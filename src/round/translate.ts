@@ -49,6 +49,8 @@ export interface RoundFacts {
   /** The snapshot of the user's work taken before the agent ran, when there was one. */
   worktreeSnapshot?: string | undefined;
   logPath: string;
+  /** The agent CLI's version for this round (null: unknown). */
+  agentVersion?: string | null;
 }
 
 /** A round's record, in the order the round writes it. */
@@ -208,6 +210,7 @@ export function translateRound(f: RoundFacts): RoundRecord {
       last_dirty_files: f.dirtyFiles.slice(0, 20),
       last_log_path: f.logPath,
       ...(f.worktreeSnapshot ? { last_worktree_snapshot: f.worktreeSnapshot } : {}),
+      ...(f.agentVersion ? { agent_version: f.agentVersion } : {}),
     },
     endEvent: { kind: 'round_end', payload: { round_num: roundNum, outcome: classification.outcome, duration_s: f.durationS, commits: f.commits, verdict, evidence } },
     commits: f.commits,

@@ -38,6 +38,8 @@ export interface Status {
   last_log_path?: string;
   /** The last round's snapshot of uncommitted work taken before it ran (refs/agent-runner/orphans/R<N>-before). */
   last_worktree_snapshot?: string;
+  /** The agent CLI's version the last round ran with (`--version`, cached per binary). */
+  agent_version?: string;
 }
 
 export function readStatus(logDir: string): ReadResult<Status> {

@@ -56,7 +56,8 @@ describe('codex-shaped output', () => {
     setMode(`cat:${replay(p.dir, 'codex/refresh-token-reused.jsonl')};;exit:1`);
     const r2 = await runCli(['round', '--json', '--config', p.config], { cwd: p.dir });
     expect(JSON.parse(r2.stdout)).toMatchObject({ outcome: 'error', transient: 'auth_contention' });
-    expect(r2.code).not.toBe(15);
+    // Its own exit code: neither an auth failure (15) nor an unexplained error (10).
+    expect(r2.code).toBe(18);
   });
 });
 

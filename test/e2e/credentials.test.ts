@@ -30,18 +30,53 @@ describe('credentials ahead of failure', () => {
     expect(ok.findings.find((f) => f.check === 'login_expiry')).toMatchObject({ status: 'ok' });
   });
 
-  it('an expired login stops the round before the agent is spawned (exit 78), and serve halts on it', async () => {
+  it('an expired login stops the round before the agent is spawned (exit 15, an auth failure), and serve halts on it as one (exit 81)', async () => {
     const p = claudeProject(Date.now() - 60_000);
     const r = await runCli(['round', '--config', p.config], { cwd: p.dir });
-    expect(r.code).toBe(78);
-    expect(r.stderr).toMatch(/login_not_expired.*expired at/);
+    expect(r.code).toBe(15);
+    expect(r.stderr).toMatch(/login_not_expired.*expired at .*log the claude CLI in again/);
     expect(r.stderr).not.toContain(TOKEN);
     expect(recordedPids(p)).toEqual([]);
     expect(kinds(readEvents(p.logDir))).not.toContain('agent_spawn');
     const s = await runCli(['serve', '--config', p.config], { cwd: p.dir });
-    expect(s.code).toBe(78);
+    expect(s.code).toBe(81);
+    expect(s.stderr).toMatch(/halted \(auth_failure\).*log the claude CLI in again on this host, then run `agent-runner resume`/);
     expect(recordedPids(p)).toEqual([]);
-    expect(kinds(readEvents(p.logDir))).toContain('halt_recorded');
+    const ev = readEvents(p.logDir);
+    expect(ev.find((e) => e.event === 'auth_failure_halt')).toMatchObject({ consecutive: 0, round_num: null });
+    expect(ev.find((e) => e.event === 'halt_recorded')).toMatchObject({ reason: 'auth_failure', exit_code: 81 });
+    expect(JSON.parse(readFileSync(join(p.logDir, 'halt.json'), 'utf8'))).toMatchObject({ reason: 'auth_failure' });
     expect(JSON.stringify(readEvents(p.logDir))).not.toContain(TOKEN);
+    // The next start is refused with the same way out, said once.
+    const again = await runCli(['serve', '--config', p.config], { cwd: p.dir });
+    expect(again.code).toBe(85);
+    expect(again.stderr.match(/agent-runner resume/g)).toHaveLength(1);
+  });
+
+  it('the credentials_expiring detector: a warning within 24 h, critical once expired, resolved when the login is renewed', async () => {
+    const p = claudeProject(Date.now() + 3 * 3600 * 1000);
+    const credentials = join(p.dir, 'out', 'claude-home', '.credentials.json');
+    const writeExpiry = (ms: number) => writeFileSync(credentials, JSON.stringify({ claudeAiOauth: { accessToken: TOKEN, refreshToken: `${TOKEN}-refresh`, expiresAt: ms, scopes: ['user:inference'] } }));
+    type Alert = { detector: string; state: string; severity: string; message: string; new: boolean; context: Record<string, unknown> };
+    const once = async () => {
+      const r = await runCli(['monitor', '--once', '--json', '--config', p.config], { cwd: p.dir });
+      expect(r.stdout + r.stderr).not.toContain(TOKEN);
+      const line = JSON.parse(r.stdout.trim().split('\n')[0]!) as { alerts: Alert[] };
+      return { code: r.code, alerts: line.alerts.filter((a) => a.detector === 'credentials_expiring') };
+    };
+    const soon = await once();
+    expect(soon.code).toBe(1);
+    expect(soon.alerts).toEqual([expect.objectContaining({ state: 'firing', severity: 'warning', new: true, context: expect.objectContaining({ cli: 'claude', file: credentials, expired: false }) })]);
+    expect(soon.alerts[0]!.message).toMatch(/claude login in .* expires at .*\(in 3 h\)/);
+
+    writeExpiry(Date.now() - 60_000);
+    const gone = await once();
+    expect(gone.code).toBe(2);
+    expect(gone.alerts.find((a) => a.state === 'firing')).toMatchObject({ severity: 'critical', context: expect.objectContaining({ expired: true }) });
+
+    writeExpiry(Date.now() + 30 * 86400 * 1000);
+    const renewed = await once();
+    expect(renewed.code).toBe(0);
+    expect(renewed.alerts).toEqual([expect.objectContaining({ state: 'resolved', new: true })]);
   });
 });

@@ -34,6 +34,7 @@ const ROWS: Row[] = [
   { name: 'exit 1 + auth failure', facts: { exitCode: 1, signal: null, transient: 'auth_failure' }, outcome: 'error', exit_cause: 'error', transient: 'auth_failure', code: 15 },
   { name: 'exit 1 + usage limit', facts: { exitCode: 1, signal: null, transient: 'usage_limit' }, outcome: 'error', exit_cause: 'error', transient: 'usage_limit', code: 16 },
   { name: 'exit 1 + network', facts: { exitCode: 1, signal: null, transient: 'network' }, outcome: 'error', exit_cause: 'error', transient: 'network', code: 17 },
+  { name: 'exit 1 + a shared login refreshed elsewhere', facts: { exitCode: 1, signal: null, transient: 'auth_contention' }, outcome: 'error', exit_cause: 'error', transient: 'auth_contention', code: 18 },
   { name: 'exit 0 + usage limit reported: not a success', facts: { exitCode: 0, signal: null, transient: 'usage_limit' }, outcome: 'error', exit_cause: 'clean', transient: 'usage_limit', code: 16 },
   { name: 'timeout + network: the timeout decides the code', facts: { exitCode: null, signal: 'SIGTERM', killedBy: 'timeout', transient: 'network' }, outcome: 'timeout', exit_cause: 'timeout', transient: 'network', code: 11 },
   { name: 'timeout + auth failure: a round we killed keeps its own code', facts: { exitCode: null, signal: 'SIGTERM', killedBy: 'timeout', transient: 'auth_failure' }, outcome: 'timeout', exit_cause: 'timeout', transient: 'auth_failure', code: 11 },

@@ -23,6 +23,7 @@ function snap(events: Array<Record<string, unknown>>, over: Partial<Snapshot> = 
     serve: { present: false, pid: null, process: 'none', state: null, until_ms: null, wait_reason: null }, usage_limit: null,
     service: { mode: 'none', active: false, pid: null, uptime_s: null }, halt: null,
     memory: { total_mb: 8000, available_mb: 4000 }, disks: [{ label: 'log_dir+work_dir', path: '/', used_pct: 40, free_gb: 100, total_gb: 200 }],
+    login: null,
     ...over,
   };
   // The usage limit is the history model's verdict, as takeSnapshot gets it.
@@ -124,5 +125,34 @@ describe('detector rules', () => {
     const starts = Array.from({ length: 10 }, (_, i) => ({ event: 'round_start', round_num: i + 1 }));
     expect(names(snap([{ event: 'smoke_check_failed', check: 'agent_cli_in_path' }, ...starts]))).toEqual([]); // pushed out of the window
     expect(names(snap([...starts, { event: 'smoke_check_failed', check: 'agent_cli_in_path' }]))).toEqual(['smoke_fail_rate']);
+  });
+
+  it('credentials_expiring: nothing a day ahead, a warning within 24 h, critical once expired; resolved by a renewed login', () => {
+    const login = (hours: number) => ({ login: { cli: 'claude', file: '/h/.claude/.credentials.json', expires_at_ms: NOW + hours * 3600_000 } });
+    expect(names(snap([], login(30)))).toEqual([]);
+    const soon = runDetectors(snap([], login(3)), T);
+    expect(soon).toEqual([expect.objectContaining({ detector: 'credentials_expiring', subject: '/h/.claude/.credentials.json', severity: 'warning', context: expect.objectContaining({ cli: 'claude', hours_left: 3, expired: false }) })]);
+    expect(soon[0]!.message).toMatch(/claude login in \/h\/.claude\/.credentials.json expires at 2026-11-21T15:00:00.000Z \(in 3 h\)/);
+    const gone = runDetectors(snap([], login(-1)), T);
+    expect(gone).toEqual([expect.objectContaining({ detector: 'credentials_expiring', severity: 'critical', context: expect.objectContaining({ expired: true }) })]);
+    expect(gone[0]!.context['hint']).toMatch(/log the claude CLI in again on this host, then run `agent-runner resume`/);
+    expect(names(snap([], { login: null }))).toEqual([]);
+  });
+
+  it('a failure after an agent CLI change names the change; host alerts and changes older than the window do not', () => {
+    const start = (n: number) => ({ event: 'round_start', round_num: n });
+    const change = { event: 'agent_cli_changed', round_num: 2, command: '/usr/bin/claude', from: '2.0.1', to: '2.1.0' };
+    const fails = [start(1), exit(1, { outcome: 'clean', exit_code: 0 }), start(2), change, exit(2, { transient: 'auth_failure' }), start(3), exit(3, { transient: 'auth_failure' })];
+    const disks = [{ label: 'log_dir', path: '/l', used_pct: 96, free_gb: 1, total_gb: 20 }];
+    const c = runDetectors(snap(fails, { disks }), T);
+    const oauth = c.find((x) => x.detector === 'oauth_fail')!;
+    expect(oauth.message).toMatch(/\(agent CLI changed from 2\.0\.1 to 2\.1\.0 at round 2, before this failure\)$/);
+    expect(oauth.context['agent_cli_changed']).toEqual({ from: '2.0.1', to: '2.1.0', round_num: 2 });
+    expect(c.find((x) => x.detector === 'disk_critical')!.message).not.toMatch(/agent CLI/);
+    // Twelve rounds later the change is out of the window (10): no longer offered as the cause.
+    const later = Array.from({ length: 12 }, (_, i) => [start(i + 4), exit(i + 4, { transient: 'auth_failure' })]).flat();
+    const old = runDetectors(snap([...fails, ...later]), T).find((x) => x.detector === 'oauth_fail')!;
+    expect(old.message).not.toMatch(/agent CLI/);
+    expect(old.context['agent_cli_changed']).toBeUndefined();
   });
 });

@@ -186,6 +186,16 @@ const FAILURE_ROWS: { failure: RoundFailure; halt: Partial<HaltDecision> }[] = [
   { failure: { kind: 'disk_check', reason: 'log dir 97% full', hint: 'free space' }, halt: { reason: 'disk', message: 'log dir 97% full', hint: 'free space' } },
   { failure: { kind: 'disk_check' }, halt: { reason: 'disk', message: 'disk critical', hint: 'free disk space' } },
   { failure: { kind: 'config', message: 'a.toml: bad' }, halt: { reason: 'config_broken', message: 'a.toml: bad', event: { kind: 'config_broken', payload: { reason: 'a.toml: bad' } } } },
+  {
+    // An expired login is found before a round: the auth halt (exit 81) with the way out, not a config error.
+    failure: { kind: 'login_expired', reason: 'the claude login in /h/.credentials.json expired at 2026-01-01T00:00:00.000Z', hint: 'log the claude CLI in again on this host' },
+    halt: {
+      reason: 'auth_failure',
+      message: 'the claude login in /h/.credentials.json expired at 2026-01-01T00:00:00.000Z',
+      hint: 'log the claude CLI in again on this host, then run `agent-runner resume`',
+      event: { kind: 'auth_failure_halt', payload: { consecutive: 0, round_num: null, hint: 'log the claude CLI in again on this host, then run `agent-runner resume`' } },
+    },
+  },
   { failure: { kind: 'disk_full', message: 'ENOSPC' }, halt: { reason: 'disk', message: 'disk full while writing state: ENOSPC' } },
   { failure: { kind: 'state_write', message: 'a state write failed' }, halt: { reason: 'disk', hint: HALTS.disk.hint } },
 ];

@@ -36,6 +36,8 @@ export interface RoundContext {
   readonly logPath: string;
   /** The value of AGENT_RUNNER_ROUND_ID: how escaped descendants are found. */
   readonly marker: string;
+  /** What the agent CLI's `--version` said (cached per binary), null when unknown. */
+  readonly agentVersion: string | null;
   /** The first state or event write that failed (disk full, I/O error), if any. */
   stateError?: { code: string; message: string };
 }

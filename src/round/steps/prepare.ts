@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { AgentVersionReading } from '../../agents/version-cache.js';
 import { promptFilesFor, timeoutFor } from '../../config/load.js';
 import { roundLogPath, stateFiles } from '../../state/files.js';
 import { readJsonOr } from '../../state/json-file.js';
@@ -20,7 +21,7 @@ import { safeMetrics } from './record.js';
  * agent's context (the previous round, any preserved dirty work), announce the round, and assemble
  * the prompt, argv and environment the agent will get.
  */
-export function prepareRound(opts: RoundOptions, lock: Lock, checks: CheckResult[], redactor: Redactor): RoundContext {
+export function prepareRound(opts: RoundOptions, lock: Lock, checks: CheckResult[], redactor: Redactor, version?: AgentVersionReading): RoundContext {
   const { cfg, events } = opts;
   const logDir = cfg.paths.logDir;
   const files = stateFiles(logDir);
@@ -38,7 +39,9 @@ export function prepareRound(opts: RoundOptions, lock: Lock, checks: CheckResult
   const safeContext = redactor.value(agentContext(roundNum, startedAt, phase, prev, files.orphan));
   writeJsonAtomic(files.context, safeContext);
 
-  events.emit('round_start', { round_num: roundNum, phase: phase ?? null, checks: checks.map((c) => c.name) });
+  const agentVersion = version?.version ?? null;
+  events.emit('round_start', { round_num: roundNum, phase: phase ?? null, checks: checks.map((c) => c.name), agent_version: agentVersion });
+  if (version?.changedFrom && agentVersion) events.emit('agent_cli_changed', { round_num: roundNum, command: version.command, from: version.changedFrom, to: agentVersion });
   safeMetrics(cfg, 'round_start', { round_num: roundNum, phase: phase ?? null });
 
   const body = assemblePromptBody({
@@ -82,6 +85,7 @@ export function prepareRound(opts: RoundOptions, lock: Lock, checks: CheckResult
     env,
     logPath: roundLogPath(logDir, roundNum, startedMs),
     marker,
+    agentVersion,
   };
 }
 

@@ -76,6 +76,7 @@ export async function settleRound(ctx: RoundContext, s: SpawnedRound, sup: Super
     lastLine,
     worktreeSnapshot: s.before.ok && s.before.commit ? s.before.commit : undefined,
     logPath: ctx.logPath,
+    agentVersion: ctx.agentVersion,
   });
   for (const ev of record.exitEvents) events.emit(ev.kind, ev.payload);
 
