@@ -12,7 +12,7 @@ import { startService, stopService } from '../service/lifecycle.js';
 import { resumeProject } from '../service/resume.js';
 import { findRoundLog, readLogPage, type LogPage } from './round-log.js';
 import type { DashboardProject, ProjectAction, ProjectChanges, ProjectSource } from './source.js';
-import { ALERT_KINDS, decideCard, decidePage, type CardAlert, type ProjectCard, type ProjectPage } from './views.js';
+import { ALERT_KINDS, cardKey, decideCard, decidePage, type CardAlert, type ProjectCard, type ProjectPage } from './views.js';
 
 /** Rounds on the project page's timeline. */
 export const PAGE_ROUNDS = 200;
@@ -36,6 +36,7 @@ export class LocalProject implements DashboardProject {
   readonly id: string;
   readonly host: string;
   readonly name: string;
+  readonly remote = false;
   private since: HistoryState | undefined;
   private cursor: Cursor | undefined;
   private lastCardKey: string | undefined;
@@ -124,11 +125,6 @@ export class LocalProject implements DashboardProject {
     const s = readLocalMonitorState(this.cfg.path, this.cfg.paths.logDir).state;
     return Object.values(s?.alerts ?? {}).map((a) => ({ detector: a.detector, subject: a.subject, severity: a.severity, since: a.since, message: a.message }));
   }
-}
-
-/** A card's identity for change detection: the figures that move every second are left out (the page counts them itself). */
-function cardKey(c: ProjectCard): string {
-  return JSON.stringify({ ...c, generated_at: null, live: c.live ? { ...c.live, elapsed_s: null, seconds_since_output: null } : null, wait: c.wait ? { ...c.wait, seconds_left: null } : null });
 }
 
 function mtimeMs(path: string): number | null {

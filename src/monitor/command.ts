@@ -14,7 +14,8 @@ import { Notifier, originOf } from '../notify/notifier.js';
 import { heartbeatBase } from '../notify/secrets.js';
 import { collectDigest, digestDueDate } from './daily-digest.js';
 import { heartbeatUrl, ping } from './heartbeat.js';
-import { LocalTotals } from '../metrics/collect.js';
+import { LOCAL_HOST, LocalTotals } from '../metrics/collect.js';
+import { FleetStates } from './fleet-states.js';
 import type { ProjectMetrics } from '../metrics/exposition.js';
 import type { ProbeResult } from './probe.js';
 import { startMetricsServer, type MetricsServer } from './listen.js';
@@ -36,8 +37,8 @@ export interface MonitorCommandOptions {
   host?: string | string[] | undefined;
   /** With --host and no --remote-config: only the registered project of this name. */
   project?: string | undefined;
-  /** Set for each target of a fleet: its source, the fleet's signal, the project's name. */
-  target?: { source: PollSource; signal: AbortSignal; project: string | null; remoteConfig: string } | undefined;
+  /** Set for each target of a fleet: its source, the fleet's signal, the project's name, and where it reports (--listen). */
+  target?: { source: PollSource; signal: AbortSignal; project: string | null; remoteConfig: string; report?: TargetReport | undefined } | undefined;
   interval?: string | undefined;
   once?: boolean | undefined;
   mode: string;
@@ -55,6 +56,13 @@ export interface MonitorCommandOptions {
   version: string;
   /** HOST:PORT to serve /metrics and /healthz on. */
   listen?: string | undefined;
+}
+
+/** A fleet target's cycles, for the fleet's /metrics and dashboard; `ended` when it stops being watched. */
+interface TargetReport {
+  cycle(alerts: AlertSet, polled: boolean, result: ProbeResult | undefined): void;
+  /** `handedOver`: its watch was ended on purpose (a host's stand-in whose projects are now watched), not given up. */
+  ended(handedOver: boolean): void;
 }
 
 const MODES = ['anomaly', 'narrate', 'events'] as const;
@@ -95,20 +103,31 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     }
     // Several hosts, or a host's registered projects: one target per host × project.
     if (!o.target && hosts.length > 0 && (hosts.length > 1 || namedRemoteConfig === undefined)) {
-      if (o.listen ?? (o.once ? undefined : cfg?.monitor.listen)) throw new UsageError('--listen (monitor.listen) exposes one project; with several hosts or every project of a host, run one monitor per project with --remote-config, or `monitor --listen` on each host');
-      return await runFleet(
-        {
-          hosts,
-          sshConfigFile: sshConfigFile(o),
-          remoteCmd: splitRemoteCmd(remoteCmdWords),
-          remoteConfig: namedRemoteConfig,
-          project: o.project,
-          mode: o.transport as 'stream' | 'exec',
-          pollTimeoutMs: (cfg?.monitor.remote_poll_timeout_s ?? 60) * 1000,
-          signal: ctl.signal,
-        },
-        (t, signal) => runMonitorCommand({ ...o, host: t.host, stateFile: undefined, listen: undefined, target: { source: t.source, signal, project: t.project, remoteConfig: t.remoteConfig } }),
-      );
+      const listen = o.listen ?? (o.once ? undefined : cfg?.monitor.listen);
+      const served = listen ? await serveFleet(listen) : undefined;
+      try {
+        return await runFleet(
+          {
+            hosts,
+            sshConfigFile: sshConfigFile(o),
+            remoteCmd: splitRemoteCmd(remoteCmdWords),
+            remoteConfig: namedRemoteConfig,
+            project: o.project,
+            mode: o.transport as 'stream' | 'exec',
+            pollTimeoutMs: (cfg?.monitor.remote_poll_timeout_s ?? 60) * 1000,
+            signal: ctl.signal,
+          },
+          (t, signal) => {
+            const states = served?.states;
+            // A host's stand-in (its projects not listed yet) leaves the list when its projects join it;
+            // a target that gave up stays, as down.
+            const report: TargetReport | undefined = states && { cycle: (alerts, polled, result) => states.report(t, alerts, polled, result), ended: (handedOver) => states.ended(t, handedOver) };
+            return runMonitorCommand({ ...o, host: t.host, stateFile: undefined, listen: undefined, target: { source: t.source, signal, project: t.project, remoteConfig: t.remoteConfig, report } });
+          },
+        );
+      } finally {
+        await served?.close();
+      }
     }
 
     const intervalS = intervalFlag ?? cfg?.monitor.interval_s ?? (host ? 60 : 30);
@@ -163,7 +182,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     let firing: AlertSet = {};
     const hooks = cfg ? monitorHooks(cfg, events, host, o, files.outbox) : undefined;
     // --listen: what the last cycle saw, exposed to Prometheus; counters only where the events are.
-    let exposed: ProjectMetrics = { project: cfg?.project ?? host!, host: host ?? null, up: false, halted: null, alerts: [] };
+    let exposed: ProjectMetrics = { project: cfg?.project ?? host!, host: host ?? LOCAL_HOST, up: false, halted: null, alerts: [] };
     const totals = !host && cfg ? new LocalTotals(cfg.paths.logDir) : undefined;
     let server: MetricsServer | undefined;
     const listen = o.listen ?? (o.once ? undefined : cfg?.monitor.listen);
@@ -178,7 +197,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     const expose = (alerts: AlertSet, polled: boolean, result?: ProbeResult) => {
       exposed = {
         project: result?.project ?? exposed.project,
-        host: host ?? null,
+        host: host ?? LOCAL_HOST,
         up: polled,
         halted: result ? result.halt !== null : null,
         alerts: Object.values(alerts).filter((a) => a.severity !== 'unknown').map((a) => ({ detector: a.detector, severity: a.severity })),
@@ -191,6 +210,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
         if (result) cursor = result.cursor;
         out.cycle(alerts, result, transitions, cursor);
         expose(alerts, polled, result);
+        o.target?.report?.cycle(alerts, polled, result);
         await hooks?.afterCycle(alerts, polled);
       },
       source,
@@ -209,6 +229,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       ...(o.target ? { unchangedSaveS: 30 } : {}),
       onExit: (a) => (firing = a),
     });
+    o.target?.report?.ended(o.target.signal.aborted);
     await hooks?.close();
     dashboard?.close();
     await server?.close();
@@ -342,4 +363,25 @@ async function openDashboard(listen: string, cfg: Config): Promise<Dashboard> {
   const opened = authFor(listen);
   if (opened.token) warn(`the dashboard needs the token in ${opened.token.path} (Authorization: Bearer <token>)`);
   return createDashboard({ sources: [new ConfigListSource([cfg])], auth: opened.auth, allowActions: false, warn });
+}
+
+/**
+ * `monitor --host a --host b --listen`: /metrics and the dashboard for every host × project of
+ * the fleet, from what its targets report after each cycle (nothing more is fetched for them).
+ */
+async function serveFleet(listen: string): Promise<{ states: FleetStates; close(): Promise<void> }> {
+  const states = new FleetStates();
+  const [{ authFor }, { createDashboard }, { FleetSource }] = await Promise.all([import('../dashboard/open.js'), import('../dashboard/server.js'), import('../dashboard/fleet-source.js')]);
+  const opened = authFor(listen);
+  if (opened.token) warn(`the dashboard needs the token in ${opened.token.path} (Authorization: Bearer <token>)`);
+  const dashboard = createDashboard({ sources: [new FleetSource(states)], auth: opened.auth, allowActions: false, warn });
+  const server = await startMetricsServer(listen, () => states.metrics(), dashboard.handle);
+  warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}, and the dashboard at / (every host × project)`);
+  return {
+    states,
+    close: async () => {
+      dashboard.close();
+      await server.close();
+    },
+  };
 }
