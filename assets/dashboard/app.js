@@ -67,10 +67,12 @@ function dur(sec) {
 const usd = (x) => (x === null || x === undefined ? '–' : `$${x < 10 ? x.toFixed(2) : x.toFixed(0)}`);
 const tokens = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 const ago = (iso) => (iso ? `${dur((Date.now() - Date.parse(iso)) / 1000)} ago` : '–');
-// One formatter each: Date#toLocale*String builds a new one on every call, which is slow.
-const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
-const TIME = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
-const when = (iso) => (iso ? DATE_TIME.format(new Date(iso)) : '–');
+// One formatter each (Date#toLocale*String builds a new one on every call, which is slow), made on
+// first use: building one loads the locale's data, which a page that shows no date need not wait for.
+let dateTime;
+let timeOnly;
+const when = (iso) => (iso ? (dateTime ??= new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' })).format(new Date(iso)) : '–');
+const clock = (iso) => (iso ? (timeOnly ??= new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' })).format(new Date(iso)) : '');
 
 /** An outcome's colour class: ok, bad, warn, live. */
 function tone(outcome) {
@@ -343,7 +345,7 @@ function roundsTable(id, rounds) {
 
 function eventLine(e) {
   const rest = Object.entries(e).filter(([k]) => k !== 'ts' && k !== 'event').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ');
-  return h('li', { class: `ev ev-${e.event}` }, h('time', {}, e.ts ? TIME.format(new Date(e.ts)) : ''), ' ', h('strong', {}, e.event), ' ', h('span', { class: 'muted' }, rest.length > 300 ? rest.slice(0, 300) + '…' : rest));
+  return h('li', { class: `ev ev-${e.event}` }, h('time', {}, clock(e.ts)), ' ', h('strong', {}, e.event), ' ', h('span', { class: 'muted' }, rest.length > 300 ? rest.slice(0, 300) + '…' : rest));
 }
 
 // ---- round page ----

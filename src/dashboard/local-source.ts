@@ -40,6 +40,8 @@ export class LocalProject implements DashboardProject {
   private since: HistoryState | undefined;
   private cursor: Cursor | undefined;
   private lastCardKey: string | undefined;
+  /** The newest alert transitions and where the events were read up to: a page load reads only what came since. */
+  private alertsRead: { cursor: Cursor; list: EventRecord[] } | undefined;
 
   constructor(
     readonly cfg: Config,
@@ -108,23 +110,47 @@ export class LocalProject implements DashboardProject {
     return decideCard({ id: this.id, host: this.host, name: this.name, history: read.history, alerts: this.alerts(), liveLogMtimeMs: logPath ? mtimeMs(logPath) : null, now });
   }
 
-  /** The newest alert transitions, from the end of the events (bounded: a quiet history is not read whole). */
+  /**
+   * The newest alert transitions. The first call looks back from the end (bounded: a quiet history
+   * is not read whole, but that look is what a 10k-round history makes slow); later calls read only
+   * the lines appended since, so a page load does not repeat the look back.
+   */
   private alertTransitions(): EventRecord[] {
-    const out: EventRecord[] = [];
-    for (const line of eventLinesBackward(this.cfg.paths.logDir, { bytes: ALERT_BUDGET_BYTES })) {
-      const kind = kindOf(line);
-      if (kind === undefined || !ALERT_KINDS.has(kind)) continue;
-      const rec = parseRecord(line);
-      if (rec) out.push(rec);
-      if (out.length >= PAGE_ALERTS) break;
+    const logDir = this.cfg.paths.logDir;
+    if (this.alertsRead) {
+      const r = readSince(logDir, this.alertsRead.cursor, LIVE_MAX_BYTES);
+      if (!r.reset && r.pendingBytes <= LIVE_MAX_BYTES) {
+        const list = this.alertsRead.list;
+        for (const line of r.lines) {
+          const rec = alertRecord(line);
+          if (rec) list.push(rec);
+        }
+        list.splice(0, Math.max(0, list.length - PAGE_ALERTS));
+        this.alertsRead.cursor = r.cursor;
+        return list.slice();
+      }
     }
-    return out.reverse();
+    const cursor = cursorAtEnd(logDir);
+    const list: EventRecord[] = [];
+    for (const line of eventLinesBackward(logDir, { bytes: ALERT_BUDGET_BYTES }, cursor)) {
+      const rec = alertRecord(line);
+      if (rec) list.push(rec);
+      if (list.length >= PAGE_ALERTS) break;
+    }
+    list.reverse();
+    this.alertsRead = { cursor, list };
+    return list.slice();
   }
 
   private alerts(): CardAlert[] {
     const s = readLocalMonitorState(this.cfg.path, this.cfg.paths.logDir).state;
     return Object.values(s?.alerts ?? {}).map((a) => ({ detector: a.detector, subject: a.subject, severity: a.severity, since: a.since, message: a.message }));
   }
+}
+
+function alertRecord(line: string): EventRecord | undefined {
+  const kind = kindOf(line);
+  return kind !== undefined && ALERT_KINDS.has(kind) ? parseRecord(line) : undefined;
 }
 
 function mtimeMs(path: string): number | null {

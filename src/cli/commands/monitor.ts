@@ -33,7 +33,7 @@ export function registerMonitor(program: Command): void {
     .option('--transport <t>', 'stream: one long-lived remote probe per connection; exec: one remote command per poll', 'stream')
     .option('--state-file <path>', 'where firing alerts and read positions are kept (default: under ~/.local/state/agent-runner/monitor/, or remote/ for --host; never in the project)')
     .option('--no-auto-stop', 'never stop the service, whatever auto_stop_on says')
-    .option('--listen <host:port>', 'serve /metrics (OpenMetrics or Prometheus text) and /healthz on this address, e.g. 127.0.0.1:9464')
+    .option('--listen <host:port>', 'serve /metrics (OpenMetrics or Prometheus text), /healthz and the read-only dashboard on this address, e.g. 127.0.0.1:9464, for every project watched (with --host: every host × project)')
     .action(async (flags: MonitorFlags, cmd: Command) => {
       const { runMonitorCommand } = await import('../../monitor/command.js');
       const g = globals(cmd);
