@@ -37,8 +37,11 @@ export interface MonitorCommandOptions {
   host?: string | string[] | undefined;
   /** With --host and no --remote-config: only the registered project of this name. */
   project?: string | undefined;
-  /** Set for each target of a fleet: its source, the fleet's signal, the project's name, and where it reports (--listen). */
-  target?: { source: PollSource; signal: AbortSignal; project: string | null; remoteConfig: string; report?: TargetReport | undefined } | undefined;
+  /**
+   * Set for each target of a fleet: its source (none for a project of this host's registry, read
+   * from its own files), the fleet's signal, the project's name, and where it reports (--listen).
+   */
+  target?: { source?: PollSource | undefined; signal: AbortSignal; project: string | null; remoteConfig: string; report?: TargetReport | undefined } | undefined;
   interval?: string | undefined;
   once?: boolean | undefined;
   mode: string;
@@ -61,6 +64,8 @@ export interface MonitorCommandOptions {
 /** A fleet target's cycles, for the fleet's /metrics and dashboard; `ended` when it stops being watched. */
 interface TargetReport {
   cycle(alerts: AlertSet, polled: boolean, result: ProbeResult | undefined): void;
+  /** A project of this host: what its /metrics series are now (its counters included). */
+  exposes?(metrics: () => ProjectMetrics): void;
   /** `handedOver`: its watch was ended on purpose (a host's stand-in whose projects are now watched), not given up. */
   ended(handedOver: boolean): void;
 }
@@ -73,10 +78,13 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
   let hosts = (typeof o.host === 'string' ? [o.host] : (o.host ?? [])).map(validateHost);
   const intervalFlag = o.interval !== undefined ? positiveSeconds('--interval', o.interval) : undefined;
 
+  // No config here, none named, no host: every project of this host's registry is watched.
+  if (o.mode === 'anomaly' && hosts.length === 0 && !o.target && !o.configExplicit && !o.configExists) return runRegistry(o);
   // Locally the project's config is the subject; with --host it only supplies [monitor] settings
   // (the remote evaluates with its own config), so it may be absent unless named explicitly.
   const cfg: Config | undefined = hosts.length === 0 || o.configExplicit || o.configExists ? loadConfig(resolve(o.configPath)) : undefined;
-  if (hosts.length === 0 && cfg) hosts = (cfg.monitor.hosts ?? (cfg.monitor.host ? [cfg.monitor.host] : [])).map(validateHost);
+  // A registry member's own [monitor] hosts are for a monitor run in that project, not for this one.
+  if (hosts.length === 0 && cfg && !o.target) hosts = (cfg.monitor.hosts ?? (cfg.monitor.host ? [cfg.monitor.host] : [])).map(validateHost);
   const host = hosts[0];
   const remoteCmdWords = o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? cfg?.monitor.remote_cmd ?? 'agent-runner';
   const namedRemoteConfig = o.target?.remoteConfig ?? o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? cfg?.monitor.remote_config;
@@ -137,7 +145,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     let files: ReturnType<typeof monitorFiles>;
     let events: EventWriter;
     let target: { log_dir?: string; host?: string; remote_config?: string; resolved?: string };
-    if (host && o.target) {
+    if (host && o.target?.source) {
       files = monitorFiles(remoteStateDir(host, remoteConfigPath || `${host}-discovery`));
       statePath = files.state;
       events = cfg ? eventsFor(cfg, files.dir) : new EventWriter(files.dir);
@@ -174,7 +182,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       target = { log_dir: c.paths.logDir };
       source = new LocalSource(c, historyFromState(readMonitorState(statePath).state), warn);
     }
-    const label = o.target?.project ? `${host} ${o.target.project}` : (host ?? cfg!.project);
+    const label = o.target?.project ? [host, o.target.project].filter(Boolean).join(' ') : (host ?? cfg!.project);
     if (!o.json && !o.once) warn(`monitoring ${label} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
     // A fleet's lines each say which project they are about, from the first line on.
     const out = new MonitorOutput({ json: o.json, once: Boolean(o.once), host: host ?? null, paint, write: (line) => process.stdout.write(line + '\n') }, o.target ? o.target.project : host ? null : cfg!.project);
@@ -194,6 +202,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       // The port actually bound: `--listen 127.0.0.1:0` picks a free one.
       warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}${dashboard ? ', and the dashboard at /' : ''}`);
     }
+    o.target?.report?.exposes?.(() => ({ ...exposed, ...(totals ? { totals: totals.update() } : {}) }));
     const expose = (alerts: AlertSet, polled: boolean, result?: ProbeResult) => {
       exposed = {
         project: result?.project ?? exposed.project,
@@ -226,7 +235,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       warn,
       mode: 'anomaly',
       logDir: cfg?.paths.logDir ?? null,
-      ...(o.target ? { unchangedSaveS: 30 } : {}),
+      ...(o.target?.source ? { unchangedSaveS: 30 } : {}),
       onExit: (a) => (firing = a),
     });
     o.target?.report?.ended(o.target.signal.aborted);
@@ -384,4 +393,66 @@ async function serveFleet(listen: string): Promise<{ states: FleetStates; close(
       await server.close();
     },
   };
+}
+
+/**
+ * `monitor` with no config and no host: every project of this host's registry (`agent-runner ls`),
+ * each watched as `monitor --config` would watch it (its own alerts, state, notifications,
+ * auto-stop), in one process; with --listen, /metrics and the dashboard cover them all. The
+ * projects are those registered when the monitor starts.
+ */
+async function runRegistry(o: MonitorCommandOptions): Promise<number> {
+  const { listProjects } = await import('../registry/projects.js');
+  const { existsSync } = await import('node:fs');
+  const entries = listProjects().entries.map((e) => e.entry).filter((e) => existsSync(e.config));
+  if (entries.length === 0) throw new UsageError('no agent-runner.toml here and no project registered on this host (`agent-runner ls` lists none); give --config, or --host to watch another host');
+  const ctl = new AbortController();
+  const stop = () => ctl.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? stop() : undefined));
+  const exposed: Array<() => ProjectMetrics> = [];
+  const listen = o.listen;
+  let served: { close(): Promise<void> } | undefined;
+  try {
+    if (listen && !o.once) {
+      const [{ authFor }, { createDashboard }, { ConfigListSource }] = await Promise.all([import('../dashboard/open.js'), import('../dashboard/server.js'), import('../dashboard/local-source.js')]);
+      const opened = authFor(listen);
+      if (opened.token) warn(`the dashboard needs the token in ${opened.token.path} (Authorization: Bearer <token>)`);
+      const configs = entries.flatMap((e) => {
+        try {
+          return [loadConfig(e.config)];
+        } catch {
+          return [];
+        }
+      });
+      const dashboard = createDashboard({ sources: [new ConfigListSource(configs)], auth: opened.auth, allowActions: false, warn });
+      const server = await startMetricsServer(listen, () => exposed.map((get) => get()), dashboard.handle);
+      warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}, and the dashboard at / (every registered project)`);
+      served = {
+        close: async () => {
+          dashboard.close();
+          await server.close();
+        },
+      };
+    }
+    const codes = await Promise.all(
+      entries.map(async (e) => {
+        try {
+          return await runMonitorCommand({ ...o, configPath: e.config, configExplicit: true, configExists: true, stateFile: undefined, listen: undefined, target: { signal: ctl.signal, project: e.name, remoteConfig: e.config, report: { cycle: () => undefined, ended: () => undefined, exposes: (get) => exposed.push(get) } } });
+        } catch (err) {
+          // One project whose config no longer loads is said, and the others are watched.
+          if (!(err instanceof ConfigError)) throw err;
+          warn(`not watching ${e.name}: ${err.message}`);
+          exposed.push(() => ({ project: e.name, host: LOCAL_HOST, up: false, halted: null, alerts: [] }));
+          return EXIT.MONITOR_UNKNOWN;
+        }
+      }),
+    );
+    return Math.max(0, ...codes);
+  } finally {
+    await served?.close();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }

@@ -84,6 +84,36 @@ describe.skipIf(skip)('metrics', () => {
     expect(check.stdout + check.stderr).toBe('');
   });
 
+  it('monitor --listen without a config watches every registered project: /metrics and the dashboard cover them all', async () => {
+    const a = project({ mode: CLEAN });
+    const b = project({ mode: 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key"};;exit:1' });
+    expect((await runCli(['round', '--config', a.config], { cwd: a.dir })).code).toBe(0);
+    expect((await runCli(['serve', '--config', b.config], { cwd: b.dir })).code).toBe(81);
+    const cwd = mkdtempSync(join(tmpdir(), 'ar-nocfg-'));
+    tmpDirs.push(cwd);
+    // --once --json: one state line per registered project.
+    const once = await runCli(['monitor', '--once', '--json', '--no-auto-stop'], { cwd });
+    const states = once.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { project: string; status: string });
+    expect(states.filter((s) => s.project === a.project || s.project === b.project).map((s) => [s.project, s.status]).sort()).toEqual([[a.project, 'healthy'], [b.project, 'critical']].sort());
+
+    const m = track(startCli(['monitor', '--interval', '1', '--no-auto-stop', '--listen', '127.0.0.1:0'], { cwd }));
+    let stderr = '';
+    m.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const port = Number((await waitFor(() => /serving \/metrics and \/healthz on 127\.0\.0\.1:(\d+), and the dashboard at \/ \(every registered project\)/.exec(stderr), 'the metrics listener', 30_000))[1]);
+    const body = await waitFor(async () => {
+      const t = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return t.includes(`agent_runner_halted{project="${b.project}",host="local"} 1`) && t.includes(`agent_runner_up{project="${a.project}",host="local"} 1`) ? t : undefined;
+    }, 'both projects polled', 30_000);
+    expect(body).toContain(`agent_runner_rounds_total{project="${a.project}",host="local",outcome="clean"} 1`);
+    expect(body).toContain(`agent_runner_alert_firing{project="${b.project}",host="local",detector="oauth_fail",severity="critical"} 1`);
+    const check = promtool(['check', 'metrics'], body);
+    expect(check.stdout + check.stderr).toBe('');
+    const cards = (await (await fetch(`http://127.0.0.1:${port}/api/projects`)).json()) as { projects: Array<{ name: string }> };
+    expect(cards.projects.map((c) => c.name)).toEqual(expect.arrayContaining([a.project, b.project]));
+    m.kill('SIGTERM');
+    expect((await finish(m)).code).toBe(0);
+  });
+
   it('the shipped alerting rules pass promtool check rules and promtool test rules', () => {
     const check = promtool(['check', 'rules', 'alerts.yml']);
     expect(check.stdout).toMatch(/SUCCESS: 6 rules found/);

@@ -21,7 +21,7 @@ interface MonitorFlags {
 export function registerMonitor(program: Command): void {
   program
     .command('monitor')
-    .description('watch a project (here, or on --host over ssh): alerts that fire once, resolve, and stop the service on auto_stop_on detectors')
+    .description('watch a project (here, or on --host over ssh; with no config and no host, every project of this host\'s registry): alerts that fire once, resolve, and stop the service on auto_stop_on detectors')
     .option('--host <alias>', 'watch this ssh host (an alias of your ~/.ssh/config, or user@host): every project registered there, unless --remote-config names one; repeat for several hosts', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--project <name>', 'with --host: only the registered project of this name')
     .option('--interval <s>', 'seconds between polls (default: monitor.interval_s, else 30 locally and 60 over ssh)')
