@@ -18,6 +18,8 @@ import { ALERT_KINDS, cardKey, decideCard, decidePage, type CardAlert, type Proj
 export const PAGE_ROUNDS = 200;
 /** Newest events on the project page (its live tail starts from these). */
 const PAGE_EVENTS = 100;
+/** How far back those are looked for. */
+const PAGE_EVENTS_BYTES = 1024 * 1024;
 /** How far back the project page reads the events at most, whatever the history's length. */
 const PAGE_BUDGET_BYTES = 8 * 1024 * 1024;
 /** Alert transitions on the project page, and how far back they are looked for. */
@@ -38,6 +40,8 @@ export class LocalProject implements DashboardProject {
   readonly name: string;
   readonly remote = false;
   private since: HistoryState | undefined;
+  /** The project page's own fold (it keeps 200 rounds, the card's 10), advanced like the card's. */
+  private pageSince: HistoryState | undefined;
   private cursor: Cursor | undefined;
   private lastCardKey: string | undefined;
   /** The newest alert transitions and where the events were read up to: a page load reads only what came since. */
@@ -59,8 +63,22 @@ export class LocalProject implements DashboardProject {
   }
 
   page(now = Date.now()): ProjectPage {
-    const read = readProjectHistory(this.cfg, { rounds: PAGE_ROUNDS, events: PAGE_EVENTS, budgetBytes: PAGE_BUDGET_BYTES, now });
-    return decidePage(this.cardOf(read, now), read.history, read.events, this.alertTransitions());
+    // Derived from the end once, then advanced with what was appended: a page load on a long
+    // history does not read its last 200 rounds again.
+    const read = readProjectHistory(this.cfg, { rounds: PAGE_ROUNDS, budgetBytes: PAGE_BUDGET_BYTES, now, ...(this.pageSince ? { since: this.pageSince } : {}) });
+    this.pageSince = read.state;
+    return decidePage(this.cardOf(read, now), read.history, this.newestEvents(read.state.cursor), this.alertTransitions());
+  }
+
+  /** The newest events as stored, up to `cursor` (where the page's fold stands), oldest first. */
+  private newestEvents(cursor: Cursor): EventRecord[] {
+    const out: EventRecord[] = [];
+    for (const line of eventLinesBackward(this.cfg.paths.logDir, { bytes: PAGE_EVENTS_BYTES }, cursor)) {
+      const rec = parseRecord(line);
+      if (rec) out.push(rec);
+      if (out.length >= PAGE_EVENTS) break;
+    }
+    return out.reverse();
   }
 
   document(): Promise<ProjectState> {
