@@ -50,6 +50,8 @@ describe('dashboard access', () => {
     const d = await startDashboard(p, '0.0.0.0:0');
     expect(statSync(TOKEN_FILE).mode & 0o777).toBe(0o600);
     const token = (await import('node:fs')).readFileSync(TOKEN_FILE, 'utf8').trim();
+    // Its own line, after the one the start-up waits for: it may come in a later chunk.
+    await waitFor(() => /log in once at \S+\n/.test(d.stderr()), 'the token line');
     expect(d.stderr()).toContain(`token in ${TOKEN_FILE} (made now)`);
 
     expect((await call(d.port, '/api/projects')).status).toBe(401);
