@@ -22,7 +22,9 @@ export class FleetSource implements ProjectSource {
       const id = projectId(s.host, s.remoteConfig);
       seen.add(id);
       let p = this.known.get(id);
-      if (!p) this.known.set(id, (p = new RemoteProject(id, s.host, () => this.states.list().find((x) => x.host === s.host && x.remoteConfig === s.remoteConfig) ?? s)));
+      // The project reads its target's newest report on every call; the last one seen stands in once the target is gone.
+      let last = s;
+      if (!p) this.known.set(id, (p = new RemoteProject(id, s.host, () => (last = this.states.get(s) ?? last))));
       out.push(p);
     }
     for (const id of this.known.keys()) if (!seen.has(id)) this.known.delete(id);

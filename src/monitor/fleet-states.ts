@@ -43,6 +43,10 @@ export class FleetStates {
     else if (s) s.up = false;
   }
 
+  get(t: { host: string; remoteConfig: string }): TargetState | undefined {
+    return this.states.get(keyOf(t));
+  }
+
   list(): TargetState[] {
     return [...this.states.values()].sort((a, b) => a.host.localeCompare(b.host) || (a.project ?? '').localeCompare(b.project ?? '') || a.remoteConfig.localeCompare(b.remoteConfig));
   }
