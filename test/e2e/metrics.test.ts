@@ -82,6 +82,10 @@ describe.skipIf(skip)('metrics', () => {
     expect(r.stdout.match(/^# TYPE agent_runner_up /gm)).toHaveLength(1);
     const check = promtool(['check', 'metrics'], r.stdout);
     expect(check.stdout + check.stderr).toBe('');
+    // Nothing here and nothing registered: said in one line, not an empty exposition.
+    const none = await runCli(['metrics'], { cwd, env: { XDG_STATE_HOME: join(cwd, 'empty-state') } });
+    expect(none.code).toBe(2);
+    expect(none.stderr.trim().split('\n')).toEqual([expect.stringContaining('no project registered on this host')]);
   });
 
   it('monitor --listen without a config watches every registered project: /metrics and the dashboard cover them all', async () => {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { localProjectMetrics, registryMetrics } from '../../metrics/collect.js';
 import { renderExposition } from '../../metrics/exposition.js';
+import { UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { configPath, globals, loadFor } from '../context.js';
 import { err } from '../output.js';
@@ -17,6 +18,7 @@ export function registerMetrics(program: Command): void {
       const explicit = cmd.getOptionValueSourceWithGlobals('config') !== 'default' && globals(cmd).config !== undefined;
       const own = configPath(cmd);
       const projects = explicit ? [await localProjectMetrics(loadFor(cmd))] : await registryMetrics(existsSync(own) ? [own] : [], (line) => err(line));
+      if (projects.length === 0) throw new UsageError('no agent-runner.toml here and no project registered on this host (`agent-runner ls` lists none); give --config');
       const text = renderExposition(projects, opts.openmetrics ? 'openmetrics' : 'prometheus');
       if (opts.output) writeFileAtomic(resolve(opts.output), text, 0o644);
       else process.stdout.write(text);
