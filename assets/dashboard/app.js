@@ -40,7 +40,7 @@ function s(tag, attrs, ...children) {
 }
 
 function append(el, children) {
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -67,10 +67,17 @@ function dur(sec) {
 const usd = (x) => (x === null || x === undefined ? '–' : `$${x < 10 ? x.toFixed(2) : x.toFixed(0)}`);
 const tokens = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 const ago = (iso) => (iso ? `${dur((Date.now() - Date.parse(iso)) / 1000)} ago` : '–');
-// One formatter each: Date#toLocale*String builds a new one on every call, which is slow.
-const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
-const TIME = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
-const when = (iso) => (iso ? DATE_TIME.format(new Date(iso)) : '–');
+// Local date and time by hand, not Intl.DateTimeFormat: building the first formatter loads the
+// locale's data, about 70 ms of a project page's first render (measured by bench/dashboard.bench.mjs).
+const pad = (n) => String(n).padStart(2, '0');
+const clock = (iso) => {
+  const d = iso ? new Date(iso) : null;
+  return d && !Number.isNaN(d.getTime()) ? `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}` : '';
+};
+const when = (iso) => {
+  const d = iso ? new Date(iso) : null;
+  return d && !Number.isNaN(d.getTime()) ? `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(iso)}` : '–';
+};
 
 /** An outcome's colour class: ok, bad, warn, live. */
 function tone(outcome) {
@@ -80,7 +87,7 @@ function tone(outcome) {
   return 'bad';
 }
 
-const STATE_TONE = { running: 'live', waiting: 'warn', halted: 'bad', idle: 'ok', stopped: 'muted' };
+const STATE_TONE = { running: 'live', waiting: 'warn', halted: 'bad', idle: 'ok', stopped: 'muted', unknown: 'warn' };
 
 // ---- the card (overview and project page) ----
 
@@ -91,17 +98,25 @@ function renderCard(c, { link = true } = {}) {
     { class: `card state-${c.state}`, 'data-id': c.id, 'data-state': c.state },
     h('div', { class: 'card-head' }, title, h('span', { class: 'host muted' }, c.host), h('span', { class: `badge ${STATE_TONE[c.state] ?? ''}` }, c.state)),
   );
+  // A remote project's rounds keep their logs on its host: no link to a round page.
+  const roundRef = (n) => (c.remote ? `round ${n}` : h('a', { href: `/p/${c.id}/r/${n}` }, `round ${n}`));
+  if (c.remote) {
+    const answered = c.remote.answered_at ? [h('span', { class: 'tick', 'data-since': c.remote.answered_at }, dur((Date.now() - Date.parse(c.remote.answered_at)) / 1000)), ' ago'] : [];
+    el.append(h('div', { class: `row ${c.remote.up ? 'muted' : 'warn-text'}` }, c.remote.up ? ['remote · answered ', answered] : [`remote · cannot poll ${c.host}`, answered.length ? ['; last answer ', answered] : null]));
+  }
   if (c.live) {
     const l = c.live;
-    const bar = h('div', { class: 'bar', 'data-started': l.started_at, 'data-timeout': l.timeout_s }, h('div', { class: 'fill' }));
     const elapsed = h('span', { class: 'tick', 'data-since': l.started_at }, dur(l.elapsed_s));
-    const quiet = l.last_output_at ? h('span', { class: 'tick', 'data-since': l.last_output_at }, dur(l.seconds_since_output)) : '–';
-    el.append(
-      h('div', { class: 'row' }, h('a', { href: `/p/${c.id}/r/${l.round_num}` }, `round ${l.round_num}`), l.phase ? ` · ${l.phase}` : '', ' · ', elapsed, ` of ${dur(l.timeout_s)}`),
-      bar,
-      h('div', { class: 'row muted' }, 'last output ', quiet, ' ago · ', `${l.tool_calls ?? 0} tool calls`),
-    );
-    setBar(bar, l.started_at, l.timeout_s);
+    el.append(h('div', { class: 'row' }, roundRef(l.round_num), l.phase ? ` · ${l.phase}` : '', ' · ', elapsed, l.timeout_s !== null ? ` of ${dur(l.timeout_s)}` : ''));
+    if (l.timeout_s !== null) {
+      const bar = h('div', { class: 'bar', 'data-started': l.started_at, 'data-timeout': l.timeout_s }, h('div', { class: 'fill' }));
+      el.append(bar);
+      setBar(bar, l.started_at, l.timeout_s);
+    }
+    if (!c.remote) {
+      const quiet = l.last_output_at ? h('span', { class: 'tick', 'data-since': l.last_output_at }, dur(l.seconds_since_output)) : '–';
+      el.append(h('div', { class: 'row muted' }, 'last output ', quiet, ' ago · ', `${l.tool_calls ?? 0} tool calls`));
+    }
   }
   if (c.halt) {
     el.append(
@@ -112,7 +127,7 @@ function renderCard(c, { link = true } = {}) {
   if (c.last_round) {
     const r = c.last_round;
     el.append(
-      h('div', { class: 'row' }, 'last: ', h('a', { href: `/p/${c.id}/r/${r.round_num}` }, `round ${r.round_num}`), ' ', h('span', { class: `outcome ${tone(r.outcome)}` }, r.outcome ?? '?'), ` in ${dur(r.duration_s)}`, r.cost_usd !== null ? ` · ${usd(r.cost_usd)}` : '', ` · ${ago(r.ended_at)}`),
+      h('div', { class: 'row' }, 'last: ', roundRef(r.round_num), ' ', h('span', { class: `outcome ${tone(r.outcome)}` }, r.outcome ?? '?'), ` in ${dur(r.duration_s)}`, r.cost_usd !== null ? ` · ${usd(r.cost_usd)}` : '', ` · ${ago(r.ended_at)}`),
     );
   }
   if (c.alerts.length) {
@@ -170,10 +185,20 @@ async function showOverview() {
   const grid = h('section', { class: 'cards', id: 'cards' });
   const empty = h('p', { class: 'muted' }, 'No project here yet.');
   for (const c of doc.projects) grid.append(renderCard(c));
-  main.replaceChildren(...[h('h1', {}, `Projects on ${doc.host}`), doc.projects.length ? null : empty, grid].filter(Boolean));
+  // A fleet monitor's cards come from several hosts, and a host's may arrive after the page.
+  const hostOf = new Map(doc.projects.map((c) => [c.id, c.host]));
+  const title = h('h1', {});
+  const retitle = () => {
+    const hosts = new Set(hostOf.values());
+    title.textContent = hosts.size > 1 ? `Projects on ${hosts.size} hosts` : `Projects on ${hosts.size ? [...hosts][0] : doc.host}`;
+  };
+  retitle();
+  main.replaceChildren(...[title, doc.projects.length ? null : empty, grid].filter(Boolean));
   view = {
     kind: 'overview',
     onCard(c) {
+      hostOf.set(c.id, c.host);
+      retitle();
       const old = grid.querySelector(`[data-id="${c.id}"]`);
       const fresh = renderCard(c);
       if (old) old.replaceWith(fresh);
@@ -197,7 +222,7 @@ async function showProject(id) {
   for (const e of page.events.slice(-50)) tail.append(eventLine(e));
   const sections = h('div', {});
   const fill = (p) =>
-    sections.replaceChildren(
+    p.limited ? sections.replaceChildren(h('section', { class: 'panel limited' }, h('p', {}, p.limited))) : sections.replaceChildren(
       section('Rounds', `the last ${p.timeline.length}, bar height is duration`, timelineChart(id, p.timeline), legend()),
       section('Cost and tokens per day', null, daysChart(p.days), daysTable(p.days)),
       section('Commits per round', null, commitsChart(p.timeline)),
@@ -206,7 +231,7 @@ async function showProject(id) {
       section('Recent rounds', null, roundsTable(id, p.timeline.slice(-30).reverse())),
     );
   fill(page);
-  main.replaceChildren(h('p', {}, h('a', { href: '/' }, '← all projects')), cardSlot, sections, section('Live events', 'newest last', tail));
+  main.replaceChildren(...[h('p', {}, h('a', { href: '/' }, '← all projects')), cardSlot, sections, page.limited ? null : section('Live events', 'newest last', tail)].filter(Boolean));
   let refetch;
   view = {
     kind: 'project',
@@ -325,7 +350,7 @@ function roundsTable(id, rounds) {
 
 function eventLine(e) {
   const rest = Object.entries(e).filter(([k]) => k !== 'ts' && k !== 'event').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ');
-  return h('li', { class: `ev ev-${e.event}` }, h('time', {}, e.ts ? TIME.format(new Date(e.ts)) : ''), ' ', h('strong', {}, e.event), ' ', h('span', { class: 'muted' }, rest.length > 300 ? rest.slice(0, 300) + '…' : rest));
+  return h('li', { class: `ev ev-${e.event}` }, h('time', {}, clock(e.ts)), ' ', h('strong', {}, e.event), ' ', h('span', { class: 'muted' }, rest.length > 300 ? rest.slice(0, 300) + '…' : rest));
 }
 
 // ---- round page ----

@@ -12,12 +12,14 @@ import { startService, stopService } from '../service/lifecycle.js';
 import { resumeProject } from '../service/resume.js';
 import { findRoundLog, readLogPage, type LogPage } from './round-log.js';
 import type { DashboardProject, ProjectAction, ProjectChanges, ProjectSource } from './source.js';
-import { ALERT_KINDS, decideCard, decidePage, type CardAlert, type ProjectCard, type ProjectPage } from './views.js';
+import { ALERT_KINDS, cardKey, decideCard, decidePage, type CardAlert, type ProjectCard, type ProjectPage } from './views.js';
 
 /** Rounds on the project page's timeline. */
 export const PAGE_ROUNDS = 200;
 /** Newest events on the project page (its live tail starts from these). */
 const PAGE_EVENTS = 100;
+/** How far back those are looked for. */
+const PAGE_EVENTS_BYTES = 1024 * 1024;
 /** How far back the project page reads the events at most, whatever the history's length. */
 const PAGE_BUDGET_BYTES = 8 * 1024 * 1024;
 /** Alert transitions on the project page, and how far back they are looked for. */
@@ -36,9 +38,14 @@ export class LocalProject implements DashboardProject {
   readonly id: string;
   readonly host: string;
   readonly name: string;
+  readonly remote = false;
   private since: HistoryState | undefined;
+  /** The project page's own fold (it keeps 200 rounds, the card's 10), advanced like the card's. */
+  private pageSince: HistoryState | undefined;
   private cursor: Cursor | undefined;
   private lastCardKey: string | undefined;
+  /** The newest alert transitions and where the events were read up to: a page load reads only what came since. */
+  private alertsRead: { cursor: Cursor; list: EventRecord[] } | undefined;
 
   constructor(
     readonly cfg: Config,
@@ -56,8 +63,22 @@ export class LocalProject implements DashboardProject {
   }
 
   page(now = Date.now()): ProjectPage {
-    const read = readProjectHistory(this.cfg, { rounds: PAGE_ROUNDS, events: PAGE_EVENTS, budgetBytes: PAGE_BUDGET_BYTES, now });
-    return decidePage(this.cardOf(read, now), read.history, read.events, this.alertTransitions());
+    // Derived from the end once, then advanced with what was appended: a page load on a long
+    // history does not read its last 200 rounds again.
+    const read = readProjectHistory(this.cfg, { rounds: PAGE_ROUNDS, budgetBytes: PAGE_BUDGET_BYTES, now, ...(this.pageSince ? { since: this.pageSince } : {}) });
+    this.pageSince = read.state;
+    return decidePage(this.cardOf(read, now), read.history, this.newestEvents(read.state.cursor), this.alertTransitions());
+  }
+
+  /** The newest events as stored, up to `cursor` (where the page's fold stands), oldest first. */
+  private newestEvents(cursor: Cursor): EventRecord[] {
+    const out: EventRecord[] = [];
+    for (const line of eventLinesBackward(this.cfg.paths.logDir, { bytes: PAGE_EVENTS_BYTES }, cursor)) {
+      const rec = parseRecord(line);
+      if (rec) out.push(rec);
+      if (out.length >= PAGE_EVENTS) break;
+    }
+    return out.reverse();
   }
 
   document(): Promise<ProjectState> {
@@ -107,17 +128,36 @@ export class LocalProject implements DashboardProject {
     return decideCard({ id: this.id, host: this.host, name: this.name, history: read.history, alerts: this.alerts(), liveLogMtimeMs: logPath ? mtimeMs(logPath) : null, now });
   }
 
-  /** The newest alert transitions, from the end of the events (bounded: a quiet history is not read whole). */
+  /**
+   * The newest alert transitions. The first call looks back from the end (bounded: a quiet history
+   * is not read whole, but that look is what a 10k-round history makes slow); later calls read only
+   * the lines appended since, so a page load does not repeat the look back.
+   */
   private alertTransitions(): EventRecord[] {
-    const out: EventRecord[] = [];
-    for (const line of eventLinesBackward(this.cfg.paths.logDir, { bytes: ALERT_BUDGET_BYTES })) {
-      const kind = kindOf(line);
-      if (kind === undefined || !ALERT_KINDS.has(kind)) continue;
-      const rec = parseRecord(line);
-      if (rec) out.push(rec);
-      if (out.length >= PAGE_ALERTS) break;
+    const logDir = this.cfg.paths.logDir;
+    if (this.alertsRead) {
+      const r = readSince(logDir, this.alertsRead.cursor, LIVE_MAX_BYTES);
+      if (!r.reset && r.pendingBytes <= LIVE_MAX_BYTES) {
+        const list = this.alertsRead.list;
+        for (const line of r.lines) {
+          const rec = alertRecord(line);
+          if (rec) list.push(rec);
+        }
+        list.splice(0, Math.max(0, list.length - PAGE_ALERTS));
+        this.alertsRead.cursor = r.cursor;
+        return list.slice();
+      }
     }
-    return out.reverse();
+    const cursor = cursorAtEnd(logDir);
+    const list: EventRecord[] = [];
+    for (const line of eventLinesBackward(logDir, { bytes: ALERT_BUDGET_BYTES }, cursor)) {
+      const rec = alertRecord(line);
+      if (rec) list.push(rec);
+      if (list.length >= PAGE_ALERTS) break;
+    }
+    list.reverse();
+    this.alertsRead = { cursor, list };
+    return list.slice();
   }
 
   private alerts(): CardAlert[] {
@@ -126,9 +166,9 @@ export class LocalProject implements DashboardProject {
   }
 }
 
-/** A card's identity for change detection: the figures that move every second are left out (the page counts them itself). */
-function cardKey(c: ProjectCard): string {
-  return JSON.stringify({ ...c, generated_at: null, live: c.live ? { ...c.live, elapsed_s: null, seconds_since_output: null } : null, wait: c.wait ? { ...c.wait, seconds_left: null } : null });
+function alertRecord(line: string): EventRecord | undefined {
+  const kind = kindOf(line);
+  return kind !== undefined && ALERT_KINDS.has(kind) ? parseRecord(line) : undefined;
 }
 
 function mtimeMs(path: string): number | null {

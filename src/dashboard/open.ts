@@ -1,4 +1,4 @@
-import { parseListen } from '../monitor/listen.js';
+import { parseListen } from '../util/listen.js';
 import { DashboardAuth, isLoopback, loadOrCreateToken } from './auth.js';
 
 export interface OpenedAuth {

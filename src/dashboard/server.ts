@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_DIR } from '../cli/paths.js';
-import { UsageError } from '../errors.js';
-import { parseListen } from '../monitor/listen.js';
+import { listenOn, type Listening } from '../util/listen.js';
 import { COOKIE, DashboardAuth } from './auth.js';
 import { LiveHub } from './live.js';
 import type { DashboardProject, ProjectAction, ProjectSource } from './source.js';
@@ -75,8 +73,13 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     if (!m) return text(res, 404, 'not found\n');
     const p = find(m[1]!);
     if (!p) return json(res, 404, { error: { code: 'project_not_found', message: `no project ${m[1]!} here` } });
-    if (m[2] === undefined) return json(res, 200, await p.document());
+    const remote = () => json(res, 404, { error: { code: 'remote_limited', message: `${p.name} is watched on ${p.host} over ssh: only its state, last round, halt and alerts are here; run \`agent-runner peek\` there` } });
+    if (m[2] === undefined) {
+      const doc = await p.document();
+      return doc ? json(res, 200, doc) : remote();
+    }
     if (m[2] === '/page') return json(res, 200, p.page());
+    if (p.remote) return remote();
     const offsetParam = url.searchParams.get('offset') ?? '0';
     const offset = offsetParam === 'tail' ? 'tail' : Number(offsetParam);
     if (offset !== 'tail' && (!Number.isSafeInteger(offset) || offset < 0)) return json(res, 400, { error: { code: 'bad_offset', message: `offset expects a byte offset ≥ 0 or "tail", got "${offsetParam}"` } });
@@ -153,28 +156,19 @@ function text(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(body);
 }
 
-export interface DashboardServer {
-  port: number;
-  close(): Promise<void>;
-}
+export type DashboardServer = Listening;
 
 /** `agent-runner dashboard`: the dashboard alone on its own address. */
 export async function startDashboardServer(addr: string, dashboard: Dashboard): Promise<DashboardServer> {
-  const { host, port } = parseListen(addr);
   const server = createServer((req, res) => {
     if (!dashboard.handle(req, res)) text(res, 404, 'not found\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new UsageError(`--listen ${addr}: ${err.code ?? err.message}`)));
-    server.listen(port, host, () => resolve());
-  });
+  const bound = await listenOn(server, addr);
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        dashboard.close();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    port: bound.port,
+    close: () => {
+      dashboard.close();
+      return bound.close();
+    },
   };
 }

@@ -27,10 +27,12 @@ export interface DashboardProject {
   readonly id: string;
   readonly host: string;
   readonly name: string;
+  /** Watched over ssh by a fleet monitor: only what its probe reports is here (no peek document, no events, no round logs). */
+  readonly remote: boolean;
   card(): ProjectCard;
   page(): ProjectPage;
-  /** The same document as `peek --json`. */
-  document(): Promise<ProjectState>;
+  /** The same document as `peek --json`; undefined for a remote project (it is not fetched over ssh). */
+  document(): Promise<ProjectState | undefined>;
   /** undefined when the round kept no log. */
   roundLog(n: number, offset: number | 'tail'): LogPage | undefined;
   /** What changed since the previous call (the first call sets the starting point and returns the card). */

@@ -15,14 +15,14 @@ export interface CardAlert {
   message: string;
 }
 
-export type CardState = 'running' | 'waiting' | 'halted' | 'idle' | 'stopped';
+export type CardState = 'running' | 'waiting' | 'halted' | 'idle' | 'stopped' | 'unknown';
 
 /** One overview card: one host × project. */
 export interface ProjectCard {
   id: string;
   host: string;
   name: string;
-  /** halted (halt.json stands), running (a live round), waiting (serve between rounds), idle (serve alive, no round), stopped (no serve). */
+  /** halted (halt.json stands), running (a live round), waiting (serve between rounds), idle (serve alive, no round), stopped (no serve), unknown (a remote host that cannot be polled now). */
   state: CardState;
   live: {
     round_num: number;
@@ -30,7 +30,8 @@ export interface ProjectCard {
     started_at: string;
     /** Seconds the round has run, at `generated_at`. */
     elapsed_s: number;
-    timeout_s: number;
+    /** null when not known here (a remote project: its probe does not say). */
+    timeout_s: number | null;
     /** Seconds since the round's log last grew, and when that was; null when the log is not found. */
     seconds_since_output: number | null;
     last_output_at: string | null;
@@ -44,6 +45,8 @@ export interface ProjectCard {
   cost_today_usd: number;
   rounds: number;
   generated_at: string;
+  /** A project a fleet monitor watches over ssh: whether its last poll succeeded, and when the host last answered. null for this host's projects. */
+  remote: { up: boolean; answered_at: string | null } | null;
 }
 
 export interface CardInput {
@@ -86,7 +89,13 @@ export function decideCard(i: CardInput): ProjectCard {
     cost_today_usd: h.cost.today_usd,
     rounds: h.counters.rounds,
     generated_at: new Date(i.now).toISOString(),
+    remote: null,
   };
+}
+
+/** A card's identity for change detection: the figures that move every second are left out (the page counts them itself). */
+export function cardKey(c: ProjectCard): string {
+  return JSON.stringify({ ...c, generated_at: null, live: c.live ? { ...c.live, elapsed_s: null, seconds_since_output: null } : null, wait: c.wait ? { ...c.wait, seconds_left: null } : null });
 }
 
 function cardState(h: ProjectHistory): CardState {
@@ -132,6 +141,8 @@ export interface ProjectPage {
   alert_events: EventRecord[];
   /** The newest events as stored, oldest first. */
   events: EventRecord[];
+  /** Set when the page shows only part of the project (a remote one: what its probe reports): says what is missing and where to see it. */
+  limited: string | null;
 }
 
 /** The event kinds of an alert's lifecycle. */
@@ -164,5 +175,6 @@ export function decidePage(card: ProjectCard, h: ProjectHistory, events: EventRe
     halts: h.log.halts,
     alert_events: alertEvents,
     events,
+    limited: null,
   };
 }

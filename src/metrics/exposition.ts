@@ -15,8 +15,8 @@ export const CONTENT_TYPE: Record<ExpositionFormat, string> = {
 
 export interface ProjectMetrics {
   project: string;
-  /** null for the local project; the ssh alias for a remote one. */
-  host: string | null;
+  /** `local` for a project of this host; the ssh alias (as given to `monitor --host`) for a remote one. */
+  host: string;
   /** The last poll succeeded. */
   up: boolean;
   /** null when unknown (the poll failed). */
@@ -24,8 +24,10 @@ export interface ProjectMetrics {
   alerts: Array<{ detector: string; severity: string }>;
   /** Counters; absent where the events are not here (a remote project). */
   totals?: Totals | undefined;
-  /** From the probe when there are no local totals. */
+  /** From the probe when there are no local totals (a remote project). */
   last_supervisor_event_s?: number | null;
+  /** From the probe when there are no local totals: epoch seconds. */
+  last_round_end_s?: number | null;
 }
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -40,7 +42,8 @@ interface Family {
 }
 
 export function renderExposition(projects: readonly ProjectMetrics[], format: ExpositionFormat): string {
-  const labelsOf = (p: ProjectMetrics, extra: Record<string, string> = {}) => ({ project: p.project, ...(p.host ? { host: p.host } : {}), ...extra });
+  // Every series says which project and where: one scrape may cover a registry or a fleet.
+  const labelsOf = (p: ProjectMetrics, extra: Record<string, string> = {}) => ({ project: p.project, host: p.host, ...extra });
   const families: Family[] = [
     { name: 'agent_runner_up', type: 'gauge', help: 'Whether the last poll of the project succeeded (1) or its state is unknown (0).', samples: projects.map((p) => ({ labels: labelsOf(p), value: p.up ? 1 : 0 })) },
     {
@@ -88,7 +91,10 @@ export function renderExposition(projects: readonly ProjectMetrics[], format: Ex
       type: 'gauge',
       help: 'When the newest round ended (Unix time).',
       unit: 'seconds',
-      samples: projects.filter((p) => p.totals?.last_round_end_s != null).map((p) => ({ labels: labelsOf(p), value: p.totals!.last_round_end_s! })),
+      samples: projects.flatMap((p) => {
+        const v = p.totals ? p.totals.last_round_end_s : p.last_round_end_s;
+        return v != null ? [{ labels: labelsOf(p), value: v }] : [];
+      }),
     },
     {
       name: 'agent_runner_last_supervisor_event_timestamp_seconds',

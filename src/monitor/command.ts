@@ -14,7 +14,8 @@ import { Notifier, originOf } from '../notify/notifier.js';
 import { heartbeatBase } from '../notify/secrets.js';
 import { collectDigest, digestDueDate } from './daily-digest.js';
 import { heartbeatUrl, ping } from './heartbeat.js';
-import { LocalTotals } from '../metrics/collect.js';
+import { LOCAL_HOST, LocalTotals } from '../metrics/collect.js';
+import { FleetStates } from './fleet-states.js';
 import type { ProjectMetrics } from '../metrics/exposition.js';
 import type { ProbeResult } from './probe.js';
 import { startMetricsServer, type MetricsServer } from './listen.js';
@@ -36,8 +37,11 @@ export interface MonitorCommandOptions {
   host?: string | string[] | undefined;
   /** With --host and no --remote-config: only the registered project of this name. */
   project?: string | undefined;
-  /** Set for each target of a fleet: its source, the fleet's signal, the project's name. */
-  target?: { source: PollSource; signal: AbortSignal; project: string | null; remoteConfig: string } | undefined;
+  /**
+   * Set for each target of a fleet: its source (none for a project of this host's registry, read
+   * from its own files), the fleet's signal, the project's name, and where it reports (--listen).
+   */
+  target?: { source?: PollSource | undefined; signal: AbortSignal; project: string | null; remoteConfig: string; report?: TargetReport | undefined } | undefined;
   interval?: string | undefined;
   once?: boolean | undefined;
   mode: string;
@@ -57,6 +61,15 @@ export interface MonitorCommandOptions {
   listen?: string | undefined;
 }
 
+/** A fleet target's cycles, for the fleet's /metrics and dashboard; `ended` when it stops being watched. */
+interface TargetReport {
+  cycle(alerts: AlertSet, polled: boolean, result: ProbeResult | undefined): void;
+  /** A project of this host: what its /metrics series are now (its counters included). */
+  exposes?(metrics: () => ProjectMetrics): void;
+  /** `handedOver`: its watch was ended on purpose (a host's stand-in whose projects are now watched), not given up. */
+  ended(handedOver: boolean): void;
+}
+
 const MODES = ['anomaly', 'narrate', 'events'] as const;
 
 export async function runMonitorCommand(o: MonitorCommandOptions): Promise<number> {
@@ -65,10 +78,13 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
   let hosts = (typeof o.host === 'string' ? [o.host] : (o.host ?? [])).map(validateHost);
   const intervalFlag = o.interval !== undefined ? positiveSeconds('--interval', o.interval) : undefined;
 
+  // No config here, none named, no host: every project of this host's registry is watched.
+  if (o.mode === 'anomaly' && hosts.length === 0 && !o.target && !o.configExplicit && !o.configExists) return runRegistry(o);
   // Locally the project's config is the subject; with --host it only supplies [monitor] settings
   // (the remote evaluates with its own config), so it may be absent unless named explicitly.
   const cfg: Config | undefined = hosts.length === 0 || o.configExplicit || o.configExists ? loadConfig(resolve(o.configPath)) : undefined;
-  if (hosts.length === 0 && cfg) hosts = (cfg.monitor.hosts ?? (cfg.monitor.host ? [cfg.monitor.host] : [])).map(validateHost);
+  // A registry member's own [monitor] hosts are for a monitor run in that project, not for this one.
+  if (hosts.length === 0 && cfg && !o.target) hosts = (cfg.monitor.hosts ?? (cfg.monitor.host ? [cfg.monitor.host] : [])).map(validateHost);
   const host = hosts[0];
   const remoteCmdWords = o.remoteCmd ?? process.env['AGENT_RUNNER_REMOTE_CMD'] ?? cfg?.monitor.remote_cmd ?? 'agent-runner';
   const namedRemoteConfig = o.target?.remoteConfig ?? o.remoteConfig ?? process.env['AGENT_RUNNER_REMOTE_CONFIG'] ?? cfg?.monitor.remote_config;
@@ -95,20 +111,31 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     }
     // Several hosts, or a host's registered projects: one target per host × project.
     if (!o.target && hosts.length > 0 && (hosts.length > 1 || namedRemoteConfig === undefined)) {
-      if (o.listen ?? (o.once ? undefined : cfg?.monitor.listen)) throw new UsageError('--listen (monitor.listen) exposes one project; with several hosts or every project of a host, run one monitor per project with --remote-config, or `monitor --listen` on each host');
-      return await runFleet(
-        {
-          hosts,
-          sshConfigFile: sshConfigFile(o),
-          remoteCmd: splitRemoteCmd(remoteCmdWords),
-          remoteConfig: namedRemoteConfig,
-          project: o.project,
-          mode: o.transport as 'stream' | 'exec',
-          pollTimeoutMs: (cfg?.monitor.remote_poll_timeout_s ?? 60) * 1000,
-          signal: ctl.signal,
-        },
-        (t, signal) => runMonitorCommand({ ...o, host: t.host, stateFile: undefined, listen: undefined, target: { source: t.source, signal, project: t.project, remoteConfig: t.remoteConfig } }),
-      );
+      const listen = o.listen ?? (o.once ? undefined : cfg?.monitor.listen);
+      const served = listen ? await serveFleet(listen) : undefined;
+      try {
+        return await runFleet(
+          {
+            hosts,
+            sshConfigFile: sshConfigFile(o),
+            remoteCmd: splitRemoteCmd(remoteCmdWords),
+            remoteConfig: namedRemoteConfig,
+            project: o.project,
+            mode: o.transport as 'stream' | 'exec',
+            pollTimeoutMs: (cfg?.monitor.remote_poll_timeout_s ?? 60) * 1000,
+            signal: ctl.signal,
+          },
+          (t, signal) => {
+            const states = served?.states;
+            // A host's stand-in (its projects not listed yet) leaves the list when its projects join it;
+            // a target that gave up stays, as down.
+            const report: TargetReport | undefined = states && { cycle: (alerts, polled, result) => states.report(t, alerts, polled, result), ended: (handedOver) => states.ended(t, handedOver) };
+            return runMonitorCommand({ ...o, host: t.host, stateFile: undefined, listen: undefined, target: { source: t.source, signal, project: t.project, remoteConfig: t.remoteConfig, report } });
+          },
+        );
+      } finally {
+        await served?.close();
+      }
     }
 
     const intervalS = intervalFlag ?? cfg?.monitor.interval_s ?? (host ? 60 : 30);
@@ -118,7 +145,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     let files: ReturnType<typeof monitorFiles>;
     let events: EventWriter;
     let target: { log_dir?: string; host?: string; remote_config?: string; resolved?: string };
-    if (host && o.target) {
+    if (host && o.target?.source) {
       files = monitorFiles(remoteStateDir(host, remoteConfigPath || `${host}-discovery`));
       statePath = files.state;
       events = cfg ? eventsFor(cfg, files.dir) : new EventWriter(files.dir);
@@ -155,7 +182,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       target = { log_dir: c.paths.logDir };
       source = new LocalSource(c, historyFromState(readMonitorState(statePath).state), warn);
     }
-    const label = o.target?.project ? `${host} ${o.target.project}` : (host ?? cfg!.project);
+    const label = o.target?.project ? [host, o.target.project].filter(Boolean).join(' ') : (host ?? cfg!.project);
     if (!o.json && !o.once) warn(`monitoring ${label} every ${intervalS}s (Ctrl-C to stop); alerts are printed when they fire and when they resolve`);
     // A fleet's lines each say which project they are about, from the first line on.
     const out = new MonitorOutput({ json: o.json, once: Boolean(o.once), host: host ?? null, paint, write: (line) => process.stdout.write(line + '\n') }, o.target ? o.target.project : host ? null : cfg!.project);
@@ -163,7 +190,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     let firing: AlertSet = {};
     const hooks = cfg ? monitorHooks(cfg, events, host, o, files.outbox) : undefined;
     // --listen: what the last cycle saw, exposed to Prometheus; counters only where the events are.
-    let exposed: ProjectMetrics = { project: cfg?.project ?? host!, host: host ?? null, up: false, halted: null, alerts: [] };
+    let exposed: ProjectMetrics = { project: cfg?.project ?? host!, host: host ?? LOCAL_HOST, up: false, halted: null, alerts: [] };
     const totals = !host && cfg ? new LocalTotals(cfg.paths.logDir) : undefined;
     let server: MetricsServer | undefined;
     const listen = o.listen ?? (o.once ? undefined : cfg?.monitor.listen);
@@ -175,10 +202,11 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       // The port actually bound: `--listen 127.0.0.1:0` picks a free one.
       warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}${dashboard ? ', and the dashboard at /' : ''}`);
     }
+    o.target?.report?.exposes?.(() => ({ ...exposed, ...(totals ? { totals: totals.update() } : {}) }));
     const expose = (alerts: AlertSet, polled: boolean, result?: ProbeResult) => {
       exposed = {
         project: result?.project ?? exposed.project,
-        host: host ?? null,
+        host: host ?? LOCAL_HOST,
         up: polled,
         halted: result ? result.halt !== null : null,
         alerts: Object.values(alerts).filter((a) => a.severity !== 'unknown').map((a) => ({ detector: a.detector, severity: a.severity })),
@@ -191,6 +219,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
         if (result) cursor = result.cursor;
         out.cycle(alerts, result, transitions, cursor);
         expose(alerts, polled, result);
+        o.target?.report?.cycle(alerts, polled, result);
         await hooks?.afterCycle(alerts, polled);
       },
       source,
@@ -206,9 +235,10 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       warn,
       mode: 'anomaly',
       logDir: cfg?.paths.logDir ?? null,
-      ...(o.target ? { unchangedSaveS: 30 } : {}),
+      ...(o.target?.source ? { unchangedSaveS: 30 } : {}),
       onExit: (a) => (firing = a),
     });
+    o.target?.report?.ended(o.target.signal.aborted);
     await hooks?.close();
     dashboard?.close();
     await server?.close();
@@ -342,4 +372,87 @@ async function openDashboard(listen: string, cfg: Config): Promise<Dashboard> {
   const opened = authFor(listen);
   if (opened.token) warn(`the dashboard needs the token in ${opened.token.path} (Authorization: Bearer <token>)`);
   return createDashboard({ sources: [new ConfigListSource([cfg])], auth: opened.auth, allowActions: false, warn });
+}
+
+/**
+ * `monitor --host a --host b --listen`: /metrics and the dashboard for every host × project of
+ * the fleet, from what its targets report after each cycle (nothing more is fetched for them).
+ */
+async function serveFleet(listen: string): Promise<{ states: FleetStates; close(): Promise<void> }> {
+  const states = new FleetStates();
+  const [{ authFor }, { createDashboard }, { FleetSource }] = await Promise.all([import('../dashboard/open.js'), import('../dashboard/server.js'), import('../dashboard/fleet-source.js')]);
+  const opened = authFor(listen);
+  if (opened.token) warn(`the dashboard needs the token in ${opened.token.path} (Authorization: Bearer <token>)`);
+  const dashboard = createDashboard({ sources: [new FleetSource(states)], auth: opened.auth, allowActions: false, warn });
+  const server = await startMetricsServer(listen, () => states.metrics(), dashboard.handle);
+  warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}, and the dashboard at / (every host × project)`);
+  return {
+    states,
+    close: async () => {
+      dashboard.close();
+      await server.close();
+    },
+  };
+}
+
+/**
+ * `monitor` with no config and no host: every project of this host's registry (`agent-runner ls`),
+ * each watched as `monitor --config` would watch it (its own alerts, state, notifications,
+ * auto-stop), in one process; with --listen, /metrics and the dashboard cover them all. The
+ * projects are those registered when the monitor starts.
+ */
+async function runRegistry(o: MonitorCommandOptions): Promise<number> {
+  const { listProjects } = await import('../registry/projects.js');
+  const { existsSync } = await import('node:fs');
+  const entries = listProjects().entries.map((e) => e.entry).filter((e) => existsSync(e.config));
+  if (entries.length === 0) throw new UsageError('no agent-runner.toml here and no project registered on this host (`agent-runner ls` lists none); give --config, or --host to watch another host');
+  const ctl = new AbortController();
+  const stop = () => ctl.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? stop() : undefined));
+  const exposed: Array<() => ProjectMetrics> = [];
+  const listen = o.listen;
+  let served: { close(): Promise<void> } | undefined;
+  try {
+    if (listen && !o.once) {
+      const [{ authFor }, { createDashboard }, { ConfigListSource }] = await Promise.all([import('../dashboard/open.js'), import('../dashboard/server.js'), import('../dashboard/local-source.js')]);
+      const opened = authFor(listen);
+      if (opened.token) warn(`the dashboard needs the token in ${opened.token.path} (Authorization: Bearer <token>)`);
+      const configs = entries.flatMap((e) => {
+        try {
+          return [loadConfig(e.config)];
+        } catch {
+          return [];
+        }
+      });
+      const dashboard = createDashboard({ sources: [new ConfigListSource(configs)], auth: opened.auth, allowActions: false, warn });
+      const server = await startMetricsServer(listen, () => exposed.map((get) => get()), dashboard.handle);
+      warn(`serving /metrics and /healthz on ${listen.replace(/:\d+$/, '')}:${server.port}, and the dashboard at / (every registered project)`);
+      served = {
+        close: async () => {
+          dashboard.close();
+          await server.close();
+        },
+      };
+    }
+    const codes = await Promise.all(
+      entries.map(async (e) => {
+        try {
+          return await runMonitorCommand({ ...o, configPath: e.config, configExplicit: true, configExists: true, stateFile: undefined, listen: undefined, target: { signal: ctl.signal, project: e.name, remoteConfig: e.config, report: { cycle: () => undefined, ended: () => undefined, exposes: (get) => exposed.push(get) } } });
+        } catch (err) {
+          // One project whose config no longer loads is said, and the others are watched.
+          if (!(err instanceof ConfigError)) throw err;
+          warn(`not watching ${e.name}: ${err.message}`);
+          exposed.push(() => ({ project: e.name, host: LOCAL_HOST, up: false, halted: null, alerts: [] }));
+          return EXIT.MONITOR_UNKNOWN;
+        }
+      }),
+    );
+    return Math.max(0, ...codes);
+  } finally {
+    await served?.close();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }

@@ -25,7 +25,7 @@ export async function takeSnapshot(cfg: Config, history: ProjectHistory, now = D
     serve: history.serve,
     usage_limit: history.usage_limit,
     service: { mode: service.mode, active: service.active, pid: service.pid, uptime_s: service.uptime_s },
-    halt: halt ? { reason: halt.reason, ts: halt.ts, message: halt.message } : null,
+    halt: halt ? { reason: halt.reason, ts: halt.ts, message: halt.message, hint: halt.hint } : null,
     memory: sampleMemory(),
     disks: sampleDisks(cfg),
     login: loginOf(cfg),

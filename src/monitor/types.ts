@@ -28,7 +28,8 @@ export interface Snapshot {
   /** A usage limit in force now (history/model.ts decides it, for every view alike). */
   usage_limit: UsageLimitView | null;
   service: { mode: string; active: boolean; pid: number | null; uptime_s: number | null };
-  halt: { reason: string; ts: string; message: string } | null;
+  /** hint: what to do about it (a remote probe of an older release leaves it out). */
+  halt: { reason: string; ts: string; message: string; hint?: string } | null;
   memory: { total_mb: number; available_mb: number } | null;
   disks: DiskView[];
   /** The agent's stored login, when its CLI keeps one we can read (only the expiry, never the token). */

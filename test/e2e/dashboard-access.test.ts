@@ -6,30 +6,15 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, type BrowserSession } from '../helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { useBrowser } from '../helpers/dashboard.js';
+import { assertMatchesSchema } from '../helpers/schema.js';
 import { runCli, startCli, useProjects, waitFor, type Project } from '../helpers/project.js';
 
 const { project, track } = useProjects();
 const TOKEN_FILE = join(process.env['XDG_STATE_HOME']!, 'agent-runner', 'dashboard-token');
-let browser: BrowserSession;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  await browser.closePages();
-  expect(browser.errors.splice(0)).toEqual([]);
-});
-
-/** Chromium reports every 4xx answer as a console error: drop the ones a test provoked on purpose. */
-function forgive(status: number): void {
-  const keep = browser.errors.filter((e) => !e.includes(`status of ${status}`));
-  browser.errors.splice(0, browser.errors.length, ...keep);
-}
+const browser = useBrowser();
+const forgive = (status: number) => browser.forgive(status);
 
 async function startDashboard(p: Project, listen: string, ...args: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   const child = track(startCli(['dashboard', '--listen', listen, '--config', p.config, ...args], { cwd: p.dir }));
@@ -65,6 +50,8 @@ describe('dashboard access', () => {
     const d = await startDashboard(p, '0.0.0.0:0');
     expect(statSync(TOKEN_FILE).mode & 0o777).toBe(0o600);
     const token = (await import('node:fs')).readFileSync(TOKEN_FILE, 'utf8').trim();
+    // Its own line, after the one the start-up waits for: it may come in a later chunk.
+    await waitFor(() => /log in once at \S+\n/.test(d.stderr()), 'the token line');
     expect(d.stderr()).toContain(`token in ${TOKEN_FILE} (made now)`);
 
     expect((await call(d.port, '/api/projects')).status).toBe(401);
@@ -75,7 +62,7 @@ describe('dashboard access', () => {
     expect((JSON.parse(ok.body) as { projects: Array<{ name: string }> }).projects.map((x) => x.name)).toEqual([p.project]);
 
     // In a browser: refused without the token; the one-time URL logs it in once.
-    const page = await browser.open();
+    const page = await browser.session.open();
     const refused = await page.goto(`http://127.0.0.1:${d.port}/`);
     expect(refused?.status()).toBe(401);
     expect(await page.textContent('body')).toMatch(/a token is required/);
@@ -119,7 +106,7 @@ describe('dashboard access', () => {
     const p = project({ mode: 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key"};;exit:1' });
     expect((await runCli(['serve', '--config', p.config], { cwd: p.dir })).code).toBe(81);
     const ro = await startDashboard(p, '127.0.0.1:0');
-    const page = await browser.open();
+    const page = await browser.session.open();
     await page.goto(`http://127.0.0.1:${ro.port}/`);
     await page.locator('article.card .halt').waitFor();
     expect(await page.locator('button[data-action]').count()).toBe(0);
@@ -132,13 +119,13 @@ describe('dashboard access', () => {
     forgive(403);
     expect(existsSync(join(p.logDir, 'halt.json'))).toBe(true);
     ro.child.kill('SIGTERM');
-    await browser.closePages();
+    await browser.session.closePages();
 
     const rw = await startDashboard(p, '127.0.0.1:0', '--allow-actions');
     expect((await call(rw.port, `/api/projects/${id}/actions/resume`, { method: 'POST' })).status).toBe(403);
     const forged = await call(rw.port, `/api/projects/${id}/actions/resume`, { method: 'POST', headers: { 'x-csrf-token': 'guess' } });
     expect(JSON.parse(forged.body)).toMatchObject({ error: { code: 'csrf' } });
-    const page2 = await browser.open();
+    const page2 = await browser.session.open();
     await page2.goto(`http://127.0.0.1:${rw.port}/`);
     await page2.locator('button[data-action="resume"]').click();
     await waitFor(async () => /cleared halt \(auth_failure\)/.test((await page2.locator('.action-note').textContent()) ?? ''), 'the resume to be reported', 30_000);
@@ -157,6 +144,8 @@ describe('dashboard JSON API', () => {
     const id = list.projects[0]!.id;
     const doc = JSON.parse((await call(d.port, `/api/projects/${id}`)).body) as Record<string, unknown>;
     const peek = JSON.parse((await runCli(['peek', '--json', '--config', p.config], { cwd: p.dir })).stdout) as Record<string, unknown>;
+    // The same contract as peek --json: docs/schemas/peek.schema.json.
+    assertMatchesSchema('peek', doc);
     expect(Object.keys(doc).sort()).toEqual(Object.keys(peek).sort());
     expect(doc['recent_rounds']).toEqual(peek['recent_rounds']);
     expect(doc['schema_version']).toBe(peek['schema_version']);

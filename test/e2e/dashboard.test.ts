@@ -3,30 +3,17 @@
 // without a reload and without a console error.
 import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchBrowser, PHONE, screenshot, type BrowserSession } from '../helpers/browser.js';
+import { PHONE, screenshot } from '../helpers/browser.js';
+import { useBrowser } from '../helpers/dashboard.js';
 import { runCli, startCli, useProjects, waitFor, type Project } from '../helpers/project.js';
 
 const { project, track } = useProjects();
 /** A directory with no agent-runner.toml. */
 const REPO_PARENT = tmpdir();
-let browser: BrowserSession;
+const browser = useBrowser();
 
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  // Runs before the projects' cleanup (hooks run in reverse): the pages close while their server still runs.
-  await browser.closePages();
-  // Every test's pages must have run without a console error or an uncaught exception.
-  expect(browser.errors.splice(0)).toEqual([]);
-});
-
-/** `agent-runner dashboard` on a free loopback port; resolves with its URL once it listens. */
 /** `agent-runner dashboard` on a free loopback port (in `cwd`, with `args`); resolves with its URL once it listens. */
 async function startDashboard(cwd: string, ...args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
   const child = track(startCli(['dashboard', '--listen', '127.0.0.1:0', ...args], { cwd }));
@@ -53,7 +40,7 @@ describe('dashboard in a browser', () => {
     await round(b);
     // Started outside both projects, with no config: the registry (`ls`) names them.
     const d = await startDashboard(REPO_PARENT);
-    const page = await browser.open();
+    const page = await browser.session.open();
     await page.goto(d.url);
     const cards = page.locator('article.card');
     await cards.first().waitFor();
@@ -64,7 +51,7 @@ describe('dashboard in a browser', () => {
     expect(await cardB.textContent()).toMatch(/last: round 2 clean/);
     await waitFor(async () => (await page.locator('#live').textContent()) === 'live', 'the live stream to open', 30_000);
     await screenshot(page, 'dashboard', 'overview-desktop');
-    const phone = await browser.open(PHONE);
+    const phone = await browser.session.open(PHONE);
     await phone.goto(d.url);
     await phone.locator('article.card').first().waitFor();
     // Nothing wider than the phone's screen: no sideways scrolling at 360 px.
@@ -74,7 +61,7 @@ describe('dashboard in a browser', () => {
 
   it('a project whose first round runs after the page opened appears on it without a reload', async () => {
     const d = await startDashboard(REPO_PARENT);
-    const page = await browser.open();
+    const page = await browser.session.open();
     await page.goto(d.url);
     await waitFor(async () => (await page.locator('#live').textContent()) === 'live', 'the live stream to open', 30_000);
     const c = project({ mode: 'ok' });
@@ -87,7 +74,7 @@ describe('dashboard in a browser', () => {
   it('a round started by serve appears live, and its outcome shows without a reload', async () => {
     const p = project({ mode: 'sleep:2;;commit:1' });
     const d = await startDashboard(p.dir);
-    const page = await browser.open();
+    const page = await browser.session.open();
     await page.goto(d.url);
     const card = cardOf(page, p);
     await card.waitFor();
@@ -105,7 +92,7 @@ describe('dashboard in a browser', () => {
   it('a halt shows its fix hint', async () => {
     const p = project({ mode: 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key · Please run /login"};;exit:1' });
     const d = await startDashboard(p.dir);
-    const page = await browser.open();
+    const page = await browser.session.open();
     await page.goto(d.url);
     await cardOf(page, p).waitFor();
     const serve = await runCli(['serve', '--config', p.config], { cwd: p.dir });
@@ -123,7 +110,7 @@ describe('dashboard in a browser', () => {
     const p = project({ mode: `json:${JSON.stringify(text)};;tools:2:Edit:notes.md;;json:${JSON.stringify(result)}` });
     await round(p);
     const d = await startDashboard(p.dir);
-    const page = await browser.open();
+    const page = await browser.session.open();
     await page.goto(d.url);
     await cardOf(page, p).locator('a.name').click();
     await page.locator('svg.chart[data-bars="1"]').first().waitFor();
@@ -136,7 +123,7 @@ describe('dashboard in a browser', () => {
     expect(await page.locator('.le.tool .who').first().textContent()).toBe('tool call · Edit');
     expect(await page.locator('.le.final').textContent()).toMatch(/result · \$0\.25 · 3 turns.*Notes edited\./s);
     await screenshot(page, 'dashboard', 'round-desktop');
-    const phone = await browser.open(PHONE);
+    const phone = await browser.session.open(PHONE);
     await phone.goto(page.url());
     await phone.locator('ol.log').waitFor();
     expect(await phone.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);

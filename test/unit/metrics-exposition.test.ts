@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { negotiate, renderExposition, type ProjectMetrics } from '../../src/metrics/exposition.js';
 import { emptyTotals, foldEvent } from '../../src/metrics/totals.js';
-import { parseListen } from '../../src/monitor/listen.js';
+import { parseListen } from '../../src/util/listen.js';
 
 describe('totals', () => {
   it('counts rounds by outcome, buckets durations cumulatively, sums cost, ignores the monitor\'s events for staleness', () => {

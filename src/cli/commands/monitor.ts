@@ -21,7 +21,7 @@ interface MonitorFlags {
 export function registerMonitor(program: Command): void {
   program
     .command('monitor')
-    .description('watch a project (here, or on --host over ssh): alerts that fire once, resolve, and stop the service on auto_stop_on detectors')
+    .description('watch a project (here, or on --host over ssh; with no config and no host, every project of this host\'s registry): alerts that fire once, resolve, and stop the service on auto_stop_on detectors')
     .option('--host <alias>', 'watch this ssh host (an alias of your ~/.ssh/config, or user@host): every project registered there, unless --remote-config names one; repeat for several hosts', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--project <name>', 'with --host: only the registered project of this name')
     .option('--interval <s>', 'seconds between polls (default: monitor.interval_s, else 30 locally and 60 over ssh)')
@@ -33,7 +33,7 @@ export function registerMonitor(program: Command): void {
     .option('--transport <t>', 'stream: one long-lived remote probe per connection; exec: one remote command per poll', 'stream')
     .option('--state-file <path>', 'where firing alerts and read positions are kept (default: under ~/.local/state/agent-runner/monitor/, or remote/ for --host; never in the project)')
     .option('--no-auto-stop', 'never stop the service, whatever auto_stop_on says')
-    .option('--listen <host:port>', 'serve /metrics (OpenMetrics or Prometheus text) and /healthz on this address, e.g. 127.0.0.1:9464')
+    .option('--listen <host:port>', 'serve /metrics (OpenMetrics or Prometheus text), /healthz and the read-only dashboard on this address, e.g. 127.0.0.1:9464, for every project watched (with --host: every host × project)')
     .action(async (flags: MonitorFlags, cmd: Command) => {
       const { runMonitorCommand } = await import('../../monitor/command.js');
       const g = globals(cmd);
