@@ -104,6 +104,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
           remoteConfig: namedRemoteConfig,
           project: o.project,
           mode: o.transport as 'stream' | 'exec',
+          push: !o.once,
           pollTimeoutMs: (cfg?.monitor.remote_poll_timeout_s ?? 60) * 1000,
           signal: ctl.signal,
         },
@@ -144,6 +145,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
         ...(cfg ? { pollTimeoutMs: cfg.monitor.remote_poll_timeout_s * 1000 } : {}),
         cursor: readMonitorState(statePath).state?.remote_cursor,
         mode: o.transport as 'stream' | 'exec',
+        push: !o.once,
       });
     } else {
       const c = cfg!;
@@ -206,7 +208,6 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       warn,
       mode: 'anomaly',
       logDir: cfg?.paths.logDir ?? null,
-      ...(o.target ? { unchangedSaveS: 30 } : {}),
       onExit: (a) => (firing = a),
     });
     await hooks?.close();

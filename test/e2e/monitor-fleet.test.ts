@@ -101,6 +101,19 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     expect(human.stdout).toContain(`${ALIAS} ${bad.project}: critical`);
   });
 
+  it('--once: one remote process per host both lists the projects and probes them', async () => {
+    const bad = await remoteProject(AUTH_JSON, 2);
+    await remoteProject('ok', 1);
+    // The remote program, wrapped to record how it is invoked.
+    const calls = join(remoteHome, 'calls.log');
+    const wrapper = join(remoteHome, 'counting-agent-runner');
+    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec ${process.execPath} ${CLI} "$@"\n`, { mode: 0o755 });
+    writeFileSync(calls, '');
+    const m = await monitor(['--host', ALIAS, '--once', '--json'], wrapper);
+    expect(m.lines.filter((l) => l.state === 'firing').map((l) => [l.project, l.detector])).toEqual([[bad.project, 'oauth_fail']]);
+    expect(readFileSync(calls, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual(['probe --stdio']);
+  });
+
   it('two hosts at once: one connection each, one line per host × project', async () => {
     const bad = await remoteProject(AUTH_JSON, 2);
     const before = accepted();
