@@ -14,6 +14,7 @@ import { LS_SCHEMA_VERSION } from '../registry/overview.js';
 import { hostname } from 'node:os';
 import { localMonitorDir, monitorFiles } from './state-file.js';
 import { ChangeWatcher } from './change-watcher.js';
+import { ConfigCache } from './config-cache.js';
 
 /**
  * The remote half of `monitor --host`. A one-shot probe keeps its history log in probe-state.json
@@ -67,6 +68,7 @@ export async function probeStdio(configPath: string, env: NodeJS.ProcessEnv = pr
   const histories = new Map<string, HistoryState>();
   const watchers = new Map<string, { id: string; watcher: ChangeWatcher }>();
   const canPush = env['AGENT_RUNNER_PROBE_PUSH'] !== '0';
+  const configs = new ConfigCache();
   let seq = 0;
   // Answers and pushes share the history of each project: one evaluation at a time.
   let turn: Promise<unknown> = Promise.resolve();
@@ -78,8 +80,8 @@ export async function probeStdio(configPath: string, env: NodeJS.ProcessEnv = pr
   const write = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 
   const evaluate = async (path: string, since: string | null | undefined): Promise<ProbeResult> => {
-    // The config is re-read per evaluation: edits on this host apply at the next poll.
-    const cfg = loadConfig(path);
+    // Re-read when it changed: edits on this host apply at the next evaluation.
+    const cfg = configs.load(path);
     const history = histories.get(path);
     const reuse = history && (since === undefined || (since && formatCursor(history.cursor) === since)) ? history : undefined;
     const r = await runProbe(cfg, reuse);

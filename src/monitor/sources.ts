@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../config/load.js';
+import type { Config } from '../config/load.js';
 import { FOREIGN_EXIT } from '../exit-codes.js';
 import { stopService } from '../service/lifecycle.js';
 import { RemoteCommandError, TransportError, type SshSession } from '../ssh/session.js';
@@ -9,6 +9,7 @@ import { classifyRemoteFailure, RemoteFailure, type RemoteFailureInput } from '.
 import { remoteCommandLine } from '../ssh/args.js';
 import { sleep } from '../util/sleep.js';
 import { ChangeWatcher } from './change-watcher.js';
+import { ConfigCache } from './config-cache.js';
 
 /** Where a monitor's polls come from: this host's files, or a probe run on a remote host. */
 export interface PollSource {
@@ -56,6 +57,7 @@ export class LocalSource implements PollSource {
   private warnedReload = false;
   private watcher: ChangeWatcher | undefined;
   private readonly wakeup = new Wakeup();
+  private readonly configs = new ConfigCache();
 
   constructor(
     private cfg: Config,
@@ -73,7 +75,7 @@ export class LocalSource implements PollSource {
   /** Thresholds edited while the monitor runs apply from the next poll; a broken edit keeps the old ones. */
   private reloadConfig(): void {
     try {
-      this.cfg = loadConfig(this.cfg.path);
+      this.cfg = this.configs.load(this.cfg.path);
       this.warnedReload = false;
     } catch (e) {
       if (!this.warnedReload) this.warn(`config reload failed, keeping the previous one: ${(e as Error).message}`);
@@ -120,8 +122,6 @@ export interface RemoteOptions {
 export class RemoteSource implements PollSource {
   readonly host: string;
   cursor: string | undefined;
-  /** Whether the remote said it pushes changes of this project (false: an older release, or push off there). */
-  pushing = false;
   private readonly channel: ProbeChannel;
   private readonly ownsConnection: boolean;
   /** The `seq` of the newest evaluation taken: an older one arriving late is dropped. */
@@ -201,7 +201,6 @@ export class RemoteSource implements PollSource {
     this.newer(raw);
     // A push that left before this answer is older than it.
     if (this.pushed && !pushedAfter(this.pushed, raw)) this.pushed = undefined;
-    this.pushing = (raw as { watching?: unknown }).watching === true;
     // A release that ignores the request's config answers for its default project: never report that one as this one.
     if (this.o.channel && result.config !== this.o.remoteConfig)
       throw new ProbeAnswerError({ version: result.v, error: `the remote probe answered for ${result.config}, not ${this.o.remoteConfig} (a release without per-request configs)` });
