@@ -122,6 +122,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
             remoteConfig: namedRemoteConfig,
             project: o.project,
             mode: o.transport as 'stream' | 'exec',
+            push: !o.once,
             pollTimeoutMs: (cfg?.monitor.remote_poll_timeout_s ?? 60) * 1000,
             signal: ctl.signal,
           },
@@ -171,6 +172,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
         ...(cfg ? { pollTimeoutMs: cfg.monitor.remote_poll_timeout_s * 1000 } : {}),
         cursor: readMonitorState(statePath).state?.remote_cursor,
         mode: o.transport as 'stream' | 'exec',
+        push: !o.once,
       });
     } else {
       const c = cfg!;
@@ -235,7 +237,6 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
       warn,
       mode: 'anomaly',
       logDir: cfg?.paths.logDir ?? null,
-      ...(o.target?.source ? { unchangedSaveS: 30 } : {}),
       onExit: (a) => (firing = a),
     });
     o.target?.report?.ended(o.target.signal.aborted);

@@ -18,6 +18,8 @@ export interface FleetOptions {
   /** Only the project of this name. */
   project: string | undefined;
   mode: 'stream' | 'exec';
+  /** Ask each remote probe to push changes (a running monitor; not `--once`). */
+  push: boolean;
   pollTimeoutMs: number;
   signal: AbortSignal;
 }
@@ -40,7 +42,9 @@ export async function runFleet(o: FleetOptions, watch: WatchTarget): Promise<num
     return { session, channel: new ProbeChannel(session, o.remoteCmd, o.remoteConfig ?? 'agent-runner.toml') };
   });
   const sourceFor = (h: (typeof hosts)[number], remoteConfig: string) =>
-    new RemoteSource({ session: h.session, channel: h.channel, remoteCmd: o.remoteCmd, remoteConfig, cursor: undefined, mode: o.mode, pollTimeoutMs: o.pollTimeoutMs });
+    new RemoteSource({ session: h.session, channel: h.channel, remoteCmd: o.remoteCmd, remoteConfig, cursor: undefined, mode: o.mode, push: o.push, pollTimeoutMs: o.pollTimeoutMs });
+  // With the stream transport the host's one probe lists its projects too: one remote process.
+  const discovery = (h: (typeof hosts)[number]) => ({ project: o.project, timeoutMs: o.pollTimeoutMs, ...(o.mode === 'stream' ? { channel: h.channel } : {}) });
   const startProjects = (h: (typeof hosts)[number], projects: RemoteProject[]) => {
     for (const p of projects) tasks.push(watch({ host: h.session.host, project: p.name, remoteConfig: p.config, source: sourceFor(h, p.config) }, o.signal));
   };
@@ -53,7 +57,7 @@ export async function runFleet(o: FleetOptions, watch: WatchTarget): Promise<num
           return;
         }
         try {
-          startProjects(h, await discoverProjects(h.session, o.remoteCmd, { project: o.project, timeoutMs: o.pollTimeoutMs }));
+          startProjects(h, await discoverProjects(h.session, o.remoteCmd, discovery(h)));
         } catch (e) {
           if (!(e instanceof RemoteFailure)) throw e;
           // The host is watched anyway: its failure is its alert, and once its projects can be
@@ -61,7 +65,7 @@ export async function runFleet(o: FleetOptions, watch: WatchTarget): Promise<num
           const ended = new AbortController();
           const abort = () => ended.abort();
           o.signal.addEventListener('abort', abort, { once: true });
-          const source = new DiscoverySource(h.session.host, e, () => discoverProjects(h.session, o.remoteCmd, { project: o.project, timeoutMs: o.pollTimeoutMs }), (found) => {
+          const source = new DiscoverySource(h.session.host, e, () => discoverProjects(h.session, o.remoteCmd, discovery(h)), (found) => {
             startProjects(h, found);
             ended.abort();
           });

@@ -8,8 +8,13 @@ import { readJsonOr } from '../state/json-file.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import { HISTORY_LOG_VERSION, type HistoryLog } from '../history/log.js';
 import type { HistoryState } from '../history/scan.js';
-import { PROBE_VERSION, runProbe, type ProbeResult } from './probe.js';
+import { PROBE_VERSION, PROJECTS_KIND, runProbe, type ProbeResult } from './probe.js';
+import { listProjects } from '../registry/projects.js';
+import { LS_SCHEMA_VERSION } from '../registry/overview.js';
+import { hostname } from 'node:os';
 import { localMonitorDir, monitorFiles } from './state-file.js';
+import { ChangeWatcher } from './change-watcher.js';
+import { ConfigCache } from './config-cache.js';
 
 /**
  * The remote half of `monitor --host`. A one-shot probe keeps its history log in probe-state.json
@@ -42,34 +47,111 @@ export async function probeOnce(configPath: string, since: string | undefined): 
  * One request line → one answer line. A request may name another project's config
  * (`{"since": …, "config": PATH}`): a monitor watching every project of this host keeps one
  * stream for all of them, and each project keeps its own history here.
+ *
+ * Push: a request with `"watch": ID` also asks to be told of changes. The answer then carries
+ * `"watching": true` (false when this host cannot watch), and whenever the project's log_dir
+ * changes a fresh evaluation is written unasked, as `{"push": ID, …}` (the `push` key first, so a
+ * reader tells it from an answer without parsing). Every line carries `seq`, rising, so a reader
+ * never takes an older evaluation for a newer one. A release without push ignores `watch` and
+ * answers as before: the monitor then only polls. `AGENT_RUNNER_PROBE_PUSH=0` makes this one
+ * behave so.
  */
-export async function probeStdio(configPath: string): Promise<void> {
+interface ProbeRequest {
+  since?: string | null;
+  config?: string;
+  watch?: string;
+  /** The projects registered here instead (what `ls --json` lists): the monitor's discovery, without another remote process. */
+  list?: boolean;
+}
+
+export async function probeStdio(configPath: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const histories = new Map<string, HistoryState>();
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  for await (const line of rl) {
-    if (line.trim() === '') continue;
-    let answer: unknown;
+  const watchers = new Map<string, { id: string; watcher: ChangeWatcher }>();
+  const canPush = env['AGENT_RUNNER_PROBE_PUSH'] !== '0';
+  const configs = new ConfigCache();
+  let seq = 0;
+  // Answers and pushes share the history of each project: one evaluation at a time.
+  let turn: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = turn.then(fn, fn);
+    turn = next.catch(() => undefined);
+    return next;
+  };
+  const write = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+
+  const evaluate = async (path: string, since: string | null | undefined): Promise<ProbeResult> => {
+    // Re-read when it changed: edits on this host apply at the next evaluation.
+    const cfg = configs.load(path);
+    const history = histories.get(path);
+    const reuse = history && (since === undefined || (since && formatCursor(history.cursor) === since)) ? history : undefined;
+    const r = await runProbe(cfg, reuse);
+    histories.set(path, r.history);
+    return r.result;
+  };
+
+  const subscribe = (path: string, id: string, logDir: string): boolean => {
+    const had = watchers.get(path);
+    if (had && had.watcher.dir === logDir) {
+      had.id = id;
+      return true;
+    }
+    had?.watcher.close();
+    const entry = {
+      id,
+      watcher: new ChangeWatcher(logDir, () => {
+        void serial(async () => {
+          try {
+            const result = await evaluate(path, undefined);
+            // `push` first: the reader routes the line on its first bytes.
+            write({ push: entry.id, ...result, seq: ++seq });
+          } catch {
+            /* a broken config is reported by the next poll's answer */
+          }
+        });
+      }),
+    };
+    watchers.set(path, entry);
+    return true;
+  };
+
+  const answer = async (line: string): Promise<object> => {
+    let req: ProbeRequest;
     try {
-      const req = JSON.parse(line) as { since?: string | null; config?: string };
+      req = JSON.parse(line) as ProbeRequest;
+      if (req.list === true) return { ...registeredProjects(env), seq: ++seq };
       const path = typeof req.config === 'string' && req.config ? resolve(expandHome(req.config)) : configPath;
       // Told apart from a broken config: the monitor says "no project there", not "remote error".
-      if (!existsSync(path)) {
-        process.stdout.write(JSON.stringify({ v: PROBE_VERSION, kind: 'agent-runner.probe-error', error: `${path}: config file not found (run \`agent-runner init\` to create one)`, code: 'no_project' }) + '\n');
-        continue;
-      }
-      // The config is re-read per request: edits on this host apply at the next poll.
-      const cfg = loadConfig(path);
-      const history = histories.get(path);
-      const reuse = history && req.since && formatCursor(history.cursor) === req.since ? history : undefined;
-      const r = await runProbe(cfg, reuse);
-      histories.set(path, r.history);
-      answer = r.result;
+      if (!existsSync(path)) return { v: PROBE_VERSION, kind: 'agent-runner.probe-error', error: `${path}: config file not found (run \`agent-runner init\` to create one)`, code: 'no_project', seq: ++seq };
+      const result = await evaluate(path, req.since ?? null);
+      const watch = typeof req.watch === 'string' && req.watch ? req.watch : undefined;
+      return { ...result, seq: ++seq, ...(watch !== undefined ? { watching: canPush && subscribe(path, watch, result.log_dir) } : {}) };
     } catch (e) {
       const known = e instanceof RunnerError;
-      answer = { v: PROBE_VERSION, kind: 'agent-runner.probe-error', error: known ? e.message : `internal error: ${(e as Error).message}`, code: known ? e.code : 'internal' };
+      return { v: PROBE_VERSION, kind: 'agent-runner.probe-error', error: known ? e.message : `internal error: ${(e as Error).message}`, code: known ? e.code : 'internal', seq: ++seq };
     }
-    process.stdout.write(JSON.stringify(answer) + '\n');
+  };
+
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  try {
+    for await (const line of rl) {
+      if (line.trim() === '') continue;
+      await serial(async () => write(await answer(line)));
+    }
+  } finally {
+    for (const w of watchers.values()) w.watcher.close();
   }
+}
+
+/** The registry's projects, as much of `ls --json` as a monitor needs to pick what to watch. */
+function registeredProjects(env: NodeJS.ProcessEnv) {
+  const { entries } = listProjects(env);
+  return {
+    kind: PROJECTS_KIND,
+    v: PROBE_VERSION,
+    schema_version: LS_SCHEMA_VERSION,
+    host: hostname(),
+    projects: entries.map(({ entry }) => ({ name: entry.name, path: entry.path, config: entry.config, presence: existsSync(entry.config) ? 'ok' : 'missing' })),
+  };
 }
 
 export function probeSummary(r: ProbeResult): string[] {

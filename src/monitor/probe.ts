@@ -16,6 +16,9 @@ import type { Condition, Snapshot } from './types.js';
  */
 export const PROBE_VERSION = 1;
 
+/** The kind of `probe --stdio`'s answer to `{"list": true}`: the projects registered on this host. */
+export const PROJECTS_KIND = 'agent-runner.projects';
+
 export interface EvaluatedCondition extends Condition {
   auto_action: 'stop_service' | 'none';
 }

@@ -34,7 +34,7 @@ export interface MonitorOptions {
   afterCycle?: (alerts: AlertSet, polled: boolean, result?: ProbeResult, transitions?: Transitions) => Promise<void>;
   mode: string;
   logDir: string | null;
-  /** Save a state that did not change (alerts, cursor) at most this often (default: every poll). */
+  /** Save a state that did not change (alerts, read position) at most this often (default 30 s). */
   unchangedSaveS?: number;
 }
 
@@ -45,6 +45,9 @@ export interface Transitions {
   /** Alerts as they stand, though not news (a remote failure already paged): their full record for the state line. */
   standing?: AlertRecord[];
 }
+
+/** How often a state that did not change is saved anyway (its poll count and time). */
+const UNCHANGED_SAVE_S = 30;
 
 /** Back-off between reconnect attempts (upstream's schedule), capped by what is left of the tolerance. */
 const BACKOFF_S = [1, 2, 4, 8, 16, 30];
@@ -62,11 +65,13 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
   let exitCode: number = STATUS_EXIT.healthy;
   let persistProblem: string | undefined;
   let saved = { key: '', at: 0 };
+  const unchangedSaveS = o.unchangedSaveS ?? UNCHANGED_SAVE_S;
   const persist = () => {
-    // A fleet's targets save an unchanged state only now and then: each save is two fsyncs, and
-    // sixty targets polled every second would spend the event loop on them.
-    const key = o.unchangedSaveS ? JSON.stringify([alerts, o.source instanceof RemoteSource ? o.source.cursor : null]) : '';
-    if (o.unchangedSaveS && key === saved.key && Date.now() - saved.at < o.unchangedSaveS * 1000) return;
+    // An unchanged state is saved only now and then: each save is two fsyncs, and sixty targets of
+    // a fleet polled every second would spend the event loop (and the disk) on them.
+    const at = o.source instanceof RemoteSource ? o.source.cursor : o.source instanceof LocalSource && o.source.history ? formatCursor(o.source.history.cursor) : null;
+    const key = JSON.stringify([alerts, at]);
+    if (key === saved.key && Date.now() - saved.at < unchangedSaveS * 1000) return;
     saved = { key, at: Date.now() };
     const problem = writeMonitorState(o.statePath, {
       v: 1,
@@ -137,7 +142,9 @@ export async function runMonitor(o: MonitorOptions): Promise<number> {
         stopReason = 'once';
         return (exitCode = STATUS_EXIT[statusOf(alerts, result.halt !== null)]);
       }
-      await sleep(o.intervalS * 1000, o.signal);
+      // A change pushed (or seen under a local log_dir) is evaluated now, not at the next poll.
+      if (o.source.waitForChange) await o.source.waitForChange(o.intervalS * 1000, o.signal);
+      else await sleep(o.intervalS * 1000, o.signal);
     }
     return exitCode;
   } finally {

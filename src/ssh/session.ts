@@ -102,10 +102,14 @@ export class SshSession {
     });
   }
 
-  /** A long-lived remote command answering one line per request line. */
-  stream(words: readonly string[]): LineStream {
+  /**
+   * A long-lived remote command answering one line per request line. `unasked` sees every line
+   * first and keeps those the remote wrote of its own accord (returns true), which are then no
+   * request's answer.
+   */
+  stream(words: readonly string[], unasked?: (line: string) => boolean): LineStream {
     const child = spawn('ssh', this.argv(words), { stdio: ['pipe', 'pipe', 'pipe'] });
-    return new LineStream(child);
+    return new LineStream(child, unasked);
   }
 
   /** pid of the running master, or undefined when there is none. */
@@ -178,12 +182,17 @@ function collect(child: ChildProcess, timeoutMs: number): Promise<Collected> {
  */
 export class LineStream {
   private buf = '';
+  /** Complete lines no request has taken yet. */
+  private lines: string[] = [];
   private stderr = '';
   private waiting: { resolve: (l: string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   private ended: Error | undefined;
   private readonly exited: Promise<void>;
 
-  constructor(private readonly child: ChildProcess) {
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly unasked?: (line: string) => boolean,
+  ) {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       this.buf += d;
       this.deliver();
@@ -237,11 +246,13 @@ export class LineStream {
   }
 
   private deliver(): void {
-    if (!this.waiting) return;
-    const nl = this.buf.indexOf('\n');
-    if (nl < 0) return;
-    const line = this.buf.slice(0, nl);
-    this.buf = this.buf.slice(nl + 1);
+    for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      if (!this.unasked?.(line)) this.lines.push(line);
+    }
+    if (!this.waiting || this.lines.length === 0) return;
+    const line = this.lines.shift()!;
     const w = this.waiting;
     this.waiting = undefined;
     clearTimeout(w.timer);

@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, makeProject, runCli, type Project } from '../helpers/project.js';
 import { assertMatchesSchema } from '../helpers/schema.js';
-import { sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
+import { freePort, sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
 
 // Every way a remote poll fails is told apart, from what OpenSSH and the remote really say: a
 // real sshd on 127.0.0.1, ssh client configs that break one step each, remote programs that
@@ -94,7 +93,7 @@ describe.skipIf(skip)('monitor --host tells remote failures apart', () => {
   }
 
   it('nobody listening: host_unreachable, from ssh exit 255 on connect', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const r = await once({ sshConfig: sshConfig('unreachable', (t) => t.replace(/Port \d+/, `Port ${port}`)), remoteConfig: project().config });
     expect(r.code).toBe(3);
     const a = theFailure(r.lines, 'host_unreachable');
@@ -172,14 +171,3 @@ describe.skipIf(skip)('monitor --host tells remote failures apart', () => {
   });
 });
 
-/** A port nothing listens on: bound once by us, then released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

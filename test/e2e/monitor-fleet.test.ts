@@ -101,6 +101,37 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     expect(human.stdout).toContain(`${ALIAS} ${bad.project}: critical`);
   });
 
+  it('--once: one remote process per host both lists the projects and probes them', async () => {
+    const bad = await remoteProject(AUTH_JSON, 2);
+    await remoteProject('ok', 1);
+    // The remote program, wrapped to record how it is invoked.
+    const calls = join(remoteHome, 'calls.log');
+    const wrapper = join(remoteHome, 'counting-agent-runner');
+    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec ${process.execPath} ${CLI} "$@"\n`, { mode: 0o755 });
+    writeFileSync(calls, '');
+    const m = await monitor(['--host', ALIAS, '--once', '--json'], wrapper);
+    expect(m.lines.filter((l) => l.state === 'firing').map((l) => [l.project, l.detector])).toEqual([[bad.project, 'oauth_fail']]);
+    expect(readFileSync(calls, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual(['probe --stdio']);
+  });
+
+  it('a remote probe that does not list (an older release): the projects come from `ls --json` there', async () => {
+    const bad = await remoteProject(AUTH_JSON, 2);
+    const calls = join(remoteHome, 'old-calls.log');
+    const wrapper = join(remoteHome, 'probe-without-list');
+    // An older probe takes {"list": true} for a probe of its default config (none there).
+    writeFileSync(wrapper, [
+      '#!/bin/sh',
+      `echo "$*" >> ${calls}`,
+      `if [ "$1" = probe ] && [ "$2" = --stdio ]; then sed -u 's/^{"list":true}$/{"since":null}/' | ${process.execPath} ${CLI} "$@"; exit $?; fi`,
+      `exec ${process.execPath} ${CLI} "$@"`,
+      '',
+    ].join('\n'), { mode: 0o755 });
+    writeFileSync(calls, '');
+    const m = await monitor(['--host', ALIAS, '--project', bad.project, '--once', '--json'], wrapper);
+    expect(m.lines.filter((l) => l.state === 'firing').map((l) => [l.project, l.detector])).toEqual([[bad.project, 'oauth_fail']]);
+    expect(readFileSync(calls, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' ')).sort()).toEqual(['ls --json', 'probe --stdio']);
+  });
+
   it('two hosts at once: one connection each, one line per host × project', async () => {
     const bad = await remoteProject(AUTH_JSON, 2);
     const before = accepted();

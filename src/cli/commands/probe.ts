@@ -12,7 +12,7 @@ export function registerProbe(program: Command): void {
     .command('probe')
     .description('evaluate the detectors here with this host\'s config: one versioned JSON snapshot plus a cursor (what `monitor --host` runs on the remote)')
     .option('--since <cursor>', 'the cursor of the previous probe: only events appended after it are read')
-    .option('--stdio', 'serve probes on stdin/stdout: one request line ({"since": CURSOR or null}) → one JSON line, until stdin closes')
+    .option('--stdio', 'serve probes on stdin/stdout: one request line ({"since": CURSOR or null}) → one JSON line, until stdin closes; with "watch", changes are pushed unasked (docs/witness.md)')
     .action(async (flags: ProbeFlags, cmd: Command) => {
       const [{ expandHome }, { parseCursor }, { UsageError }] = await Promise.all([
         import('../../config/load.js'),
