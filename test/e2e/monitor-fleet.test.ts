@@ -41,10 +41,15 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     remoteState = join(remoteHome, 'state');
     localHome = mkdtempSync(join(tmpdir(), 'ar-lhome-'));
     sshd = await startSshd({ alias: ALIAS, env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: remoteHome, XDG_STATE_HOME: remoteState } });
-    // A second "host": another alias of the same sshd.
+    // A second "host": another alias of the same sshd, under another host name. With the same
+    // HostName both aliases would share one ControlPath (%C hashes host, port and user), and which
+    // client became the master would decide how many connections the server sees.
     sshConfig = join(localHome, 'ssh_config');
     const base = readFileSync(sshd.configFile, 'utf8');
-    writeFileSync(sshConfig, base + base.replace(`Host ${ALIAS}`, `Host ${ALIAS2}`));
+    const second = base.replace(`Host ${ALIAS}`, `Host ${ALIAS2}`).replace('HostName 127.0.0.1', 'HostName localhost\n  AddressFamily inet');
+    writeFileSync(sshConfig, base + second);
+    const known = readFileSync(sshd.knownHostsFile, 'utf8');
+    writeFileSync(sshd.knownHostsFile, known + known.replace('[127.0.0.1]', '[localhost]'));
   });
 
   afterEach(() => {
