@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite, RUNS times in a row (default 3), while HOGS processes (default 2) each keep a
-# core busy: timing races show up here first. Every run's closing line is kept; the hogs are
-# stopped by pid. Used by `./build.sh test-loaded`; results go in docs/reliability.md.
+# core busy: timing races show up here first. Every run's closing line is printed and its whole
+# output kept in .loaded-runs/run-N.log (a failure is only worth its message); the hogs are stopped
+# by pid. Used by `./build.sh test-loaded`; results go in docs/reliability.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -15,15 +16,17 @@ for _ in $(seq "$HOGS"); do
 done
 echo "==> $HOGS CPU hogs running: ${hogs[*]}" >&2
 total_failed=0
+mkdir -p .loaded-runs
 for i in $(seq "$RUNS"); do
   start=$(date +%s)
-  out=$(./build.sh test 2>&1)
+  log=.loaded-runs/run-$i.log
+  ./build.sh test >"$log" 2>&1
   rc=$?
-  line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
-  echo "run $i/$RUNS: ${line:-no summary} (exit $rc, $(( $(date +%s) - start )) s)"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  echo "run $i/$RUNS: ${line:-no summary} (exit $rc, $(( $(date +%s) - start )) s, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; output in $log)"
   if [ "$rc" != 0 ]; then
     total_failed=$((total_failed + 1))
-    printf '%s\n' "$out" | grep -E '(FAIL|×)' | head -20
+    grep -E ' FAIL ' "$log" | head -20
   fi
 done
 echo "loaded runs: $RUNS runs, $total_failed with failures, $HOGS CPU hogs"
