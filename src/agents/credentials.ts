@@ -13,6 +13,14 @@ export interface LoginExpiry {
   file: string;
   /** epoch ms */
   expiresAtMs: number;
+  /**
+   * A refresh token is stored beside it: the expiry is the access token's, which the CLI renews on
+   * its next run (a claude access token lives hours), so it passing says nothing about the login.
+   * Only a login that cannot renew itself is "expired" (siteboon/claudecodeui#1209: `claude auth
+   * status` reports such a login as logged in). A refresh that fails still shows as the round's
+   * auth failure (anthropics/claude-code#28827).
+   */
+  renewable: boolean;
 }
 
 /** Where the CLI keeps its login, from the environment the agent will get. */
@@ -53,6 +61,20 @@ export function parseLoginExpiry(cli: LoginExpiry['cli'], text: string): number 
   }
 }
 
+/** PURE: whether a login file's text holds a refresh token (only its presence is looked at). */
+export function hasRefreshToken(cli: LoginExpiry['cli'], text: string): boolean {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  if (typeof doc !== 'object' || doc === null) return false;
+  const d = doc as Record<string, Record<string, unknown> | undefined>;
+  const token = cli === 'claude' ? d['claudeAiOauth']?.['refreshToken'] : d['tokens']?.['refresh_token'];
+  return typeof token === 'string' && token.length > 0;
+}
+
 /** The agent's login expiry, when its CLI keeps one we can read. */
 export function readLoginExpiry(cfg: Config, env: NodeJS.ProcessEnv): LoginExpiry | undefined {
   const where = loginFileFor(cfg.agent.name ?? basename(cfg.agent.command[0] ?? ''), env);
@@ -64,7 +86,7 @@ export function readLoginExpiry(cfg: Config, env: NodeJS.ProcessEnv): LoginExpir
     return undefined; // no file: an API key in the environment, or not logged in (the round will say)
   }
   const expiresAtMs = parseLoginExpiry(where.cli, text);
-  return expiresAtMs === undefined ? undefined : { ...where, expiresAtMs };
+  return expiresAtMs === undefined ? undefined : { ...where, expiresAtMs, renewable: hasRefreshToken(where.cli, text) };
 }
 
 /** How far ahead `doctor` warns of an expiring login. */

@@ -307,8 +307,8 @@ export function defenses(cfg: Config, host: HostFacts = detectHost()): Defense[]
     },
     {
       name: 'login_expiry_check',
-      value: 'claude .credentials.json expiresAt / codex auth.json access-token exp: an expired login fails the startup check (no spawn; `round` exits 15, serve halts as auth_failure, exit 81); doctor and the credentials_expiring detector warn 24 h ahead; the token is never read out',
-      codifies: 'OAuth logins expired 10 min to 8 h into headless loops (anthropics/claude-code#28827, #37402), and an expired token showed up as a silent 2-second "finished" (anthropics/claude-code-action#1501).',
+      value: 'claude .credentials.json expiresAt / codex auth.json access-token exp: an expired login that cannot renew itself (no refresh token stored) fails the startup check (no spawn; `round` exits 15, serve halts as auth_failure, exit 81); one with a refresh token is left to the CLI to renew; doctor and the credentials_expiring detector warn 24 h ahead; the token is never read out',
+      codifies: 'OAuth logins expired 10 min to 8 h into headless loops (anthropics/claude-code#28827, #37402), and an expired token showed up as a silent 2-second "finished" (anthropics/claude-code-action#1501). Taking the expiry of the access token for that of the login called a login that renews itself expired (siteboon/claudecodeui#1209).',
       guarded_by: 'test/e2e/credentials.test.ts',
       exercises: ['login_not_expired', 'login_expiry', 'credentials_expiring', 'NEVER-PRINT-THIS'],
       current_state: 'active',

@@ -34,7 +34,7 @@ export async function takeSnapshot(cfg: Config, history: ProjectHistory, now = D
 
 function loginOf(cfg: Config): Snapshot['login'] {
   const l = readLoginExpiry(cfg, { ...process.env, ...cfg.agent.env });
-  return l ? { cli: l.cli, file: l.file, expires_at_ms: l.expiresAtMs } : null;
+  return l ? { cli: l.cli, file: l.file, expires_at_ms: l.expiresAtMs, renewable: l.renewable } : null;
 }
 
 /** log_dir's and work_dir's filesystems; one entry when they are the same filesystem. */

@@ -33,7 +33,7 @@ export interface Snapshot {
   memory: { total_mb: number; available_mb: number } | null;
   disks: DiskView[];
   /** The agent's stored login, when its CLI keeps one we can read (only the expiry, never the token). */
-  login: { cli: string; file: string; expires_at_ms: number } | null;
+  login: { cli: string; file: string; expires_at_ms: number; renewable: boolean } | null;
 }
 
 export interface Thresholds {

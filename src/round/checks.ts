@@ -83,9 +83,10 @@ export async function runStartupChecks(
   for (const { phase, files } of fileSets) checkPrompt(cfg, phase, files, add);
 
   // An expired login fails every round in seconds (and can look like a 2-second success):
-  // halt before spending one (anthropics/claude-code-action#1501).
+  // halt before spending one (anthropics/claude-code-action#1501). One with a refresh token is
+  // renewed by the CLI itself; halting on its access token's expiry would stop a working loop.
   const login = readLoginExpiry(cfg, env);
-  if (login) {
+  if (login && !login.renewable) {
     add(
       'login_not_expired',
       () => (login.expiresAtMs <= Date.now() ? `the ${login.cli} login in ${login.file} expired at ${new Date(login.expiresAtMs).toISOString()}` : undefined),

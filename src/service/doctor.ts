@@ -34,7 +34,10 @@ export async function doctor(cfg: Config, events: EventSink): Promise<DoctorFind
 
   out.push(promptGoalFinding(cfg));
   const login = readLoginExpiry(cfg, env);
-  if (login && login.expiresAtMs > Date.now()) {
+  if (login?.renewable) {
+    const at = new Date(login.expiresAtMs).toISOString();
+    out.push({ check: 'login_expiry', status: 'ok', detail: `the ${login.cli} login renews itself (a refresh token is stored); its access token ${login.expiresAtMs > Date.now() ? 'expires' : 'expired'} at ${at}, and the CLI renews it on its next run` });
+  } else if (login && login.expiresAtMs > Date.now()) {
     const at = new Date(login.expiresAtMs).toISOString();
     out.push(
       login.expiresAtMs - Date.now() < LOGIN_WARN_AHEAD_MS

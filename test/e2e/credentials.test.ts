@@ -8,12 +8,16 @@ import { kinds, readEvents, recordedPids, runCli, useProjects, type Project } fr
 const { project } = useProjects();
 const TOKEN = 'sk-ant-oat01-NEVER-PRINT-THIS';
 
-/** A project whose agent is named claude, with its credentials file expiring at `expiresAtMs`. */
-function claudeProject(expiresAtMs: number): Project {
+/**
+ * A project whose agent is named claude, with its credentials file expiring at `expiresAtMs`: a
+ * login that cannot renew itself (no refresh token, as in anthropics/claude-code#37402) unless
+ * `renewable`.
+ */
+function claudeProject(expiresAtMs: number, renewable = false): Project {
   const p = project({ mode: 'commit:1' });
   const home = join(p.dir, 'out', 'claude-home');
   mkdirSync(home, { recursive: true });
-  writeFileSync(join(home, '.credentials.json'), JSON.stringify({ claudeAiOauth: { accessToken: TOKEN, refreshToken: `${TOKEN}-refresh`, expiresAt: expiresAtMs, scopes: ['user:inference'] } }));
+  writeFileSync(join(home, '.credentials.json'), JSON.stringify({ claudeAiOauth: { accessToken: TOKEN, ...(renewable ? { refreshToken: `${TOKEN}-refresh` } : {}), expiresAt: expiresAtMs, scopes: ['user:inference'] } }));
   writeFileSync(p.config, readFileSync(p.config, 'utf8').replace('[agent]\n', '[agent]\nname = "claude"\n').replace('[agent.env]\n', `[agent.env]\nCLAUDE_CONFIG_DIR = ${JSON.stringify(home)}\n`));
   return p;
 }
@@ -56,7 +60,7 @@ describe('credentials ahead of failure', () => {
   it('the credentials_expiring detector: a warning within 24 h, critical once expired, resolved when the login is renewed', async () => {
     const p = claudeProject(Date.now() + 3 * 3600 * 1000);
     const credentials = join(p.dir, 'out', 'claude-home', '.credentials.json');
-    const writeExpiry = (ms: number) => writeFileSync(credentials, JSON.stringify({ claudeAiOauth: { accessToken: TOKEN, refreshToken: `${TOKEN}-refresh`, expiresAt: ms, scopes: ['user:inference'] } }));
+    const writeExpiry = (ms: number) => writeFileSync(credentials, JSON.stringify({ claudeAiOauth: { accessToken: TOKEN, expiresAt: ms, scopes: ['user:inference'] } }));
     type Alert = { detector: string; state: string; severity: string; message: string; new: boolean; context: Record<string, unknown> };
     const once = async () => {
       const r = await runCli(['monitor', '--once', '--json', '--config', p.config], { cwd: p.dir });
@@ -78,5 +82,18 @@ describe('credentials ahead of failure', () => {
     const renewed = await once();
     expect(renewed.code).toBe(0);
     expect(renewed.alerts).toEqual([expect.objectContaining({ state: 'resolved', new: true })]);
+  });
+
+  it('an expired access token beside a refresh token is not an expired login: the round runs, doctor says it renews itself, the monitor is quiet', async () => {
+    const p = claudeProject(Date.now() - 3600_000, true);
+    const r = await runCli(['round', '--config', p.config], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(kinds(readEvents(p.logDir))).toContain('agent_spawn');
+    const doc = JSON.parse((await runCli(['doctor', '--json', '--config', p.config], { cwd: p.dir })).stdout) as { findings: Array<{ check: string; status: string; detail: string }> };
+    expect(doc.findings.find((f) => f.check === 'login_expiry')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/claude login renews itself .*access token expired at/) });
+    expect(doc.findings.find((f) => f.check === 'login_not_expired')).toBeUndefined();
+    const m = await runCli(['monitor', '--once', '--json', '--config', p.config], { cwd: p.dir });
+    expect(m.stdout).not.toContain('credentials_expiring');
+    expect(m.stdout + m.stderr + r.stderr).not.toContain(TOKEN);
   });
 });

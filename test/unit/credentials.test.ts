@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLoginExpiry } from '../../src/agents/credentials.js';
+import { hasRefreshToken, parseLoginExpiry } from '../../src/agents/credentials.js';
 
 const jwt = (payload: object) => ['e30', Buffer.from(JSON.stringify(payload)).toString('base64url'), 'sig'].join('.');
 
@@ -18,5 +18,16 @@ describe('parseLoginExpiry: only the expiry is read', () => {
     expect(parseLoginExpiry('codex', JSON.stringify({ tokens: { access_token: 'opaque' } }))).toBeUndefined();
     expect(parseLoginExpiry('claude', '{"claudeAiOauth":')).toBeUndefined();
     expect(parseLoginExpiry('claude', 'null')).toBeUndefined();
+  });
+});
+
+describe('hasRefreshToken: a login the CLI renews by itself', () => {
+  it('claude: claudeAiOauth.refreshToken; codex: tokens.refresh_token; only a non-empty string counts', () => {
+    expect(hasRefreshToken('claude', JSON.stringify({ claudeAiOauth: { accessToken: 'x', refreshToken: 'r', expiresAt: 1 } }))).toBe(true);
+    expect(hasRefreshToken('claude', JSON.stringify({ claudeAiOauth: { accessToken: 'x', refreshToken: '', expiresAt: 1 } }))).toBe(false);
+    expect(hasRefreshToken('claude', JSON.stringify({ claudeAiOauth: { accessToken: 'x', refreshToken: null, expiresAt: 1 } }))).toBe(false);
+    expect(hasRefreshToken('codex', JSON.stringify({ tokens: { access_token: 'a', refresh_token: 'r' } }))).toBe(true);
+    expect(hasRefreshToken('codex', JSON.stringify({ tokens: { access_token: 'a' } }))).toBe(false);
+    expect(hasRefreshToken('claude', 'not json')).toBe(false);
   });
 });

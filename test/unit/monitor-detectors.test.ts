@@ -128,7 +128,7 @@ describe('detector rules', () => {
   });
 
   it('credentials_expiring: nothing a day ahead, a warning within 24 h, critical once expired; resolved by a renewed login', () => {
-    const login = (hours: number) => ({ login: { cli: 'claude', file: '/h/.claude/.credentials.json', expires_at_ms: NOW + hours * 3600_000 } });
+    const login = (hours: number, renewable = false) => ({ login: { cli: 'claude', file: '/h/.claude/.credentials.json', expires_at_ms: NOW + hours * 3600_000, renewable } });
     expect(names(snap([], login(30)))).toEqual([]);
     const soon = runDetectors(snap([], login(3)), T);
     expect(soon).toEqual([expect.objectContaining({ detector: 'credentials_expiring', subject: '/h/.claude/.credentials.json', severity: 'warning', context: expect.objectContaining({ cli: 'claude', hours_left: 3, expired: false }) })]);
@@ -137,6 +137,9 @@ describe('detector rules', () => {
     expect(gone).toEqual([expect.objectContaining({ detector: 'credentials_expiring', severity: 'critical', context: expect.objectContaining({ expired: true }) })]);
     expect(gone[0]!.context['hint']).toMatch(/log the claude CLI in again on this host, then run `agent-runner resume`/);
     expect(names(snap([], { login: null }))).toEqual([]);
+    // A stored refresh token renews the access token this expiry belongs to.
+    expect(names(snap([], login(-1, true)))).toEqual([]);
+    expect(names(snap([], login(3, true)))).toEqual([]);
   });
 
   it('a failure after an agent CLI change names the change; host alerts and changes older than the window do not', () => {

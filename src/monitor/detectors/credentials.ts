@@ -10,7 +10,8 @@ const WARN_AHEAD_MS = 24 * 3600 * 1000;
  */
 export function credentialsExpiring(s: Snapshot): Condition[] {
   const l = s.login;
-  if (!l) return [];
+  // A stored refresh token renews the access token whose expiry this is: nothing to warn of.
+  if (!l || l.renewable) return [];
   const leftMs = l.expires_at_ms - s.now;
   if (leftMs > WARN_AHEAD_MS) return [];
   const expired = leftMs <= 0;
