@@ -12,23 +12,18 @@
 // Prints a table and writes .bench-out/startup.json (or startup-instructions.json).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { generateHistory } from './gen-history.mjs';
+import { CLI as BUILT_CLI, flag, loadAverage, opt, OUT, quantile, requireDist, ROOT } from './lib.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = join(ROOT, '.bench-out');
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
 const RUNS = Number(opt('--runs', 10));
 const ROUNDS = Number(opt('--rounds', 250000));
-const INSTRUCTIONS = argv.includes('--instructions');
-const CLI = resolve(opt('--cli', join(ROOT, 'dist/bin/main.js')));
+const INSTRUCTIONS = flag('--instructions');
+const CLI = resolve(opt('--cli', BUILT_CLI));
 
+requireDist('startup.bench');
 mkdirSync(OUT, { recursive: true });
 const project = generateHistory(join(OUT, `history-${ROUNDS}`), ROUNDS);
 const config = join(project, 'agent-runner.toml');
@@ -49,10 +44,7 @@ const CASES = [
 ];
 const FLOOR = ['-e', '0'];
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const median = (xs) => quantile(xs, 0.5);
 const timeOnce = (args) => {
   const t0 = process.hrtime.bigint();
   spawnSync(process.execPath, args, { env, cwd: project, stdio: 'ignore' });
@@ -67,7 +59,7 @@ const instructionsOf = (args) => {
   return Number(m[1]);
 };
 
-const load = loadavg()[0].toFixed(1);
+const load = loadAverage()[0];
 const rows = [];
 if (INSTRUCTIONS) {
   const floor = instructionsOf(FLOOR);
@@ -89,7 +81,7 @@ if (INSTRUCTIONS) {
     }
     rows.push({ name, median_ms: median(c), floor_ms: median(f), ratio: median(c) / median(f) });
   }
-  console.log(`start-up, ${RUNS} interleaved pairs each; load average ${load} at the start, ${loadavg()[0].toFixed(1)} at the end`);
+  console.log(`start-up, ${RUNS} interleaved pairs each; load average ${load} at the start, ${loadAverage()[0]} at the end`);
   console.log('| command | median | node -e 0 in the same pairs | ratio |\n|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.name} | ${r.median_ms.toFixed(0)} ms | ${r.floor_ms.toFixed(0)} ms | ${r.ratio.toFixed(2)}× |`);
 }
