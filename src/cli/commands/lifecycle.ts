@@ -7,6 +7,7 @@ import { killService, startService, stopService, type StopResult } from '../../s
 import { resumeProject } from '../../service/resume.js';
 import { serviceStatus } from '../../service/status.js';
 import { globals, loadFor } from '../context.js';
+import type { VerbContext } from '../options.js';
 import { err, json, out, paint } from '../output.js';
 import { CLI_ENTRY } from '../paths.js';
 import { noteProject } from '../record-project.js';
@@ -87,19 +88,7 @@ export function registerLifecycle(program: Command): void {
   program
     .command('status')
     .description('service state from the service manager (or pid file), the current round, waits and halts')
-    .action(async (_o: unknown, cmd: Command) => {
-      const cfg = loadFor(cmd);
-      const d = await statusDocument(cfg);
-      if (globals(cmd).json) return json(d);
-      const state = d.active ? paint('green', 'active') : paint('yellow', 'inactive');
-      out(`${d.project}: ${state} (${d.mode})${d.pid ? ` pid ${d.pid}` : ''}${d.uptime_s !== null ? `, up ${d.uptime_s}s` : ''}`);
-      if ('sub_state' in d && d.sub_state) out(`  unit: ${d.unit} ${d.active_state}/${d.sub_state}, restarts ${d.n_restarts ?? 0}`);
-      if ('linger' in d && d.linger === false) out(`  ${paint('yellow', 'linger is off')}: the user unit stops at logout (sudo loginctl enable-linger $USER)`);
-      if (d.current_round) out(`  round ${d.current_round.round_num} running for ${d.current_round.age_s}s (agent pid ${d.current_round.pid})`);
-      else if (d.last_round) out(`  last round ${d.last_round.round_num}: ${d.last_round.outcome}${d.last_round.verdict ? ` (${d.last_round.verdict})` : ''} at ${d.last_round.ended_at}`);
-      if (d.waiting) out(`  waiting (${d.waiting.reason}) until ${d.waiting.until}`);
-      if (d.halt) out(`  ${paint('red', `HALTED (${d.halt.reason})`)} since ${d.halt.since}: ${d.halt.message}. ${d.halt.hint}; then \`agent-runner resume\``);
-    });
+    .action(runStatus);
 
   program
     .command('resume')
@@ -109,4 +98,18 @@ export function registerLifecycle(program: Command): void {
       if (globals(cmd).json) return json({ cleared: halt ?? null });
       out(halt ? `cleared halt (${halt.reason}, since ${halt.ts}); counters and budgets reset. Start again with \`agent-runner start\`` : 'no halt was recorded; counters and budgets reset');
     });
+}
+
+export async function runStatus(_o: unknown, cmd: VerbContext): Promise<void> {
+  const cfg = loadFor(cmd);
+  const d = await statusDocument(cfg);
+  if (globals(cmd).json) return json(d);
+  const state = d.active ? paint('green', 'active') : paint('yellow', 'inactive');
+  out(`${d.project}: ${state} (${d.mode})${d.pid ? ` pid ${d.pid}` : ''}${d.uptime_s !== null ? `, up ${d.uptime_s}s` : ''}`);
+  if ('sub_state' in d && d.sub_state) out(`  unit: ${d.unit} ${d.active_state}/${d.sub_state}, restarts ${d.n_restarts ?? 0}`);
+  if ('linger' in d && d.linger === false) out(`  ${paint('yellow', 'linger is off')}: the user unit stops at logout (sudo loginctl enable-linger $USER)`);
+  if (d.current_round) out(`  round ${d.current_round.round_num} running for ${d.current_round.age_s}s (agent pid ${d.current_round.pid})`);
+  else if (d.last_round) out(`  last round ${d.last_round.round_num}: ${d.last_round.outcome}${d.last_round.verdict ? ` (${d.last_round.verdict})` : ''} at ${d.last_round.ended_at}`);
+  if (d.waiting) out(`  waiting (${d.waiting.reason}) until ${d.waiting.until}`);
+  if (d.halt) out(`  ${paint('red', `HALTED (${d.halt.reason})`)} since ${d.halt.since}: ${d.halt.message}. ${d.halt.hint}; then \`agent-runner resume\``);
 }
