@@ -3,14 +3,17 @@ import type { Config } from '../../config/load.js';
 import { EXIT } from '../../exit-codes.js';
 import { readHalt } from '../../loop/halt.js';
 import { readHistory } from '../../api/history.js';
-import { killService, startService, stopService, type StopResult } from '../../service/lifecycle.js';
-import { resumeProject } from '../../service/resume.js';
+import type { StopResult } from '../../service/lifecycle.js';
 import { serviceStatus } from '../../service/status.js';
 import { globals, loadFor } from '../context.js';
 import type { VerbContext } from '../options.js';
 import { err, json, out, paint } from '../output.js';
 import { CLI_ENTRY } from '../paths.js';
 import { noteProject } from '../record-project.js';
+
+// `status` runs often (scripts, checks): the code that starts, stops and resumes the service is
+// loaded only by the verbs that do so.
+const service = () => import('../../service/lifecycle.js');
 
 function reportStop(verb: string, r: StopResult, asJson: boolean): void {
   if (asJson) return json(r);
@@ -47,7 +50,7 @@ export function registerLifecycle(program: Command): void {
       noteProject(cfg, 'start');
       const halt = readHalt(cfg.paths.logDir);
       if (halt) err(`warning: a halt is recorded (${halt.reason}); serve will refuse to run until \`agent-runner resume\``);
-      const r = await startService(cfg, CLI_ENTRY);
+      const r = await (await service()).startService(cfg, CLI_ENTRY);
       if (globals(cmd).json) return json(r);
       out(r.already ? `already running (pid ${r.pid}, ${r.mode})` : `started (pid ${r.pid}, ${r.mode})${r.log ? `, output in ${r.log}` : ''}`);
     });
@@ -58,7 +61,7 @@ export function registerLifecycle(program: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       const cfg = loadFor(cmd);
       if (!globals(cmd).json) err('stopping service...');
-      const r = await stopService(cfg);
+      const r = await (await service()).stopService(cfg);
       reportStop('stop', r, Boolean(globals(cmd).json));
       if (!r.stopped) process.exitCode = EXIT.FAILURE;
     });
@@ -67,7 +70,7 @@ export function registerLifecycle(program: Command): void {
     .command('kill')
     .description('forced stop: SIGTERM to serve and the agent tree, SIGKILL after 5 s')
     .action(async (_o: unknown, cmd: Command) => {
-      const r = await killService(loadFor(cmd));
+      const r = await (await service()).killService(loadFor(cmd));
       reportStop('kill', r, Boolean(globals(cmd).json));
       if (!r.stopped) process.exitCode = EXIT.FAILURE;
     });
@@ -79,6 +82,7 @@ export function registerLifecycle(program: Command): void {
     .action(async (opts: { force?: boolean }, cmd: Command) => {
       const cfg = loadFor(cmd);
       noteProject(cfg, 'restart');
+      const { killService, startService, stopService } = await service();
       const r = opts.force ? await killService(cfg) : await stopService(cfg);
       reportStop(opts.force ? 'kill' : 'stop', r, false);
       const s = await startService(cfg, CLI_ENTRY);
@@ -94,6 +98,7 @@ export function registerLifecycle(program: Command): void {
     .command('resume')
     .description('clear a recorded halt (and the crash-loop counters and budgets) so serve may run again')
     .action(async (_o: unknown, cmd: Command) => {
+      const { resumeProject } = await import('../../service/resume.js');
       const halt = resumeProject(loadFor(cmd));
       if (globals(cmd).json) return json({ cleared: halt ?? null });
       out(halt ? `cleared halt (${halt.reason}, since ${halt.ts}); counters and budgets reset. Start again with \`agent-runner start\`` : 'no halt was recorded; counters and budgets reset');
