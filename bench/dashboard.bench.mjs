@@ -14,41 +14,22 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { generateHistory } from './gen-history.mjs';
+import { CLI, loadAverage, nowMs, opt, OUT, requireDist, stats } from './lib.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/bin/main.js');
-const OUT = join(ROOT, '.bench-out');
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
 const RUNS = Number(opt('--runs', 15));
 const SIZES = String(opt('--sizes', '10000')).split(',').map(Number);
 const WARMUP = 2;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-if (!existsSync(CLI)) {
-  process.stderr.write('dashboard.bench: dist/ is missing; build first (./build.sh build)\n');
-  process.exit(2);
-}
+requireDist('dashboard.bench');
 if (!existsSync(CHROMIUM)) {
   process.stderr.write(`dashboard.bench: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)\n`);
   process.exit(2);
 }
 
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-const quantile = (xs, q) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const i = (s.length - 1) * q;
-  return s[Math.floor(i)] + (s[Math.ceil(i)] - s[Math.floor(i)]) * (i - Math.floor(i));
-};
-const stats = (xs) => ({ median: +quantile(xs, 0.5).toFixed(1), p90: +quantile(xs, 0.9).toFixed(1), runs: xs.length });
 
 function get(port, path) {
   return new Promise((resolve, reject) => {
@@ -156,7 +137,7 @@ try {
 } finally {
   await browser.close();
 }
-const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = loadAverage().join(' ');
 process.stdout.write(`dashboard (median / p90 ms over ${RUNS} runs; load ${load})\n`);
 for (const r of results) {
   process.stdout.write(`  ${r.size} rounds: /api/projects ${r.api.projects.median} / ${r.api.projects.p90}, /page ${r.api.page.median} / ${r.api.page.p90} (${r.bars} bars)\n`);

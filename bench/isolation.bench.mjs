@@ -13,37 +13,17 @@
 // Needs root (cgroupfs writes, the private manager). Medians and p90 are printed and written to
 // .bench-out/isolation.json. A mode this host cannot run is reported as skipped, with why.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CLI, flag, loadAverage, nowMs, opt, OUT, r1 as round1, requireDist, ROOT, stats } from './lib.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/bin/main.js');
-const OUT = join(ROOT, '.bench-out');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const RUNS = arg('--runs', 20);
-const WRAPPERS_ONLY = process.argv.includes('--wrappers-only');
+const RUNS = Number(opt('--runs', 20));
+const WRAPPERS_ONLY = flag('--wrappers-only');
 const WARMUP = 3;
 
-if (!existsSync(CLI)) {
-  process.stderr.write('isolation.bench: dist/ is missing; build first (./build.sh build)\n');
-  process.exit(2);
-}
-
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-const quantile = (xs, q) => {
-  const s = [...xs].sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo);
-};
-const round1 = (x) => Math.round(x * 10) / 10;
-const stats = (xs) => ({ n: xs.length, median: round1(quantile(xs, 0.5)), p90: round1(quantile(xs, 0.9)), min: round1(Math.min(...xs)), max: round1(Math.max(...xs)) });
+requireDist('isolation.bench');
 
 function timed(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
@@ -80,7 +60,7 @@ const bwrapWhy = (() => {
 const ENTER = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
 const BWRAP = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--tmpfs', '/tmp'];
 
-const result = { host: { cpus: cpus().length, loadavg: loadavg().map(round1), layout: layout.kind, node: process.version }, wrapper: {}, round: {}, skipped: {} };
+const result = { host: { cpus: cpus().length, loadavg: loadAverage(), layout: layout.kind, node: process.version }, wrapper: {}, round: {}, skipped: {} };
 
 // ---------------------------------------------------------------------------------------------
 // A. the wrapper alone

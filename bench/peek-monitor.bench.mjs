@@ -19,40 +19,20 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { loadavg, tmpdir, userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { generateHistory } from './gen-history.mjs';
+import { CLI, flag, loadAverage, nowMs, opt, OUT, r1, requireDist, ROOT, stats } from './lib.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/bin/main.js');
-const OUT = join(ROOT, '.bench-out');
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
 const RUNS = Number(opt('--runs', 15));
 const SIZES = String(opt('--sizes', '1000,10000,100000,250000')).split(',').map(Number);
-const REMOTE = !argv.includes('--no-remote');
+const REMOTE = !flag('--no-remote');
 const WARMUP = 3;
 
-if (!existsSync(CLI)) {
-  process.stderr.write('peek-monitor.bench: dist/ is missing; build first (./build.sh build)\n');
-  process.exit(2);
-}
+requireDist('peek-monitor.bench');
 const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
 
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-const quantile = (xs, q) => {
-  const s = [...xs].sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo);
-};
-const r1 = (x) => Math.round(x * 10) / 10;
-const stats = (xs) => ({ n: xs.length, median: r1(quantile(xs, 0.5)), p90: r1(quantile(xs, 0.9)), min: r1(Math.min(...xs)), max: r1(Math.max(...xs)) });
 
 // The child reports its own peak RSS on exit: no sampling race, Node start-up included.
 const RSS_HOOK = `data:text/javascript,process.on('exit',()=>process.stderr.write('\\nMAXRSS_KB '+process.resourceUsage().maxRSS+'\\n'))`;
@@ -77,9 +57,9 @@ async function series(n, fn) {
   return stats(xs);
 }
 
-const results = { node: process.version, load_at_start: loadavg()[0], runs: RUNS, sizes: {}, remote: null };
+const results = { node: process.version, load_at_start: loadAverage()[0], runs: RUNS, sizes: {}, remote: null };
 mkdirSync(OUT, { recursive: true });
-process.stdout.write(`peek/monitor bench: node ${process.version}, load ${loadavg()[0].toFixed(2)}, ${RUNS} runs per figure after ${WARMUP} warm-ups\n`);
+process.stdout.write(`peek/monitor bench: node ${process.version}, load ${loadAverage().join(' ')}, ${RUNS} runs per figure after ${WARMUP} warm-ups\n`);
 
 // ---------------------------------------------------------------------------------------------
 // A and B, per history size

@@ -19,39 +19,22 @@
 //   node bench/remote-fleet.bench.mjs [--hosts 20] [--projects 3] [--runs 9] [--soak-s 10]
 // Prints the figures and writes .bench-out/remote-fleet.json.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { loadavg, tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI, opt, OUT, quantile, r1, requireDist, ROOT, stats } from './lib.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/bin/main.js');
 const FAKE_AGENT = join(ROOT, 'test/fixtures/bin/fake-agent.sh');
-const OUT = join(ROOT, '.bench-out');
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
 const HOSTS = Number(opt('--hosts', 20));
 const PROJECTS = Number(opt('--projects', 3));
 const RUNS = Number(opt('--runs', 9));
 const SOAK_S = Number(opt('--soak-s', 10));
 const AUTH = 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key"};;exit:1';
 
-if (!existsSync(CLI)) {
-  process.stderr.write('remote-fleet.bench: dist/ is missing; build first (./build.sh build)\n');
-  process.exit(2);
-}
+requireDist('remote-fleet.bench');
 mkdirSync(OUT, { recursive: true });
 
-const quantile = (xs, q) => {
-  const s = [...xs].sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo);
-};
-const r1 = (x) => Math.round(x * 10) / 10;
-const stats = (xs) => ({ n: xs.length, median: r1(quantile(xs, 0.5)), p90: r1(quantile(xs, 0.9)), max: r1(Math.max(...xs)) });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const work = mkdtempSync(join(tmpdir(), 'ar-bench-fleet-'));

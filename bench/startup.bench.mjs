@@ -8,27 +8,25 @@
 //     do not depend on what else the machine is doing, so before/after comparisons hold on a busy
 //     box; they weigh a syscall or a page fault as nothing, so time ratios come out a little higher.
 //
-//   node bench/startup.bench.mjs [--runs 10] [--rounds 250000] [--instructions] [--cli PATH]
+//   node bench/startup.bench.mjs [--runs 10] [--rounds 250000] [--instructions] [--cli PATH] [--baseline PATH]
+// --baseline measures a second build (e.g. a copy of main's dist/bin/main.js) in the same run, each
+// of its pairs interleaved with the CLI's, for a before/after table.
 // Prints a table and writes .bench-out/startup.json (or startup-instructions.json).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { generateHistory } from './gen-history.mjs';
+import { CLI as BUILT_CLI, flag, loadAverage, opt, OUT, quantile, requireDist, ROOT } from './lib.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = join(ROOT, '.bench-out');
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
 const RUNS = Number(opt('--runs', 10));
 const ROUNDS = Number(opt('--rounds', 250000));
-const INSTRUCTIONS = argv.includes('--instructions');
-const CLI = resolve(opt('--cli', join(ROOT, 'dist/bin/main.js')));
+const INSTRUCTIONS = flag('--instructions');
+const CLI = resolve(opt('--cli', BUILT_CLI));
+const BASELINE = opt('--baseline') && resolve(opt('--baseline'));
 
+requireDist('startup.bench');
 mkdirSync(OUT, { recursive: true });
 const project = generateHistory(join(OUT, `history-${ROUNDS}`), ROUNDS);
 const config = join(project, 'agent-runner.toml');
@@ -49,10 +47,7 @@ const CASES = [
 ];
 const FLOOR = ['-e', '0'];
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const median = (xs) => quantile(xs, 0.5);
 const timeOnce = (args) => {
   const t0 = process.hrtime.bigint();
   spawnSync(process.execPath, args, { env, cwd: project, stdio: 'ignore' });
@@ -67,31 +62,42 @@ const instructionsOf = (args) => {
   return Number(m[1]);
 };
 
-const load = loadavg()[0].toFixed(1);
+const load = loadAverage()[0];
+const BUILDS = BASELINE ? [['before', BASELINE], ['after', CLI]] : [['cli', CLI]];
 const rows = [];
+const x = (n) => `${n.toFixed(2)}×`;
 if (INSTRUCTIONS) {
   const floor = instructionsOf(FLOOR);
   for (const [name, args] of CASES) {
-    const n = instructionsOf([CLI, ...args]);
-    rows.push({ name, instructions: n, floor, ratio: n / floor });
+    const row = { name, floor };
+    for (const [build, cli] of BUILDS) {
+      row[build] = instructionsOf([cli, ...args]);
+      row[`${build}_ratio`] = row[build] / floor;
+    }
+    rows.push(row);
   }
   console.log(`start-up in instructions (callgrind), node -e 0 = ${(floor / 1e6).toFixed(0)} M; load average ${load}`);
-  console.log('| command | instructions | against node -e 0 |\n|---|---|---|');
-  for (const r of rows) console.log(`| ${r.name} | ${(r.instructions / 1e6).toFixed(0)} M | ${r.ratio.toFixed(2)}× |`);
+  console.log(`| command | ${BUILDS.map(([b]) => `${b} | against node -e 0`).join(' | ')} |\n|---|${BUILDS.map(() => '---|---|').join('')}`);
+  for (const r of rows) console.log(`| ${r.name} | ${BUILDS.map(([b]) => `${(r[b] / 1e6).toFixed(0)} M | ${x(r[`${b}_ratio`])}`).join(' | ')} |`);
 } else {
   for (const [name, args] of CASES) {
-    for (let i = 0; i < 2; i++) timeOnce([CLI, ...args]);
+    for (const [, cli] of BUILDS) for (let i = 0; i < 2; i++) timeOnce([cli, ...args]);
     const f = [];
-    const c = [];
+    const c = Object.fromEntries(BUILDS.map(([b]) => [b, []]));
     for (let i = 0; i < RUNS; i++) {
       f.push(timeOnce(FLOOR));
-      c.push(timeOnce([CLI, ...args]));
+      for (const [b, cli] of BUILDS) c[b].push(timeOnce([cli, ...args]));
     }
-    rows.push({ name, median_ms: median(c), floor_ms: median(f), ratio: median(c) / median(f) });
+    const row = { name, floor_ms: median(f) };
+    for (const [b] of BUILDS) {
+      row[`${b}_ms`] = median(c[b]);
+      row[`${b}_ratio`] = median(c[b]) / median(f);
+    }
+    rows.push(row);
   }
-  console.log(`start-up, ${RUNS} interleaved pairs each; load average ${load} at the start, ${loadavg()[0].toFixed(1)} at the end`);
-  console.log('| command | median | node -e 0 in the same pairs | ratio |\n|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.name} | ${r.median_ms.toFixed(0)} ms | ${r.floor_ms.toFixed(0)} ms | ${r.ratio.toFixed(2)}× |`);
+  console.log(`start-up, ${RUNS} interleaved runs each; load average ${load} at the start, ${loadAverage()[0]} at the end`);
+  console.log(`| command | node -e 0 | ${BUILDS.map(([b]) => `${b} | ratio`).join(' | ')} |\n|---|---|${BUILDS.map(() => '---|---|').join('')}`);
+  for (const r of rows) console.log(`| ${r.name} | ${r.floor_ms.toFixed(0)} ms | ${BUILDS.map(([b]) => `${r[`${b}_ms`].toFixed(0)} ms | ${x(r[`${b}_ratio`])}`).join(' | ')} |`);
 }
-writeFileSync(join(OUT, INSTRUCTIONS ? 'startup-instructions.json' : 'startup.json'), JSON.stringify({ cli: CLI, rounds: ROUNDS, load, rows }, null, 2));
+writeFileSync(join(OUT, INSTRUCTIONS ? 'startup-instructions.json' : 'startup.json'), JSON.stringify({ cli: CLI, baseline: BASELINE ?? null, rounds: ROUNDS, load, rows }, null, 2));
 rmSync(state, { recursive: true, force: true });

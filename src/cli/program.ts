@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { addOptions, DEFAULT_CONFIG_FILE, GLOBAL_OPTIONS, verbOf } from './options.js';
 import { packageVersion } from './paths.js';
 
 type Register = (program: Command) => void;
@@ -29,22 +30,11 @@ const MODULE_OF: Record<string, string> = {
   uninstall: 'install',
 };
 
-/** The verb in argv, skipping the global options that may stand before it. */
-export function verbOf(argv: string[]): string | undefined {
-  for (let i = 2; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-c' || a === '--config') i++;
-    else if (!a.startsWith('-')) return a;
-  }
-  return undefined;
-}
-
 export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('agent-runner')
     .description('Supervise autonomous CLI coding agents: bounded rounds, a restart loop that halts for good, and a witness that tells the truth.')
-    .version(`agent-runner ${packageVersion()}`, '-V, --version')
-    .option('-c, --config <path>', 'config file (any name)', 'agent-runner.toml')
-    .option('--json', 'machine-readable output')
+    .version(`agent-runner ${packageVersion()}`, '-V, --version');
+  addOptions(program, GLOBAL_OPTIONS.map((o) => (o.flags.includes('--config') ? { ...o, default: DEFAULT_CONFIG_FILE } : o)))
     .showHelpAfterError()
     .exitOverride();
   const verb = verbOf(argv);
@@ -53,7 +43,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   for (const register of await Promise.all(wanted.map((m) => VERBS[m]!()))) register(program);
   // --config/--json after the verb, too.
   for (const sub of program.commands) {
-    sub.option('-c, --config <path>', 'config file (any name)').option('--json', 'machine-readable output').exitOverride();
+    addOptions(sub, GLOBAL_OPTIONS).exitOverride();
   }
   return program;
 }

@@ -1,9 +1,8 @@
 // The CLI proper: commander, the verbs, and the mapping of errors to exit codes. main.ts loads
-// it only when the command line needs more than the version.
+// it only when the command line needs more than the version, or more than the fast path reads.
 import { CommanderError } from 'commander';
 import { EXIT } from '../exit-codes.js';
-import { RunnerError } from '../errors.js';
-import { err } from './output.js';
+import { exitCodeAfter, exitCodeOf } from './outcome.js';
 import { buildProgram } from './program.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -14,17 +13,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+    return exitCodeAfter();
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
       return EXIT.USAGE;
     }
-    if (e instanceof RunnerError) {
-      err(e.message);
-      return e.exitCode;
-    }
-    process.stderr.write(`agent-runner: internal error (this is a bug): ${(e as Error)?.stack ?? String(e)}\n`);
-    return EXIT.FAILURE;
+    return exitCodeOf(e);
   }
 }

@@ -3,13 +3,17 @@ import type { Config } from '../../config/load.js';
 import { EXIT } from '../../exit-codes.js';
 import { readHalt } from '../../loop/halt.js';
 import { readHistory } from '../../api/history.js';
-import { killService, startService, stopService, type StopResult } from '../../service/lifecycle.js';
-import { resumeProject } from '../../service/resume.js';
+import type { StopResult } from '../../service/lifecycle.js';
 import { serviceStatus } from '../../service/status.js';
 import { globals, loadFor } from '../context.js';
+import type { VerbContext } from '../options.js';
 import { err, json, out, paint } from '../output.js';
 import { CLI_ENTRY } from '../paths.js';
 import { noteProject } from '../record-project.js';
+
+// `status` runs often (scripts, checks): the code that starts, stops and resumes the service is
+// loaded only by the verbs that do so.
+const service = () => import('../../service/lifecycle.js');
 
 function reportStop(verb: string, r: StopResult, asJson: boolean): void {
   if (asJson) return json(r);
@@ -46,7 +50,7 @@ export function registerLifecycle(program: Command): void {
       noteProject(cfg, 'start');
       const halt = readHalt(cfg.paths.logDir);
       if (halt) err(`warning: a halt is recorded (${halt.reason}); serve will refuse to run until \`agent-runner resume\``);
-      const r = await startService(cfg, CLI_ENTRY);
+      const r = await (await service()).startService(cfg, CLI_ENTRY);
       if (globals(cmd).json) return json(r);
       out(r.already ? `already running (pid ${r.pid}, ${r.mode})` : `started (pid ${r.pid}, ${r.mode})${r.log ? `, output in ${r.log}` : ''}`);
     });
@@ -57,7 +61,7 @@ export function registerLifecycle(program: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       const cfg = loadFor(cmd);
       if (!globals(cmd).json) err('stopping service...');
-      const r = await stopService(cfg);
+      const r = await (await service()).stopService(cfg);
       reportStop('stop', r, Boolean(globals(cmd).json));
       if (!r.stopped) process.exitCode = EXIT.FAILURE;
     });
@@ -66,7 +70,7 @@ export function registerLifecycle(program: Command): void {
     .command('kill')
     .description('forced stop: SIGTERM to serve and the agent tree, SIGKILL after 5 s')
     .action(async (_o: unknown, cmd: Command) => {
-      const r = await killService(loadFor(cmd));
+      const r = await (await service()).killService(loadFor(cmd));
       reportStop('kill', r, Boolean(globals(cmd).json));
       if (!r.stopped) process.exitCode = EXIT.FAILURE;
     });
@@ -78,6 +82,7 @@ export function registerLifecycle(program: Command): void {
     .action(async (opts: { force?: boolean }, cmd: Command) => {
       const cfg = loadFor(cmd);
       noteProject(cfg, 'restart');
+      const { killService, startService, stopService } = await service();
       const r = opts.force ? await killService(cfg) : await stopService(cfg);
       reportStop(opts.force ? 'kill' : 'stop', r, false);
       const s = await startService(cfg, CLI_ENTRY);
@@ -87,26 +92,29 @@ export function registerLifecycle(program: Command): void {
   program
     .command('status')
     .description('service state from the service manager (or pid file), the current round, waits and halts')
-    .action(async (_o: unknown, cmd: Command) => {
-      const cfg = loadFor(cmd);
-      const d = await statusDocument(cfg);
-      if (globals(cmd).json) return json(d);
-      const state = d.active ? paint('green', 'active') : paint('yellow', 'inactive');
-      out(`${d.project}: ${state} (${d.mode})${d.pid ? ` pid ${d.pid}` : ''}${d.uptime_s !== null ? `, up ${d.uptime_s}s` : ''}`);
-      if ('sub_state' in d && d.sub_state) out(`  unit: ${d.unit} ${d.active_state}/${d.sub_state}, restarts ${d.n_restarts ?? 0}`);
-      if ('linger' in d && d.linger === false) out(`  ${paint('yellow', 'linger is off')}: the user unit stops at logout (sudo loginctl enable-linger $USER)`);
-      if (d.current_round) out(`  round ${d.current_round.round_num} running for ${d.current_round.age_s}s (agent pid ${d.current_round.pid})`);
-      else if (d.last_round) out(`  last round ${d.last_round.round_num}: ${d.last_round.outcome}${d.last_round.verdict ? ` (${d.last_round.verdict})` : ''} at ${d.last_round.ended_at}`);
-      if (d.waiting) out(`  waiting (${d.waiting.reason}) until ${d.waiting.until}`);
-      if (d.halt) out(`  ${paint('red', `HALTED (${d.halt.reason})`)} since ${d.halt.since}: ${d.halt.message}. ${d.halt.hint}; then \`agent-runner resume\``);
-    });
+    .action(runStatus);
 
   program
     .command('resume')
     .description('clear a recorded halt (and the crash-loop counters and budgets) so serve may run again')
     .action(async (_o: unknown, cmd: Command) => {
+      const { resumeProject } = await import('../../service/resume.js');
       const halt = resumeProject(loadFor(cmd));
       if (globals(cmd).json) return json({ cleared: halt ?? null });
       out(halt ? `cleared halt (${halt.reason}, since ${halt.ts}); counters and budgets reset. Start again with \`agent-runner start\`` : 'no halt was recorded; counters and budgets reset');
     });
+}
+
+export async function runStatus(_o: unknown, cmd: VerbContext): Promise<void> {
+  const cfg = loadFor(cmd);
+  const d = await statusDocument(cfg);
+  if (globals(cmd).json) return json(d);
+  const state = d.active ? paint('green', 'active') : paint('yellow', 'inactive');
+  out(`${d.project}: ${state} (${d.mode})${d.pid ? ` pid ${d.pid}` : ''}${d.uptime_s !== null ? `, up ${d.uptime_s}s` : ''}`);
+  if ('sub_state' in d && d.sub_state) out(`  unit: ${d.unit} ${d.active_state}/${d.sub_state}, restarts ${d.n_restarts ?? 0}`);
+  if ('linger' in d && d.linger === false) out(`  ${paint('yellow', 'linger is off')}: the user unit stops at logout (sudo loginctl enable-linger $USER)`);
+  if (d.current_round) out(`  round ${d.current_round.round_num} running for ${d.current_round.age_s}s (agent pid ${d.current_round.pid})`);
+  else if (d.last_round) out(`  last round ${d.last_round.round_num}: ${d.last_round.outcome}${d.last_round.verdict ? ` (${d.last_round.verdict})` : ''} at ${d.last_round.ended_at}`);
+  if (d.waiting) out(`  waiting (${d.waiting.reason}) until ${d.waiting.until}`);
+  if (d.halt) out(`  ${paint('red', `HALTED (${d.halt.reason})`)} since ${d.halt.since}: ${d.halt.message}. ${d.halt.hint}; then \`agent-runner resume\``);
 }

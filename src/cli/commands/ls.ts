@@ -1,19 +1,25 @@
 import type { Command } from 'commander';
 import { listOverview, type LsDocument, type LsProject } from '../../registry/overview.js';
 import { globals } from '../context.js';
+import { addOptions, type OptionSpec, type VerbContext } from '../options.js';
 import { err, json, out, paint } from '../output.js';
 import { packageVersion } from '../paths.js';
 
+export const LS_OPTIONS: readonly OptionSpec[] = [{ flags: '--prune', description: 'forget projects whose config file no longer exists' }];
+
 export function registerLs(program: Command): void {
-  program
-    .command('ls')
-    .description('every project agent-runner ran on this host (init, round, serve, start, install record them): service state, current round, last outcome, halt, firing alerts, cost today')
-    .option('--prune', 'forget projects whose config file no longer exists')
-    .action(async (opts: { prune?: boolean }, cmd: Command) => {
-      const doc = await listOverview({ version: packageVersion(), prune: Boolean(opts.prune) });
-      if (globals(cmd).json) return json(doc);
-      render(doc);
-    });
+  addOptions(
+    program
+      .command('ls')
+      .description('every project agent-runner ran on this host (init, round, serve, start, install record them): service state, current round, last outcome, halt, firing alerts, cost today'),
+    LS_OPTIONS,
+  ).action(runLs);
+}
+
+export async function runLs(opts: { prune?: boolean }, cmd: VerbContext): Promise<void> {
+  const doc = await listOverview({ version: packageVersion(), prune: Boolean(opts.prune) });
+  if (globals(cmd).json) return json(doc);
+  render(doc);
 }
 
 function render(doc: LsDocument): void {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { globals, loadFor } from '../context.js';
+import { addOptions, type OptionSpec, type VerbContext } from '../options.js';
 import { useColor } from '../output.js';
 
 export interface PeekFlags {
@@ -9,16 +10,19 @@ export interface PeekFlags {
   events?: string;
 }
 
+export const PEEK_OPTIONS: readonly OptionSpec[] = [
+  { flags: '--select <path>', description: 'print only this part of the document, e.g. status.round_num or recent_rounds.0.outcome' },
+  { flags: '--round <n>', description: 'show round N (or "latest") as current_round' },
+  { flags: '--log', description: 'include the last 50 lines of the round\'s agent log' },
+  { flags: '--events <n>', description: 'include the last N events' },
+];
+
 export function addPeekOptions(cmd: Command): Command {
-  return cmd
-    .option('--select <path>', 'print only this part of the document, e.g. status.round_num or recent_rounds.0.outcome')
-    .option('--round <n>', 'show round N (or "latest") as current_round')
-    .option('--log', 'include the last 50 lines of the round\'s agent log')
-    .option('--events <n>', 'include the last N events');
+  return addOptions(cmd, PEEK_OPTIONS);
 }
 
 /** The peek output as text (one document), for peek and watch alike. */
-export async function peekText(cmd: Command, flags: PeekFlags): Promise<string> {
+export async function peekText(cmd: VerbContext, flags: PeekFlags): Promise<string> {
   const [{ buildProjectState }, { formatSelected, selectPath }, { renderPeek }, { nonNegativeInt, roundArg }, { styleText }] = await Promise.all([
     import('../../peek/state.js'),
     import('../../peek/select.js'),
@@ -42,7 +46,9 @@ export function registerPeek(program: Command): void {
     program
       .command('peek')
       .description('the project at a glance: live round, recent rounds, service, halt and wait state, host figures sampled now (--json: the ProjectState document)'),
-  ).action(async (flags: PeekFlags, cmd: Command) => {
-    process.stdout.write((await peekText(cmd, flags)) + '\n');
-  });
+  ).action(runPeek);
+}
+
+export async function runPeek(flags: PeekFlags, cmd: VerbContext): Promise<void> {
+  process.stdout.write((await peekText(cmd, flags)) + '\n');
 }
