@@ -204,7 +204,7 @@ const MEANING = {
   'monitor.heartbeat_url': 'A dead man\'s switch (healthchecks.io style): after every monitor cycle a POST to this URL, or to `<url>/fail` while a critical alert fires or the host cannot be polled. If the host dies with its monitor, the pings stop and the service outside alerts you. HTTPS, or HTTP to loopback.',
   'monitor.heartbeat_url_env': 'The same URL from this environment variable (it is a secret: whoever has it can ping); redacted everywhere.',
   'monitor.listen': 'Where `monitor` serves `/metrics` and `/healthz` for Prometheus when `--listen` is not given, so the monitor unit of `install --monitor` exports them ([fleet.md](fleet.md)). Loopback unless Prometheus runs elsewhere.',
-  'monitor.digest_at': 'Local time of day (`"HH:MM"`) of the daily digest notification (kind `digest`: rounds by outcome, cost, commits, halts, what fires now over the last 24 h), sent by the local monitor. Unset: no digest.',
+  'monitor.digest_at': 'Local time of day (`"HH:MM"`) of the daily digest notification (kind `digest`: rounds by outcome, cost, commits, halts, what fires now over the last 24 h), sent by a monitor for each project it watches (with `--host`, computed on that host: [notifications.md](notifications.md)). Unset: no digest.',
   'monitor.host_health.mem_avail_min_mb': '`mem_pressure` fires below this much available memory.',
   'monitor.host_health.disk_warning_pct': '`disk_warning` fires at this use of the work_dir or log_dir filesystem. Must be below `disk_critical_pct`.',
   'monitor.host_health.disk_critical_pct': '`disk_critical` fires at this use, and the startup check refuses to start a round.',

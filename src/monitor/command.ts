@@ -12,7 +12,7 @@ import { ConfigError } from '../errors.js';
 import { alertNotification, digestNotification } from '../notify/messages.js';
 import { Notifier, originOf } from '../notify/notifier.js';
 import { heartbeatBase } from '../notify/secrets.js';
-import { collectDigest, digestDueDate } from './daily-digest.js';
+import { collectDigest, digestDueDate, firingNow } from './daily-digest.js';
 import { heartbeatUrl, ping } from './heartbeat.js';
 import { LOCAL_HOST, LocalTotals } from '../metrics/collect.js';
 import { FleetStates } from './fleet-states.js';
@@ -28,7 +28,7 @@ import { positiveSeconds } from './cli-args.js';
 import { narrateLine, type Painter } from './render.js';
 import { MonitorOutput } from './output.js';
 import { runMonitor } from './run.js';
-import { LocalSource, RemoteSource, type PollSource } from './sources.js';
+import { LocalSource, RemoteSource, type PollSource, type RemoteDigest } from './sources.js';
 import { runFleet } from './fleet.js';
 import { adoptLegacyState, historyFromState, localMonitorDir, monitorFiles, readMonitorState, remoteStateDir } from './state-file.js';
 
@@ -190,7 +190,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
     const out = new MonitorOutput({ json: o.json, once: Boolean(o.once), host: host ?? null, paint, write: (line) => process.stdout.write(line + '\n') }, o.target ? o.target.project : host ? null : cfg!.project);
     let cursor: string | null = source instanceof RemoteSource ? (source.cursor ?? null) : null;
     let firing: AlertSet = {};
-    const hooks = cfg ? monitorHooks(cfg, events, host, o, files.outbox) : undefined;
+    const hooks = cfg ? monitorHooks(cfg, events, host, o, files.outbox, { remote: source instanceof RemoteSource ? source : undefined, label }) : undefined;
     // --listen: what the last cycle saw, exposed to Prometheus; counters only where the events are.
     let exposed: ProjectMetrics = { project: cfg?.project ?? host!, host: host ?? LOCAL_HOST, up: false, halted: null, alerts: [] };
     const totals = !host && cfg ? new LocalTotals(cfg.paths.logDir) : undefined;
@@ -257,7 +257,7 @@ export async function runMonitorCommand(o: MonitorCommandOptions): Promise<numbe
  * What the monitor tells the outside world besides its own output: alert transitions to the
  * [[notify]] channels, a ping to the dead man's switch after every cycle, the daily digest.
  */
-function monitorHooks(cfg: Config, events: EventWriter, host: string | undefined, o: MonitorCommandOptions, outbox: string) {
+function monitorHooks(cfg: Config, events: EventWriter, host: string | undefined, o: MonitorCommandOptions, outbox: string, watched: { remote: RemoteSource | undefined; label: string }) {
   const notifier = cfg.notify.length ? Notifier.open(cfg, events, o.version, warn, outbox) : undefined;
   // What a crashed monitor or serve left queued goes out now.
   notifier?.kick();
@@ -268,6 +268,28 @@ function monitorHooks(cfg: Config, events: EventWriter, host: string | undefined
   if (hbProblem) throw new ConfigError(cfg.path, 'monitor.heartbeat_url_env', hbProblem);
   let pingFailing = false;
   let digestDate: string | undefined;
+  let digestFailing = false;
+  let digestSkipSaid = false;
+  // A remote project's digest is computed by its probe, where its events and git are.
+  const remoteDigest = async (remote: RemoteSource, alerts: AlertSet, now: number, date: string) => {
+    let got: RemoteDigest;
+    try {
+      got = await remote.digest(now, date);
+    } catch (e) {
+      if (!digestFailing) warn(`the daily digest of ${watched.label} was not fetched (${(e as Error).message}); asking again next cycle`);
+      digestFailing = true;
+      return;
+    }
+    digestFailing = false;
+    digestDate = date;
+    if ('skipped' in got) {
+      // Said once: a remote that cannot compute it today will not tomorrow either.
+      if (!digestSkipSaid) warn(`no daily digest for ${watched.label}: ${got.skipped}`);
+      digestSkipSaid = true;
+      return;
+    }
+    notifier?.notify(digestNotification({ project: got.project, host: remote.host }, { ...got.facts, alerts_firing: firingNow(alerts) }, true));
+  };
   return {
     onTransition: (r: AlertRecord) => notifier?.notify(alertNotification(origin, r)),
     afterCycle: async (alerts: AlertSet, polled: boolean) => {
@@ -279,13 +301,17 @@ function monitorHooks(cfg: Config, events: EventWriter, host: string | undefined
         if (error && !pingFailing) warn(`heartbeat ping failed (${error}); retrying every cycle`);
         pingFailing = Boolean(error);
       }
-      // The digest reads the local project's events; a remote project's is not here.
-      if (notifier && cfg.monitor.digest_at && !host) {
+      if (notifier && cfg.monitor.digest_at) {
         const now = Date.now();
         const date = digestDueDate(cfg.monitor.digest_at, now);
         if (date && date !== digestDate) {
-          digestDate = date;
-          notifier.notify(digestNotification(origin, await collectDigest(cfg, alerts, now, date)));
+          if (watched.remote) {
+            // Asked of a host that answered this cycle; an unreachable one is asked next cycle.
+            if (polled) await remoteDigest(watched.remote, alerts, now, date);
+          } else if (!host) {
+            digestDate = date;
+            notifier.notify(digestNotification(origin, await collectDigest(cfg, alerts, now, date)));
+          }
         }
       }
     },

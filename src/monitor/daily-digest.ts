@@ -43,6 +43,11 @@ export async function collectDigest(cfg: Config, alerts: AlertSet, nowMs: number
     cost_usd: Math.round(cost * 100) / 100,
     commits: Number.isFinite(commits) ? commits : null,
     halts: halts.reverse(),
-    alerts_firing: Object.values(alerts).map((a) => `${a.detector}${a.subject ? ` (${a.subject})` : ''} ${a.severity}`),
+    alerts_firing: firingNow(alerts),
   };
+}
+
+/** What fires now, as a digest lists it; a remote project's digest is filled from the watching side's alerts. */
+export function firingNow(alerts: AlertSet): string[] {
+  return Object.values(alerts).map((a) => `${a.detector}${a.subject ? ` (${a.subject})` : ''} ${a.severity}`);
 }

@@ -15,7 +15,9 @@ export type ProbeRequest =
       watch?: string;
     }
   /** The projects registered on the host (what `ls --json` lists), answered as `{"kind": PROJECTS_KIND, …}`. */
-  | { list: true };
+  | { list: true }
+  /** The project's daily digest, answered as `{"kind": DIGEST_KIND, …}` (a release without it answers with an evaluation). */
+  | { digest: { now_ms: number; date: string }; config: string };
 
 const PUSH_PREFIX = '{"push":';
 

@@ -1,14 +1,15 @@
 import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { expandHome, loadConfig } from '../config/load.js';
-import { RunnerError } from '../errors.js';
+import { expandHome, loadConfig, type Config } from '../config/load.js';
+import { RunnerError, UsageError } from '../errors.js';
 import { parseCursor, formatCursor } from '../events/reader.js';
 import { readJsonOr } from '../state/json-file.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import { HISTORY_LOG_VERSION, type HistoryLog } from '../history/log.js';
 import type { HistoryState } from '../history/scan.js';
-import { PROBE_VERSION, PROJECTS_KIND, runProbe, type ProbeResult } from './probe.js';
+import { DIGEST_KIND, PROBE_VERSION, PROJECTS_KIND, runProbe, type ProbeResult } from './probe.js';
+import { collectDigest } from './daily-digest.js';
 import { listProjects } from '../registry/projects.js';
 import { LS_SCHEMA_VERSION } from '../registry/overview.js';
 import { hostname } from 'node:os';
@@ -62,6 +63,11 @@ interface ProbeRequest {
   watch?: string;
   /** The projects registered here instead (what `ls --json` lists): the monitor's discovery, without another remote process. */
   list?: boolean;
+  /**
+   * The project's daily digest instead of an evaluation, for the watching side's `digest_at`:
+   * the 24 h to `now_ms`, for its local date. A release without it answers with an evaluation.
+   */
+  digest?: { now_ms?: unknown; date?: unknown };
 }
 
 export async function probeStdio(configPath: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -122,6 +128,7 @@ export async function probeStdio(configPath: string, env: NodeJS.ProcessEnv = pr
       const path = typeof req.config === 'string' && req.config ? resolve(expandHome(req.config)) : configPath;
       // Told apart from a broken config: the monitor says "no project there", not "remote error".
       if (!existsSync(path)) return { v: PROBE_VERSION, kind: 'agent-runner.probe-error', error: `${path}: config file not found (run \`agent-runner init\` to create one)`, code: 'no_project', seq: ++seq };
+      if (req.digest !== undefined) return { ...(await digestOf(configs.load(path), req.digest)), seq: ++seq };
       const result = await evaluate(path, req.since ?? null);
       const watch = typeof req.watch === 'string' && req.watch ? req.watch : undefined;
       return { ...result, seq: ++seq, ...(watch !== undefined ? { watching: canPush && subscribe(path, watch, result.log_dir) } : {}) };
@@ -140,6 +147,16 @@ export async function probeStdio(configPath: string, env: NodeJS.ProcessEnv = pr
   } finally {
     for (const w of watchers.values()) w.watcher.close();
   }
+}
+
+/** `{"digest": {"now_ms", "date"}}`: what collectDigest reads here; what fires is the watcher's to say. */
+async function digestOf(cfg: Config, d: NonNullable<ProbeRequest['digest']>) {
+  const nowMs = d?.now_ms;
+  const date = d?.date;
+  if (typeof nowMs !== 'number' || !Number.isFinite(nowMs) || typeof date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(date))
+    throw new UsageError('the digest request expects {"now_ms": MILLISECONDS, "date": "YYYY-MM-DD"}');
+  const { alerts_firing: _none, ...facts } = await collectDigest(cfg, {}, nowMs, date);
+  return { v: PROBE_VERSION, kind: DIGEST_KIND, project: cfg.project, config: cfg.path, digest: facts };
 }
 
 /** The registry's projects, as much of `ls --json` as a monitor needs to pick what to watch. */

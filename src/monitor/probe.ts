@@ -19,6 +19,9 @@ export const PROBE_VERSION = 1;
 /** The kind of `probe --stdio`'s answer to `{"list": true}`: the projects registered on this host. */
 export const PROJECTS_KIND = 'agent-runner.projects';
 
+/** The kind of `probe --stdio`'s answer to `{"digest": …}`: the project's last 24 h, computed where its events are. */
+export const DIGEST_KIND = 'agent-runner.digest';
+
 export interface EvaluatedCondition extends Condition {
   auto_action: 'stop_service' | 'none';
 }

@@ -4,7 +4,8 @@ import { stopService } from '../service/lifecycle.js';
 import { RemoteCommandError, TransportError, type SshSession } from '../ssh/session.js';
 import { ProbeChannel } from './probe-channel.js';
 import type { HistoryState } from '../history/scan.js';
-import { PROBE_VERSION, runProbe, type ProbeResult } from './probe.js';
+import { DIGEST_KIND, PROBE_VERSION, runProbe, type ProbeResult } from './probe.js';
+import type { DigestFacts } from '../notify/messages.js';
 import { classifyRemoteFailure, RemoteFailure, type RemoteFailureInput } from './remote-diagnosis.js';
 import { remoteCommandLine } from '../ssh/args.js';
 import { sleep } from '../util/sleep.js';
@@ -119,6 +120,12 @@ export interface RemoteOptions {
   push?: boolean;
 }
 
+/** A digest as the remote computes it: what fires is the watching side's to add. */
+export type RemoteDigestFacts = Omit<DigestFacts, 'alerts_firing'>;
+
+/** A remote project's digest, or why it has none today. */
+export type RemoteDigest = { project: string; facts: RemoteDigestFacts } | { skipped: string };
+
 export class RemoteSource implements PollSource {
   readonly host: string;
   cursor: string | undefined;
@@ -205,6 +212,26 @@ export class RemoteSource implements PollSource {
     if (this.o.channel && result.config !== this.o.remoteConfig)
       throw new ProbeAnswerError({ version: result.v, error: `the remote probe answered for ${result.config}, not ${this.o.remoteConfig} (a release without per-request configs)` });
     return result;
+  }
+
+  /**
+   * The project's daily digest, computed by the remote probe where the events and git are. A
+   * transport failure throws (the next cycle asks again); an answer that is no digest says why.
+   */
+  async digest(nowMs: number, date: string): Promise<RemoteDigest> {
+    if (this.o.mode === 'exec') return { skipped: '--transport exec runs only the probe on the remote; --transport stream also carries the digest' };
+    const line = await this.channel.request({ digest: { now_ms: nowMs, date }, config: this.o.remoteConfig }, this.o.pollTimeoutMs ?? 60_000);
+    let raw: { kind?: unknown; v?: unknown; project?: unknown; digest?: unknown; error?: unknown };
+    try {
+      raw = JSON.parse(line) as typeof raw;
+    } catch {
+      return { skipped: `the remote probe answered with something that is not JSON: ${line.slice(0, 120)}` };
+    }
+    if (raw?.kind === DIGEST_KIND && raw.v === PROBE_VERSION && typeof raw.project === 'string' && typeof raw.digest === 'object' && raw.digest !== null)
+      return { project: raw.project, facts: raw.digest as RemoteDigestFacts };
+    if (raw?.kind === 'agent-runner.probe-error') return { skipped: `the remote probe failed: ${String(raw.error)}` };
+    // A release without digests ignores the request's `digest` and evaluates the project instead.
+    return { skipped: 'the remote agent-runner predates remote digests (its probe answered with an evaluation); upgrade it there' };
   }
 
   async stopService(probe: ProbeResult): Promise<{ stopped: boolean; seconds: number; mode: string }> {

@@ -151,8 +151,11 @@ export interface DigestFacts {
   alerts_firing: string[];
 }
 
-/** The daily digest: rounds by outcome, cost, commits, halts, what is firing now. */
-export function digestNotification(o: Origin, d: DigestFacts): Notification {
+/**
+ * The daily digest: rounds by outcome, cost, commits, halts, what is firing now. `remote`: a
+ * project watched over ssh, named with its host (`o.host` is then the monitor's alias for it).
+ */
+export function digestNotification(o: Origin, d: DigestFacts, remote = false): Notification {
   const total = Object.values(d.rounds).reduce((a, b) => a + b, 0);
   const byOutcome = Object.entries(d.rounds).map(([k, n]) => `${n} ${k}`).join(', ');
   const lines = [
@@ -163,10 +166,10 @@ export function digestNotification(o: Origin, d: DigestFacts): Notification {
     `Firing now: ${d.alerts_firing.length ? d.alerts_firing.join(', ') : 'nothing'}`,
   ];
   return {
-    key: `digest:${o.project}:${d.date}`,
+    key: remote ? `digest:${o.host}:${o.project}:${d.date}` : `digest:${o.project}:${d.date}`,
     kind: 'digest',
     severity: 'info',
-    title: `${o.project}: daily digest for the 24 h to ${d.ts}`,
+    title: `${remote ? `${o.project} on ${o.host}` : o.project}: daily digest for the 24 h to ${d.ts}`,
     message: lines.join('\n'),
     hint: null,
     project: o.project,

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, type Receiver } from '../helpers/http-receiver.js';
 import { CLI, finish, makeProject, runCli, startCli, waitFor, type Project } from '../helpers/project.js';
 import { assertMatchesSchema } from '../helpers/schema.js';
 import { sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
@@ -17,6 +18,7 @@ if (skip) console.warn(`skipping fleet monitor e2e: ${unavailable}`);
 
 const ALIAS = 'ar-fleet-a';
 const ALIAS2 = 'ar-fleet-b';
+const COST_JSON = 'json:{"type":"result","subtype":"success","is_error":false,"result":"done","total_cost_usd":0.25}';
 const AUTH_JSON = 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key"};;exit:1';
 
 interface Line {
@@ -52,8 +54,10 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     writeFileSync(sshd.knownHostsFile, known + known.replace('[127.0.0.1]', '[localhost]'));
   });
 
-  afterEach(() => {
+  const receivers: Receiver[] = [];
+  afterEach(async () => {
     for (const p of projects.splice(0)) p.cleanup();
+    for (const r of receivers.splice(0)) await r.close();
   });
 
   afterAll(async () => {
@@ -174,6 +178,59 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     writeFileSync(local, `[agent]\ncommand = ["true"]\nprompt_arg_template = ["{prompt}"]\n[prompt]\nfile = "p.md"\n[monitor]\nhosts = ["${ALIAS}", "${ALIAS2}"]\n`);
     const m = await monitor(['--config', local, '--project', bad.project, '--once', '--json']);
     expect(m.lines.filter((l) => l.detector === 'oauth_fail').map((l) => l.host).sort()).toEqual([ALIAS, ALIAS2]);
+  });
+
+  /** A local config whose only job is [[notify]] and the digest time: the remote projects are the subject. */
+  async function digestConfig(): Promise<{ config: string; receiver: Receiver }> {
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    const dir = mkdtempSync(join(localHome, 'digest-'));
+    writeFileSync(join(dir, 'p.md'), 'x');
+    const config = join(dir, 'agent-runner.toml');
+    writeFileSync(config, `[agent]\ncommand = ["true"]\nprompt_arg_template = ["{prompt}"]\n[prompt]\nfile = "p.md"\n[[notify]]\nname = "hook"\ntype = "webhook"\nurl = "${receiver.url()}"\n[monitor]\ndigest_at = "00:00"\n`);
+    return { config, receiver };
+  }
+  const digests = (r: Receiver) => r.requests.map((q) => JSON.parse(q.body) as { kind: string; title: string; host: string; project: string; message: string; details: Record<string, unknown> }).filter((b) => b.kind === 'digest');
+
+  it('digest_at: the daily digest of each remote project is computed on its host and arrives naming host and project', async () => {
+    const p = await remoteProject(COST_JSON, 2);
+    const commits = Number(spawnSync('git', ['-C', p.dir, 'rev-list', '--count', 'HEAD'], { encoding: 'utf8' }).stdout.trim());
+    const { config, receiver } = await digestConfig();
+    const m = await monitor(['--config', config, '--host', ALIAS, '--host', ALIAS2, '--project', p.project, '--once', '--json']);
+    expect(m.code).toBe(0);
+    expect(m.stderr).not.toContain('digest');
+    const got = digests(receiver);
+    expect(got.map((d) => [d.host, d.project]).sort()).toEqual([[ALIAS, p.project], [ALIAS2, p.project]]);
+    for (const d of got) {
+      expect(d.title).toContain(`${p.project} on ${d.host}: daily digest`);
+      expect(d.details).toMatchObject({ rounds: { clean: 2 }, cost_usd: 0.5, commits, halts: [], alerts_firing: [] });
+      expect(d.message).toContain('Rounds: 2 (2 clean)');
+    }
+    // Once per host × project and day: a second monitor sends nothing new.
+    await monitor(['--config', config, '--host', ALIAS, '--host', ALIAS2, '--project', p.project, '--once', '--json']);
+    expect(digests(receiver)).toHaveLength(2);
+  });
+
+  it('digest_at with a remote that predates remote digests, or over --transport exec: skipped with one warning line', async () => {
+    const p = await remoteProject(COST_JSON, 1);
+    const { config, receiver } = await digestConfig();
+    // An older probe ignores the request's `digest` and answers with an evaluation of the project.
+    const wrapper = join(remoteHome, 'probe-without-digest');
+    writeFileSync(wrapper, [
+      '#!/bin/sh',
+      `if [ "$1" = probe ] && [ "$2" = --stdio ]; then sed -u 's/^{"digest":{[^}]*},/{/' | ${process.execPath} ${CLI} "$@"; exit $?; fi`,
+      `exec ${process.execPath} ${CLI} "$@"`,
+      '',
+    ].join('\n'), { mode: 0o755 });
+    const old = await monitor(['--config', config, '--host', ALIAS, '--project', p.project, '--once', '--json'], wrapper);
+    expect(old.code).toBe(0);
+    expect(old.stdout).toContain(`"project":"${p.project}"`);
+    expect(old.stderr.split('\n').filter((l) => l.includes('digest'))).toEqual([expect.stringMatching(new RegExp(`no daily digest for ${ALIAS} ${p.project}: .*predates remote digests`))]);
+
+    const exec = await monitor(['--config', config, '--host', ALIAS, '--project', p.project, '--transport', 'exec', '--once', '--json']);
+    expect(exec.code).toBe(0);
+    expect(exec.stderr.split('\n').filter((l) => l.includes('digest'))).toEqual([expect.stringMatching(/no daily digest for .*--transport exec/)]);
+    expect(digests(receiver)).toEqual([]);
   });
 
   it('a host with nothing registered, or without the project asked for: no_project, said once per host', async () => {

@@ -34,6 +34,12 @@ describe('what is sent', () => {
     expect(d.message).toMatch(/Rounds: 4 \(3 clean, 1 error\)\nCost: \$1\.50\nCommits: 4/);
   });
 
+  it('the digest of a remote project names its host, and is keyed by host too', () => {
+    const d = digestNotification({ project: 'proj', host: 'pi' }, { date: '2026-01-02', ts: 'x', rounds: {}, cost_usd: 0, commits: 0, halts: [], alerts_firing: [] }, true);
+    expect(d.key).toBe('digest:pi:proj:2026-01-02');
+    expect(d.title).toBe('proj on pi: daily digest for the 24 h to x');
+  });
+
   it('ntfy posts to the server root with the topic in the body; discord is cut at 2000 characters', () => {
     const n = haltNotification(origin, { reason: 'crash_loop', ts: 't', message: 'x'.repeat(3000), hint: 'h', exit_code: 80, round_num: 1 });
     const ntfy = webhookRequest('ntfy', 'https://ntfy.example/alerts-x?auth=1', n);
