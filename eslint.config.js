@@ -31,7 +31,7 @@ export default tseslint.config(
   },
   {
     // Pure deciders: plain data in, decisions out, unit-tested with plain objects (no I/O, no clock).
-    files: ['src/monitor/detectors/**/*.ts', 'src/monitor/alerts.ts', 'src/history/log.ts', 'src/history/model.ts', 'src/config/inert.ts', 'src/notify/kinds.ts', 'src/notify/backoff.ts', 'src/notify/messages.ts', 'src/notify/channels/webhook-body.ts', 'src/metrics/totals.ts', 'src/metrics/exposition.ts', 'src/dashboard/views.ts', 'src/dashboard/log-entries.ts'],
+    files: ['src/monitor/detectors/**/*.ts', 'src/monitor/alerts.ts', 'src/history/log.ts', 'src/history/model.ts', 'src/history/live-figures.ts', 'src/config/inert.ts', 'src/notify/kinds.ts', 'src/notify/backoff.ts', 'src/notify/messages.ts', 'src/notify/channels/webhook-body.ts', 'src/metrics/totals.ts', 'src/metrics/exposition.ts', 'src/dashboard/views.ts', 'src/dashboard/log-entries.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [NO_NODE] }] },
   },
   {

@@ -113,7 +113,8 @@ function renderCard(c, { link = true } = {}) {
       el.append(bar);
       setBar(bar, l.started_at, l.timeout_s);
     }
-    if (!c.remote) {
+    // Absent when a remote host's older release does not report them.
+    if (l.tool_calls !== undefined) {
       const quiet = l.last_output_at ? h('span', { class: 'tick', 'data-since': l.last_output_at }, dur(l.seconds_since_output)) : '–';
       el.append(h('div', { class: 'row muted' }, 'last output ', quiet, ' ago · ', `${l.tool_calls ?? 0} tool calls`));
     }

@@ -107,10 +107,11 @@ export function remoteCard(id: string, s: TargetState, now: number): ProjectCard
           phase: live.phase,
           started_at: new Date(answeredMs - live.elapsed_s * 1000).toISOString(),
           elapsed_s: Math.round(elapsedNow),
-          timeout_s: null,
-          seconds_since_output: null,
-          last_output_at: null,
-          tool_calls: null,
+          timeout_s: live.timeout_s ?? null,
+          seconds_since_output: typeof live.seconds_since_output === 'number' ? Math.round(live.seconds_since_output + Math.max(0, (now - answeredMs) / 1000)) : null,
+          last_output_at: live.last_output_at ?? null,
+          // An older remote's probe does not count them: absent, the card leaves the row out.
+          ...(live.tool_calls !== undefined ? { tool_calls: live.tool_calls } : {}),
         }
       : null,
     last_round: r?.history?.last_round ?? null,

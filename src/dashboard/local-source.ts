@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { CLI_ENTRY } from '../cli/paths.js';
 import type { Config } from '../config/load.js';
 import { cursorAtEnd, eventLinesBackward, kindOf, parseRecord, readSince, type Cursor, type EventRecord } from '../events/reader.js';
-import { readProjectHistory, type HistoryRead } from '../history/read.js';
+import { liveLogMtimeMs, readProjectHistory, type HistoryRead } from '../history/read.js';
 import type { HistoryState } from '../history/scan.js';
 import { readLocalMonitorState } from '../monitor/state-file.js';
 import { buildProjectState, type ProjectState } from '../peek/state.js';
@@ -124,8 +123,7 @@ export class LocalProject implements DashboardProject {
   }
 
   private cardOf(read: HistoryRead, now: number): ProjectCard {
-    const logPath = read.history.live?.log_path;
-    return decideCard({ id: this.id, host: this.host, name: this.name, history: read.history, alerts: this.alerts(), liveLogMtimeMs: logPath ? mtimeMs(logPath) : null, now });
+    return decideCard({ id: this.id, host: this.host, name: this.name, history: read.history, alerts: this.alerts(), liveLogMtimeMs: liveLogMtimeMs(read.history), now });
   }
 
   /**
@@ -169,14 +167,6 @@ export class LocalProject implements DashboardProject {
 function alertRecord(line: string): EventRecord | undefined {
   const kind = kindOf(line);
   return kind !== undefined && ALERT_KINDS.has(kind) ? parseRecord(line) : undefined;
-}
-
-function mtimeMs(path: string): number | null {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return null;
-  }
 }
 
 /** A fixed list of this host's projects (the config in use, and any named on the command line). */

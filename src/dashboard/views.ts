@@ -4,6 +4,7 @@
  * `ProjectHistory`; this only arranges them into a card and a project page.
  */
 import type { EventRecord } from '../events/payloads.js';
+import { liveFigures } from '../history/live-figures.js';
 import type { ProjectHistory } from '../history/model.js';
 
 /** A firing alert, as the monitor keeps it in monitor-state.json. */
@@ -30,13 +31,16 @@ export interface ProjectCard {
     started_at: string;
     /** Seconds the round has run, at `generated_at`. */
     elapsed_s: number;
-    /** null when not known here (a remote project: its probe does not say). */
+    /** null when not known here (a remote host on a release whose probe does not say). */
     timeout_s: number | null;
     /** Seconds since the round's log last grew, and when that was; null when the log is not found. */
     seconds_since_output: number | null;
     last_output_at: string | null;
-    /** Tool calls counted so far (the round's newest heartbeat); null before the first. */
-    tool_calls: number | null;
+    /**
+     * Tool calls counted so far (the round's newest heartbeat); null before the first. Absent, with
+     * the output figures null, when not known here (a remote host on a release whose probe does not say).
+     */
+    tool_calls?: number | null;
   } | null;
   last_round: { round_num: number; outcome: string | null; ended_at: string | null; duration_s: number | null; cost_usd: number | null } | null;
   halt: { reason: string; since: string; message: string; hint: string } | null;
@@ -62,26 +66,13 @@ export interface CardInput {
 
 export function decideCard(i: CardInput): ProjectCard {
   const h = i.history;
-  const live = h.live;
-  const progress = live ? h.rounds.find((r) => r.round_num === live.round_num)?.progress ?? null : null;
   const last = h.last_round;
   return {
     id: i.id,
     host: i.host,
     name: i.name,
     state: cardState(h),
-    live: live
-      ? {
-          round_num: live.round_num,
-          phase: live.phase,
-          started_at: live.started_at,
-          elapsed_s: Math.max(0, Math.round((i.now - live.started_ms) / 1000)),
-          timeout_s: live.timeout_s,
-          seconds_since_output: i.liveLogMtimeMs === null ? null : Math.max(0, Math.round((i.now - i.liveLogMtimeMs) / 1000)),
-          last_output_at: i.liveLogMtimeMs === null ? null : new Date(i.liveLogMtimeMs).toISOString(),
-          tool_calls: progress?.tool_calls ?? null,
-        }
-      : null,
+    live: liveFigures(h, i.liveLogMtimeMs, i.now),
     last_round: last ? { round_num: last.round_num, outcome: last.outcome, ended_at: last.ended_at, duration_s: last.duration_s, cost_usd: last.cost_usd } : null,
     halt: h.halt ? { reason: h.halt.reason, since: h.halt.ts, message: h.halt.message, hint: h.halt.hint } : null,
     wait: h.wait ? { reason: h.wait.reason, until: h.wait.until, seconds_left: h.wait.seconds_left } : null,

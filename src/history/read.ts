@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { timeoutFor, type Config } from '../config/load.js';
 import type { EventRecord } from '../events/reader.js';
 import { readHalt } from '../loop/halt.js';
@@ -47,6 +48,17 @@ export const DEFAULT_ROUNDS = 10;
 /** Records every reader keeps: the same for peek and the monitor, so both fold the same lines. */
 export function keepFor(cfg: Config, rounds = DEFAULT_ROUNDS): number {
   return Math.max(rounds, cfg.monitor.window, DEFAULT_ROUNDS);
+}
+
+/** When the live round's log last changed (epoch ms); null with no live round or no log found. */
+export function liveLogMtimeMs(h: ProjectHistory): number | null {
+  const path = h.live?.log_path;
+  if (!path) return null;
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
 }
 
 export const processes: ProcessProbe = { state: processState };

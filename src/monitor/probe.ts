@@ -3,7 +3,8 @@ import type { Config } from '../config/load.js';
 import { formatCursor } from '../events/reader.js';
 import type { DetectorName } from './detector-names.js';
 import { NEVER_AUTO_STOP, runDetectors } from './detectors/index.js';
-import { readProjectHistory } from '../history/read.js';
+import { liveFigures } from '../history/live-figures.js';
+import { liveLogMtimeMs, readProjectHistory } from '../history/read.js';
 import type { ProjectHistory } from '../history/model.js';
 import type { HistoryState } from '../history/scan.js';
 import { takeSnapshot, thresholdsFrom } from './snapshot.js';
@@ -44,7 +45,23 @@ export interface ProbeResult {
   service: Snapshot['service'];
   serve: { state: string | null; process: string; pid: number | null; until: string | null; wait_reason: string | null };
   halt: Snapshot['halt'];
-  live_round: { round_num: number; phase: string | null; elapsed_s: number; supervisor: string } | null;
+  /**
+   * The round in progress. The figures after `supervisor` are the dashboard card's (history/live-figures.ts);
+   * a release before them leaves them out, and a card then shows the round without them.
+   */
+  live_round: {
+    round_num: number;
+    phase: string | null;
+    elapsed_s: number;
+    supervisor: string;
+    /** The round's effective timeout (phase override included). */
+    timeout_s?: number;
+    /** Seconds since the round's log last grew, and when that was; null when the log is not found. */
+    seconds_since_output?: number | null;
+    last_output_at?: string | null;
+    /** Tool calls counted so far (the round's newest heartbeat); null before the first. */
+    tool_calls?: number | null;
+  } | null;
   last_supervisor_event: { ts: string; event: string } | null;
   /** What the history model says, as peek and status say it (history/model.ts). */
   history: {
@@ -78,6 +95,7 @@ export async function runProbe(cfg: Config, prev: HistoryState | undefined, now 
   const conditions = evaluate(cfg, snap);
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const last = snap.digest.last_supervisor;
+  const live = liveFigures(adv.history, liveLogMtimeMs(adv.history), now);
   const result: ProbeResult = {
     v: PROBE_VERSION,
     kind: 'agent-runner.probe',
@@ -95,9 +113,19 @@ export async function runProbe(cfg: Config, prev: HistoryState | undefined, now 
     service: snap.service,
     serve: { state: snap.serve.state, process: snap.serve.process, pid: snap.serve.pid, until: iso(snap.serve.until_ms), wait_reason: snap.serve.wait_reason },
     halt: snap.halt,
-    live_round: snap.live
-      ? { round_num: snap.live.round_num, phase: snap.live.phase, elapsed_s: Math.round((now - snap.live.started_ms) / 1000), supervisor: snap.live.supervisor }
-      : null,
+    live_round:
+      snap.live && live
+        ? {
+            round_num: live.round_num,
+            phase: live.phase,
+            elapsed_s: live.elapsed_s,
+            supervisor: snap.live.supervisor,
+            timeout_s: live.timeout_s,
+            seconds_since_output: live.seconds_since_output,
+            last_output_at: live.last_output_at,
+            tool_calls: live.tool_calls,
+          }
+        : null,
     last_supervisor_event: last ? { ts: new Date(last.ts).toISOString(), event: last.event } : null,
     history: historySummary(adv.history),
     memory: snap.memory,

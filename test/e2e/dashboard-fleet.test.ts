@@ -85,4 +85,28 @@ describe.skipIf(skip)('dashboard of monitor --host a --host b --listen', () => {
     await waitFor(() => m.exitCode !== null || m.signalCode !== null, 'the monitor to exit', 30_000);
     expect(stderr()).not.toContain('internal error');
   });
+  it('a remote round in progress shows on its card as a local one does: elapsed against the timeout as a bar, output age, tool calls', async () => {
+    const [a] = fleet.hosts;
+    const { project, round } = fleet.startRemoteRound({ mode: 'tools:2:Edit:notes.md;;sleep:300', runtime: { round_timeout_s: 600 }, extraToml: '[monitor]\nround_progress_interval_s = 1' });
+    track(round);
+    const m = track(startCli(['monitor', '--host', a, '--interval', '1', '--listen', '127.0.0.1:0'], { cwd: fleet.emptyDir(), env: fleet.env() }));
+    const { port, stderr } = await listeningPort(m, /serving \/metrics and \/healthz on 127\.0\.0\.1:(\d+), and the dashboard/);
+
+    const page = await browser.session.open();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    const card = page.locator(`article.card:has(.host:text-is("${a}"))`, { hasText: project.project });
+    await waitFor(async () => /2 tool calls/.test((await card.textContent()) ?? ''), `the live round of ${project.project} with its tool calls`, 90_000);
+    expect(await card.getAttribute('data-state')).toBe('running');
+    const text = (await card.textContent()) ?? '';
+    expect(text).toMatch(/round 1 .*of 10m 0s/);
+    expect(text).toMatch(/last output [\dms ]+ ago · 2 tool calls/);
+    expect(await card.locator('.bar .fill').count()).toBe(1);
+    await screenshot(page, 'dashboard', 'fleet-live-round-desktop');
+
+    m.kill('SIGTERM');
+    await waitFor(() => m.exitCode !== null || m.signalCode !== null, 'the monitor to exit', 30_000);
+    expect(stderr()).not.toContain('internal error');
+    round.kill('SIGTERM');
+    await waitFor(() => round.exitCode !== null || round.signalCode !== null, 'the round to end', 30_000);
+  });
 });

@@ -7,7 +7,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { CLI, makeProject, runCli, type Project } from './project.js';
+import type { ChildProcess } from 'node:child_process';
+import { CLI, makeProject, runCli, startCli, type Project, type ProjectOptions } from './project.js';
 import { startSshd, type TestSshd } from './sshd.js';
 
 export interface Fleet {
@@ -17,6 +18,8 @@ export interface Fleet {
   readonly downHost: string;
   /** A project that ran `args` (e.g. ['round'] or ['serve']) `times` times on the "remote". */
   remoteProject(mode: string, args?: string[], times?: number): Promise<Project>;
+  /** A project whose round (`args`, default ['round']) is started on the "remote" and left running: the caller tracks and ends it. */
+  startRemoteRound(opts: ProjectOptions, args?: string[]): { project: Project; round: ChildProcess };
   /** The local side's environment: its own HOME and state, the fleet's ssh config, the remote program. */
   env(): Record<string, string>;
   /** An empty directory on the local side (no agent-runner.toml). */
@@ -61,6 +64,12 @@ export function useFleet(prefix: string): Fleet {
       projects.push(p);
       for (let i = 0; i < times; i++) await runCli([...args, '--config', p.config], { cwd: p.dir, env: { XDG_STATE_HOME: remoteState } });
       return p;
+    },
+    startRemoteRound(opts, args = ['round']) {
+      const project = makeProject(opts);
+      projects.push(project);
+      const round = startCli([...args, '--config', project.config], { cwd: project.dir, env: { XDG_STATE_HOME: remoteState } });
+      return { project, round };
     },
     env: () => ({ HOME: localHome, XDG_RUNTIME_DIR: join(localHome, 'run'), XDG_STATE_HOME: join(localHome, 'state'), AGENT_RUNNER_SSH_CONFIG: sshConfig, AGENT_RUNNER_REMOTE_CMD: `${process.execPath} ${CLI}` }),
     emptyDir: () => mkdtempSync(join(localHome, 'empty-')),

@@ -66,6 +66,29 @@ describe('a remote project\'s card', () => {
     expect(c.last_round).toMatchObject({ round_num: 6, outcome: 'clean' });
   });
 
+  it('a live round carries the timeout, the output age (moved on since the answer) and the tool calls the probe reports', () => {
+    const states = new FleetStates();
+    const live = { round_num: 7, phase: 'agent', elapsed_s: 60, supervisor: 'serve', timeout_s: 600, seconds_since_output: 3, last_output_at: new Date(NOW - 8000).toISOString(), tool_calls: 4 };
+    states.report(T, {}, true, probe({ live_round: live }));
+    expect(remoteCard('id', states.list()[0]!, NOW).live).toEqual({
+      round_num: 7, phase: 'agent', started_at: new Date(NOW - 65_000).toISOString(), elapsed_s: 65, timeout_s: 600, seconds_since_output: 8, last_output_at: new Date(NOW - 8000).toISOString(), tool_calls: 4,
+    });
+    states.report(T, {}, true, probe({ live_round: { ...live, seconds_since_output: null, last_output_at: null, tool_calls: null } }));
+    expect(remoteCard('id', states.list()[0]!, NOW).live).toMatchObject({ seconds_since_output: null, last_output_at: null, tool_calls: null });
+  });
+
+  it('an older remote\'s live round, without those figures, still makes a card: they are left out, nothing is made up', () => {
+    const states = new FleetStates();
+    const old = JSON.parse(JSON.stringify(probe())) as ProbeResult;
+    expect(Object.keys(old.live_round!)).toEqual(['round_num', 'phase', 'elapsed_s', 'supervisor']);
+    states.report(T, {}, true, old);
+    const live = remoteCard('id', states.list()[0]!, NOW).live!;
+    expect(live).toMatchObject({ round_num: 7, elapsed_s: 65, timeout_s: null, seconds_since_output: null, last_output_at: null });
+    // No tool_calls at all: the card's renderer leaves the output row out rather than say 0.
+    expect('tool_calls' in live).toBe(false);
+    expect(JSON.parse(JSON.stringify(live))).not.toHaveProperty('tool_calls');
+  });
+
   it('a halt carries its hint (or where to find it, from an older remote); an unreachable host is unknown', () => {
     const states = new FleetStates();
     states.report(T, {}, true, probe({ live_round: null, halt: { reason: 'auth_failure', ts: 'x', message: 'm', hint: 'log in again' } }));
