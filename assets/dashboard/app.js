@@ -116,7 +116,9 @@ function renderCard(c, { link = true } = {}) {
     // Absent when a remote host's older release does not report them.
     if (l.tool_calls !== undefined) {
       const quiet = l.last_output_at ? h('span', { class: 'tick', 'data-since': l.last_output_at }, dur(l.seconds_since_output)) : '–';
-      el.append(h('div', { class: 'row muted' }, 'last output ', quiet, ' ago · ', `${l.tool_calls ?? 0} tool calls`));
+      // Agent CLIs tell the cost only when the round ends: while it runs, the tokens so far are what is known.
+      const soFar = l.output_tokens ? ` · ${tokens(l.output_tokens)} tokens so far` : '';
+      el.append(h('div', { class: 'row muted' }, 'last output ', quiet, ' ago · ', `${l.tool_calls ?? 0} tool calls`, soFar, ' · cost at the end'));
     }
   }
   if (c.halt) {

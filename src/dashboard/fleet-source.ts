@@ -112,6 +112,7 @@ export function remoteCard(id: string, s: TargetState, now: number): ProjectCard
           last_output_at: live.last_output_at ?? null,
           // An older remote's probe does not count them: absent, the card leaves the row out.
           ...(live.tool_calls !== undefined ? { tool_calls: live.tool_calls } : {}),
+          ...(live.output_tokens !== undefined ? { output_tokens: live.output_tokens } : {}),
         }
       : null,
     last_round: r?.history?.last_round ?? null,

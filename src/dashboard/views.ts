@@ -41,6 +41,8 @@ export interface ProjectCard {
      * the output figures null, when not known here (a remote host on a release whose probe does not say).
      */
     tool_calls?: number | null;
+    /** Output tokens so far (the newest heartbeat); null when not reported, absent when not known here (an older remote). */
+    output_tokens?: number | null;
   } | null;
   last_round: { round_num: number; outcome: string | null; ended_at: string | null; duration_s: number | null; cost_usd: number | null } | null;
   halt: { reason: string; since: string; message: string; hint: string } | null;

@@ -111,7 +111,7 @@ export interface EventPayloads {
   round_timeout_kill: { round_num: number; reason: string; kill_ms: number | null };
   round_grace_kill: { round_num: number; grace_s: number; live_children: ChildProcessInfo[]; kill_ms: number | null };
   round_grace_extended: { round_num: number; grace_s: number; live_children: ChildProcessInfo[]; ignored_children: Array<ChildProcessInfo & { matched: string }> };
-  round_progress: { round_num: number; log_size_kb: number; last_write_age_s: number; wall_age_s: number; tool_calls: number };
+  round_progress: { round_num: number; log_size_kb: number; last_write_age_s: number; wall_age_s: number; tool_calls: number; output_tokens?: number };
   round_log_truncated: { round_num: number; log_path: string; elided_bytes: number; max_bytes: number };
   round_interrupted: { round_num: number; signal: string; kill_ms: number | null };
   round_recovered: { round_num: number; pid: number | null; pgid: number | null; killed: number; reason: string; cgroup?: string | null; cgroup_left?: string[] };

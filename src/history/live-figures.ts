@@ -1,7 +1,8 @@
 /**
  * PURE: the live round's figures as an overview shows them — elapsed against the timeout, how long
- * the log has been quiet, tool calls so far. The dashboard's card of a local project and the probe
- * (which a fleet monitor's card of a remote project reads) both take them from here.
+ * the log has been quiet, tool calls and output tokens so far (its cost is known only when it ends).
+ * The dashboard's card of a local project and the probe (which a fleet monitor's card of a remote
+ * project reads) both take them from here.
  */
 import type { ProjectHistory } from './model.js';
 
@@ -18,6 +19,8 @@ export interface LiveFigures {
   last_output_at: string | null;
   /** Tool calls counted so far (the round's newest heartbeat); null before the first. */
   tool_calls: number | null;
+  /** Output tokens so far (the newest heartbeat); null when no heartbeat carried them (before the first, or an agent that does not report usage per message). */
+  output_tokens: number | null;
 }
 
 /** `logMtimeMs`: when the live round's log last changed (epoch ms), null when it is not found. */
@@ -34,5 +37,6 @@ export function liveFigures(h: ProjectHistory, logMtimeMs: number | null, now: n
     seconds_since_output: logMtimeMs === null ? null : Math.max(0, Math.round((now - logMtimeMs) / 1000)),
     last_output_at: logMtimeMs === null ? null : new Date(logMtimeMs).toISOString(),
     tool_calls: progress?.tool_calls ?? null,
+    output_tokens: progress?.output_tokens ?? null,
   };
 }

@@ -36,8 +36,8 @@ export interface RoundRecord {
   /** What the round achieved (round_end.verdict: productive | no_op | …; null when not recorded). */
   verdict: string | null;
   log_path: string | null;
-  /** The newest heartbeat of a running round: tool calls counted so far. */
-  progress: { at: string; tool_calls: number | null } | null;
+  /** The newest heartbeat of a running round: tool calls and output tokens counted so far (tokens null when the agent reports none). */
+  progress: { at: string; tool_calls: number | null; output_tokens: number | null } | null;
 }
 
 export interface ExitRecord {
@@ -270,7 +270,7 @@ export function foldEvent(h: HistoryLog, ev: StoredEvent, keep = KEEP): HistoryL
     }
     case 'round_progress': {
       const r = n !== null ? roundOf(h, n, keep) : undefined;
-      if (r) r.progress = { at: ev.ts, tool_calls: num(ev.tool_calls) };
+      if (r) r.progress = { at: ev.ts, tool_calls: num(ev.tool_calls), output_tokens: num(ev.output_tokens) };
       break;
     }
     case 'agent_exit': {

@@ -61,6 +61,8 @@ export interface ProbeResult {
     last_output_at?: string | null;
     /** Tool calls counted so far (the round's newest heartbeat); null before the first. */
     tool_calls?: number | null;
+    /** Output tokens so far (the newest heartbeat); null when not reported. */
+    output_tokens?: number | null;
   } | null;
   last_supervisor_event: { ts: string; event: string } | null;
   /** What the history model says, as peek and status say it (history/model.ts). */
@@ -124,6 +126,7 @@ export async function runProbe(cfg: Config, prev: HistoryState | undefined, now 
             seconds_since_output: live.seconds_since_output,
             last_output_at: live.last_output_at,
             tool_calls: live.tool_calls,
+            output_tokens: live.output_tokens,
           }
         : null,
     last_supervisor_event: last ? { ts: new Date(last.ts).toISOString(), event: last.event } : null,

@@ -49,10 +49,25 @@ export interface StreamState {
   failureLine?: string;
   /** Repeated (tool, target) pairs: monitor.anomaly_repetitive_window/threshold. */
   repetition: RepetitionTracker;
+  /**
+   * Tokens so far, from claude's assistant lines (`message.usage`): what a running round can tell,
+   * since the cost comes only with the result. One message may span several lines under one id,
+   * so each id counts once, with the last usage seen for it.
+   */
+  soFar: { inputTokens: number; outputTokens: number; usageSeen: boolean; byMessage: Map<string, { input: number; output: number }> };
 }
 
 export function newStreamState(repetition: RepetitionOptions = { window: 0, threshold: 0 }): StreamState {
-  return { structured: false, lines: 0, resultSeen: false, resultIsError: false, toolCalls: 0, retries: 0, repetition: new RepetitionTracker(repetition) };
+  return {
+    structured: false,
+    lines: 0,
+    resultSeen: false,
+    resultIsError: false,
+    toolCalls: 0,
+    retries: 0,
+    repetition: new RepetitionTracker(repetition),
+    soFar: { inputTokens: 0, outputTokens: 0, usageSeen: false, byMessage: new Map() },
+  };
 }
 
 const AUTH_TEXT = /(invalid api key|please run \/login|not logged in|oauth token (has )?expired|token (has )?expired|authentication[_ ](failed|error)|unauthorized|\b401\b|\b403\b|credit balance is too low)/i;
@@ -82,8 +97,9 @@ export function feedLine(state: StreamState, line: string, nowMs: number = Date.
   if (type === 'error') return noteErrorEvent(state, obj, line, nowMs);
 
   if (type === 'assistant' || type === 'message') {
-    const msg = obj['message'] as { content?: unknown; model?: unknown } | undefined;
+    const msg = obj['message'] as { content?: unknown; model?: unknown; id?: unknown; usage?: unknown } | undefined;
     if (msg && typeof msg.model === 'string') state.model = msg.model;
+    if (msg && typeof msg.usage === 'object' && msg.usage !== null) noteUsageSoFar(state, msg.id, msg.usage as Record<string, unknown>);
     if (Array.isArray(msg?.content)) {
       for (const c of msg.content as Array<Record<string, unknown>>) {
         if (c?.['type'] === 'tool_use') noteTool(state, c['name'], c['input']);
@@ -171,6 +187,18 @@ function noteErrorEvent(state: StreamState, obj: Record<string, unknown>, line: 
 function noteTool(state: StreamState, name: unknown, input: unknown): void {
   state.toolCalls++;
   state.repetition.note(typeof name === 'string' ? name : '', toolTarget(input));
+}
+
+function noteUsageSoFar(state: StreamState, id: unknown, usage: Record<string, unknown>): void {
+  const n = (k: string) => (typeof usage[k] === 'number' ? (usage[k] as number) : 0);
+  const now = { input: n('input_tokens'), output: n('output_tokens') };
+  const s = state.soFar;
+  s.usageSeen = true;
+  // A line with no id cannot be matched to a repeat: it counts as a message of its own.
+  const before = typeof id === 'string' ? s.byMessage.get(id) : undefined;
+  if (typeof id === 'string') s.byMessage.set(id, now);
+  s.inputTokens += now.input - (before?.input ?? 0);
+  s.outputTokens += now.output - (before?.output ?? 0);
 }
 
 function noteErrorTag(state: StreamState, tag: string, line: string): void {

@@ -33,7 +33,7 @@ export interface SuperviseInput {
   /** Runs a step whose failure (a full disk) must not break supervision. */
   bestEffort: (fn: () => void) => void;
   onGraceExtended: (live: LiveChildren) => void;
-  onProgress: (p: { log_size_kb: number; last_write_age_s: number; wall_age_s: number; tool_calls: number }) => void;
+  onProgress: (p: { log_size_kb: number; last_write_age_s: number; wall_age_s: number; tool_calls: number; output_tokens?: number }) => void;
 }
 
 export interface SuperviseResult {
@@ -117,6 +117,8 @@ export async function superviseAgent(o: SuperviseInput): Promise<SuperviseResult
             last_write_age_s: round3((now - follower.lastActivity) / 1000),
             wall_age_s: round3((now - o.startMono) / 1000),
             tool_calls: follower.stream.toolCalls,
+            // Only an agent that reports usage per message (claude's stream-json) has a count to give.
+            ...(follower.stream.soFar.usageSeen ? { output_tokens: follower.stream.soFar.outputTokens } : {}),
           });
         }
       }),

@@ -85,9 +85,10 @@ describe.skipIf(skip)('dashboard of monitor --host a --host b --listen', () => {
     await waitFor(() => m.exitCode !== null || m.signalCode !== null, 'the monitor to exit', 30_000);
     expect(stderr()).not.toContain('internal error');
   });
-  it('a remote round in progress shows on its card as a local one does: elapsed against the timeout as a bar, output age, tool calls', async () => {
+  it('a remote round in progress shows on its card as a local one does: elapsed against the timeout as a bar, output age, tool calls, tokens so far', async () => {
     const [a] = fleet.hosts;
-    const { project, round } = fleet.startRemoteRound({ mode: 'tools:2:Edit:notes.md;;sleep:300', runtime: { round_timeout_s: 600 }, extraToml: '[monitor]\nround_progress_interval_s = 1' });
+    const usage = JSON.stringify({ type: 'assistant', message: { id: 'msg_1', content: [{ type: 'text', text: 'working' }], usage: { input_tokens: 5, output_tokens: 700 } } });
+    const { project, round } = fleet.startRemoteRound({ mode: `json:${usage};;tools:2:Edit:notes.md;;sleep:300`, runtime: { round_timeout_s: 600 }, extraToml: '[monitor]\nround_progress_interval_s = 1' });
     track(round);
     const m = track(startCli(['monitor', '--host', a, '--interval', '1', '--listen', '127.0.0.1:0'], { cwd: fleet.emptyDir(), env: fleet.env() }));
     const { port, stderr } = await listeningPort(m, /serving \/metrics and \/healthz on 127\.0\.0\.1:(\d+), and the dashboard/);
@@ -99,7 +100,7 @@ describe.skipIf(skip)('dashboard of monitor --host a --host b --listen', () => {
     expect(await card.getAttribute('data-state')).toBe('running');
     const text = (await card.textContent()) ?? '';
     expect(text).toMatch(/round 1 .*of 10m 0s/);
-    expect(text).toMatch(/last output [\dms ]+ ago · 2 tool calls/);
+    expect(text).toMatch(/last output [\dms ]+ ago · 2 tool calls · 700 tokens so far · cost at the end/);
     expect(await card.locator('.bar .fill').count()).toBe(1);
     await screenshot(page, 'dashboard', 'fleet-live-round-desktop');
 

@@ -2,7 +2,9 @@
 // `serve` change the projects, and the page must show those changes live (Server-Sent Events),
 // without a reload and without a console error.
 import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { PHONE, screenshot } from '../helpers/browser.js';
@@ -71,8 +73,16 @@ describe('dashboard in a browser', () => {
     await waitFor(async () => /last: round 1 clean/.test((await cardOf(page, c).textContent()) ?? ''), 'the new project\'s outcome', 30_000);
   });
 
-  it('a round started by serve appears live, and its outcome shows without a reload', async () => {
-    const p = project({ mode: 'sleep:2;;commit:1' });
+  it('a round started by serve appears live with its tokens so far, and its outcome shows without a reload', async () => {
+    // The agent reports usage per message as claude does (one message over two lines under one id),
+    // then holds the round open until the test has seen the card.
+    const p = project({ mode: 'run:out/agent.sh;;commit:1', runtime: { round_timeout_s: 300 }, extraToml: '[monitor]\nround_progress_interval_s = 1' });
+    const usage = (id: string, output: number) => JSON.stringify({ type: 'assistant', message: { id, model: 'claude-x', role: 'assistant', content: [{ type: 'text', text: 'working' }], usage: { input_tokens: 10, output_tokens: output, cache_read_input_tokens: 2000, cache_creation_input_tokens: 0 } } });
+    const release = join(p.dir, 'out', 'release');
+    writeFileSync(
+      join(p.dir, 'out', 'agent.sh'),
+      [usage('msg_1', 40), usage('msg_1', 1200), usage('msg_2', 300)].map((l) => `printf '%s\\n' '${l}'`).join('\n') + `\nwhile [ ! -e '${release}' ]; do sleep 0.2; done\n`,
+    );
     const d = await startDashboard(p.dir);
     const page = await browser.session.open();
     await page.goto(d.url);
@@ -83,6 +93,9 @@ describe('dashboard in a browser', () => {
     const serve = track(startCli(['serve', '--max-rounds', '1', '--config', p.config], { cwd: p.dir }));
     await waitFor(async () => (await card.getAttribute('data-state')) === 'running', 'the live round on the card', 20_000);
     expect(await card.textContent()).toMatch(/round 1/);
+    // 1200 for msg_1 (its last usage, counted once) + 300 for msg_2; the cost comes with the result.
+    await waitFor(async () => /1\.5k tokens so far · cost at the end/.test((await card.textContent()) ?? ''), 'the tokens so far on the card', 30_000);
+    writeFileSync(release, '');
     await waitFor(async () => /last: round 1 clean/.test((await card.textContent()) ?? ''), 'the outcome on the card', 20_000);
     // The same document all along: the page was updated in place, not reloaded.
     expect(await page.evaluate('window.marker')).toBe(42);

@@ -40,7 +40,15 @@ describe('dashboard views', () => {
     const h = historyOf([{ ts: '2026-12-02T11:59:00.000Z', event: 'round_start', round_num: 3, phase: 'build' }]);
     const c = decideCard({ id: 'x', host: 'h', name: 'p', history: h, alerts: [], liveLogMtimeMs: NOW - 7000, now: NOW });
     expect(c.state).toBe('running');
-    expect(c.live).toMatchObject({ round_num: 3, phase: 'build', elapsed_s: 60, timeout_s: 600, seconds_since_output: 7 });
+    expect(c.live).toMatchObject({ round_num: 3, phase: 'build', elapsed_s: 60, timeout_s: 600, seconds_since_output: 7, tool_calls: null, output_tokens: null });
+  });
+
+  it('a live round\'s tool calls and output tokens so far come from its newest heartbeat; one without tokens leaves them null', () => {
+    const start = { ts: '2026-12-02T11:59:00.000Z', event: 'round_start', round_num: 3, phase: null };
+    const beat = (ts: string, extra: object) => ({ ts, event: 'round_progress', round_num: 3, log_size_kb: 1, last_write_age_s: 1, wall_age_s: 30, tool_calls: 2, ...extra });
+    const card = (events: Array<Record<string, unknown>>) => decideCard({ id: 'x', host: 'h', name: 'p', history: historyOf(events), alerts: [], liveLogMtimeMs: null, now: NOW }).live;
+    expect(card([start, beat('2026-12-02T11:59:30.000Z', { output_tokens: 800 }), beat('2026-12-02T11:59:40.000Z', { tool_calls: 5, output_tokens: 1500 })])).toMatchObject({ tool_calls: 5, output_tokens: 1500 });
+    expect(card([start, beat('2026-12-02T11:59:30.000Z', {})])).toMatchObject({ tool_calls: 2, output_tokens: null });
   });
 
   it('the page sums cost, tokens and commits per UTC day, oldest first, and lists rounds oldest first', () => {

@@ -66,12 +66,12 @@ describe('a remote project\'s card', () => {
     expect(c.last_round).toMatchObject({ round_num: 6, outcome: 'clean' });
   });
 
-  it('a live round carries the timeout, the output age (moved on since the answer) and the tool calls the probe reports', () => {
+  it('a live round carries the timeout, the output age (moved on since the answer), the tool calls and the tokens so far the probe reports', () => {
     const states = new FleetStates();
-    const live = { round_num: 7, phase: 'agent', elapsed_s: 60, supervisor: 'serve', timeout_s: 600, seconds_since_output: 3, last_output_at: new Date(NOW - 8000).toISOString(), tool_calls: 4 };
+    const live = { round_num: 7, phase: 'agent', elapsed_s: 60, supervisor: 'serve', timeout_s: 600, seconds_since_output: 3, last_output_at: new Date(NOW - 8000).toISOString(), tool_calls: 4, output_tokens: 1500 };
     states.report(T, {}, true, probe({ live_round: live }));
     expect(remoteCard('id', states.list()[0]!, NOW).live).toEqual({
-      round_num: 7, phase: 'agent', started_at: new Date(NOW - 65_000).toISOString(), elapsed_s: 65, timeout_s: 600, seconds_since_output: 8, last_output_at: new Date(NOW - 8000).toISOString(), tool_calls: 4,
+      round_num: 7, phase: 'agent', started_at: new Date(NOW - 65_000).toISOString(), elapsed_s: 65, timeout_s: 600, seconds_since_output: 8, last_output_at: new Date(NOW - 8000).toISOString(), tool_calls: 4, output_tokens: 1500,
     });
     states.report(T, {}, true, probe({ live_round: { ...live, seconds_since_output: null, last_output_at: null, tool_calls: null } }));
     expect(remoteCard('id', states.list()[0]!, NOW).live).toMatchObject({ seconds_since_output: null, last_output_at: null, tool_calls: null });
@@ -87,6 +87,7 @@ describe('a remote project\'s card', () => {
     // No tool_calls at all: the card's renderer leaves the output row out rather than say 0.
     expect('tool_calls' in live).toBe(false);
     expect(JSON.parse(JSON.stringify(live))).not.toHaveProperty('tool_calls');
+    expect('output_tokens' in live).toBe(false);
   });
 
   it('a halt carries its hint (or where to find it, from an older remote); an unreachable host is unknown', () => {

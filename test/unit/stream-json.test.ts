@@ -126,6 +126,36 @@ describe('feedLine: error tags on assistant messages', () => {
   });
 });
 
+describe('feedLine: tokens so far from assistant messages', () => {
+  const usageLine = (id: string | undefined, input: number, output: number, content: object[] = [{ type: 'text', text: 'working' }]) => ({
+    type: 'assistant',
+    message: { ...(id ? { id } : {}), model: 'claude-x', role: 'assistant', content, usage: { input_tokens: input, output_tokens: output, cache_read_input_tokens: 30000, cache_creation_input_tokens: 500 } },
+  });
+
+  it('adds up each message once, with the last usage seen for its id', () => {
+    // claude prints one line per content block of a message, all under the message's id.
+    const s = feed(
+      usageLine('msg_1', 10, 5),
+      usageLine('msg_1', 10, 40, [{ type: 'tool_use', id: 't1', name: 'Read', input: { file_path: 'a' } }]),
+      { type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', content: 'x' }] } },
+      usageLine('msg_2', 3, 7),
+      usageLine('msg_2', 3, 7),
+    );
+    expect(s.soFar).toMatchObject({ usageSeen: true, inputTokens: 13, outputTokens: 47 });
+    expect(s.toolCalls).toBe(1);
+  });
+
+  it('a line with no id counts as a message of its own', () => {
+    expect(feed(usageLine(undefined, 1, 2), usageLine(undefined, 1, 2)).soFar).toMatchObject({ inputTokens: 2, outputTokens: 4 });
+  });
+
+  it('no usage seen: nothing counted, and the result\'s usage does not count as so far', () => {
+    const s = feed(assistant([{ type: 'text', text: 'hi' }]), { type: 'result', subtype: 'success', is_error: false, result: 'ok', usage: { input_tokens: 9, output_tokens: 9 } });
+    expect(s.soFar).toMatchObject({ usageSeen: false, inputTokens: 0, outputTokens: 0 });
+    expect(s.usage?.output_tokens).toBe(9);
+  });
+});
+
 describe('feedLine: tool calls', () => {
   it('counts tool_use blocks in assistant messages and top-level tool_use/tool_call lines', () => {
     const s = feed(
