@@ -31,20 +31,25 @@ export function loginFileFor(agent: string, env: NodeJS.ProcessEnv): { cli: Logi
   return undefined;
 }
 
-/**
- * PURE: the expiry (epoch ms) in a login file's text; undefined when it has none (an API key, an
- * unknown layout). Claude: claudeAiOauth.expiresAt (ms). Codex: the `exp` claim of the access
- * token's JWT payload (seconds) — decoded in place, never kept.
- */
-export function parseLoginExpiry(cli: LoginExpiry['cli'], text: string): number | undefined {
+/** A login file's top level, its sections by name; undefined when it is not a JSON object. */
+function loginDoc(text: string): Record<string, Record<string, unknown> | undefined> | undefined {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
     return undefined;
   }
-  if (typeof doc !== 'object' || doc === null) return undefined;
-  const d = doc as Record<string, Record<string, unknown> | undefined>;
+  return typeof doc === 'object' && doc !== null ? (doc as Record<string, Record<string, unknown> | undefined>) : undefined;
+}
+
+/**
+ * PURE: the expiry (epoch ms) in a login file's text; undefined when it has none (an API key, an
+ * unknown layout). Claude: claudeAiOauth.expiresAt (ms). Codex: the `exp` claim of the access
+ * token's JWT payload (seconds) — decoded in place, never kept.
+ */
+export function parseLoginExpiry(cli: LoginExpiry['cli'], text: string): number | undefined {
+  const d = loginDoc(text);
+  if (!d) return undefined;
   if (cli === 'claude') {
     const at = Number(d['claudeAiOauth']?.['expiresAt']);
     return Number.isFinite(at) && at > 0 ? (at > 1e12 ? at : at * 1000) : undefined;
@@ -63,14 +68,8 @@ export function parseLoginExpiry(cli: LoginExpiry['cli'], text: string): number 
 
 /** PURE: whether a login file's text holds a refresh token (only its presence is looked at). */
 export function hasRefreshToken(cli: LoginExpiry['cli'], text: string): boolean {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return false;
-  }
-  if (typeof doc !== 'object' || doc === null) return false;
-  const d = doc as Record<string, Record<string, unknown> | undefined>;
+  const d = loginDoc(text);
+  if (!d) return false;
   const token = cli === 'claude' ? d['claudeAiOauth']?.['refreshToken'] : d['tokens']?.['refresh_token'];
   return typeof token === 'string' && token.length > 0;
 }
