@@ -3,13 +3,12 @@
 // loopback with a temporary config and storage) scraping `monitor --listen` and answering queries.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useFleet } from '../helpers/fleet.js';
-import { finish, REPO, runCli, startCli, waitFor, useProjects } from '../helpers/project.js';
-import { sshdUnavailableReason } from '../helpers/sshd.js';
+import { finish, REPO, runCli, startCli, waitFor, useProjects, type Project } from '../helpers/project.js';
+import { freePort, sshdUnavailableReason } from '../helpers/sshd.js';
 
 const { project, track } = useProjects();
 const TEMPLATES = join(REPO, 'templates/prometheus');
@@ -28,14 +27,6 @@ afterEach(() => {
 
 function promtool(args: string[], input?: string) {
   return spawnSync('promtool', args, { cwd: TEMPLATES, input, encoding: 'utf8' });
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 const CLEAN = 'json:{"type":"result","subtype":"success","is_error":false,"result":"done","total_cost_usd":0.25}';
@@ -63,14 +54,20 @@ describe.skipIf(skip)('metrics', () => {
     expect(readFileSync(file, 'utf8')).toBe(r.stdout);
   });
 
-  it('agent-runner metrics without a config: every project of this host\'s registry, each labelled with its project and host="local"', async () => {
+  /** Two registered projects, one clean and one halted on a failed login, and a directory with no config. */
+  async function twoRegistered(): Promise<{ a: Project; b: Project; cwd: string }> {
     const a = project({ mode: CLEAN });
     const b = project({ mode: 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key"};;exit:1' });
     expect((await runCli(['round', '--config', a.config], { cwd: a.dir })).code).toBe(0);
     expect((await runCli(['serve', '--config', b.config], { cwd: b.dir })).code).toBe(81);
-    // From a directory with no agent-runner.toml: the registry (`ls`) names both.
     const cwd = mkdtempSync(join(tmpdir(), 'ar-nocfg-'));
     tmpDirs.push(cwd);
+    return { a, b, cwd };
+  }
+
+  it('agent-runner metrics without a config: every project of this host\'s registry, each labelled with its project and host="local"', async () => {
+    // From a directory with no agent-runner.toml: the registry (`ls`) names both.
+    const { a, b, cwd } = await twoRegistered();
     const r = await runCli(['metrics'], { cwd });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`agent_runner_rounds_total{project="${a.project}",host="local",outcome="clean"} 1`);
@@ -89,12 +86,7 @@ describe.skipIf(skip)('metrics', () => {
   });
 
   it('monitor --listen without a config watches every registered project: /metrics and the dashboard cover them all', async () => {
-    const a = project({ mode: CLEAN });
-    const b = project({ mode: 'json:{"type":"result","subtype":"error","is_error":true,"api_error_status":401,"result":"Invalid API key"};;exit:1' });
-    expect((await runCli(['round', '--config', a.config], { cwd: a.dir })).code).toBe(0);
-    expect((await runCli(['serve', '--config', b.config], { cwd: b.dir })).code).toBe(81);
-    const cwd = mkdtempSync(join(tmpdir(), 'ar-nocfg-'));
-    tmpDirs.push(cwd);
+    const { a, b, cwd } = await twoRegistered();
     // --once --json: one state line per registered project.
     const once = await runCli(['monitor', '--once', '--json', '--no-auto-stop'], { cwd });
     const states = once.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { project: string; status: string });

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../helpers/http-receiver.js';
 import { CLI, finish, makeProject, runCli, startCli, waitFor, type Project } from '../helpers/project.js';
 import { assertMatchesSchema } from '../helpers/schema.js';
-import { sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
+import { secondAlias, sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
 
 // `monitor --host ALIAS` with nothing else: the host's own registry (`agent-runner ls --json`
 // there) says what to watch. A real sshd on 127.0.0.1 plays the remote; a second alias of it
@@ -43,15 +43,9 @@ describe.skipIf(skip)('monitor --host watches what the host registered', () => {
     remoteState = join(remoteHome, 'state');
     localHome = mkdtempSync(join(tmpdir(), 'ar-lhome-'));
     sshd = await startSshd({ alias: ALIAS, env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: remoteHome, XDG_STATE_HOME: remoteState } });
-    // A second "host": another alias of the same sshd, under another host name. With the same
-    // HostName both aliases would share one ControlPath (%C hashes host, port and user), and which
-    // client became the master would decide how many connections the server sees.
+    // A second "host": another alias of the same sshd.
     sshConfig = join(localHome, 'ssh_config');
-    const base = readFileSync(sshd.configFile, 'utf8');
-    const second = base.replace(`Host ${ALIAS}`, `Host ${ALIAS2}`).replace('HostName 127.0.0.1', 'HostName localhost\n  AddressFamily inet');
-    writeFileSync(sshConfig, base + second);
-    const known = readFileSync(sshd.knownHostsFile, 'utf8');
-    writeFileSync(sshd.knownHostsFile, known + known.replace('[127.0.0.1]', '[localhost]'));
+    writeFileSync(sshConfig, readFileSync(sshd.configFile, 'utf8') + secondAlias(sshd, ALIAS2));
   });
 
   const receivers: Receiver[] = [];

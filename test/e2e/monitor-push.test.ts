@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, finish, runCli, startCli, useProjects, waitFor, type Project } from '../helpers/project.js';
-import { sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
+import { secondAlias, sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
 
 // Push on change: the remote `probe --stdio` watches the project's log_dir and sends a fresh
 // evaluation when it changes. Every monitor here polls once an hour (`--interval 3600`), so an
@@ -76,8 +76,7 @@ describe.skipIf(skip)('monitor --host: the remote probe pushes changes', () => {
     sshd = await startSshd({ alias: ALIAS, env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: remoteHome, XDG_STATE_HOME: remoteState } });
     // A second "host": another alias of the same sshd.
     sshConfig = join(localHome, 'ssh_config');
-    const base = readFileSync(sshd.configFile, 'utf8');
-    writeFileSync(sshConfig, base + base.replace(`Host ${ALIAS}`, `Host ${ALIAS2}`));
+    writeFileSync(sshConfig, readFileSync(sshd.configFile, 'utf8') + secondAlias(sshd, ALIAS2));
   });
 
   afterAll(async () => {

@@ -3,13 +3,12 @@
 // nobody listens on (a host that is down). Remote projects run with the remote's own state
 // directory, so their rounds record them in the remote's registry (what `ls --json` there lists).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { CLI, makeProject, runCli, startCli, type Project, type ProjectOptions } from './project.js';
-import { startSshd, type TestSshd } from './sshd.js';
+import { freePort, secondAlias, startSshd, type TestSshd } from './sshd.js';
 
 export interface Fleet {
   /** Two aliases of the one sshd: two "hosts". */
@@ -42,9 +41,10 @@ export function useFleet(prefix: string): Fleet {
     localHome = mkdtempSync(join(tmpdir(), 'ar-lhome-'));
     sshd = await startSshd({ alias: hosts[0], env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: remoteHome, XDG_STATE_HOME: remoteState } });
     const base = readFileSync(sshd.configFile, 'utf8');
-    const closed = await closedPort();
+    // A port that was free a moment ago refuses connections: the host that is down.
+    const closed = await freePort();
     sshConfig = join(localHome, 'ssh_config');
-    writeFileSync(sshConfig, base + base.replace(`Host ${hosts[0]}`, `Host ${hosts[1]}`) + base.replace(`Host ${hosts[0]}`, `Host ${downHost}`).replace(/^ {2}Port \d+$/m, `  Port ${closed}`));
+    writeFileSync(sshConfig, base + secondAlias(sshd, hosts[1]) + base.replace(`Host ${hosts[0]}`, `Host ${downHost}`).replace(/^ {2}Port \d+$/m, `  Port ${closed}`));
   }, 60_000);
 
   afterEach(() => {
@@ -74,13 +74,4 @@ export function useFleet(prefix: string): Fleet {
     env: () => ({ HOME: localHome, XDG_RUNTIME_DIR: join(localHome, 'run'), XDG_STATE_HOME: join(localHome, 'state'), AGENT_RUNNER_SSH_CONFIG: sshConfig, AGENT_RUNNER_REMOTE_CMD: `${process.execPath} ${CLI}` }),
     emptyDir: () => mkdtempSync(join(localHome, 'empty-')),
   };
-}
-
-/** A loopback port that was free a moment ago, and so refuses connections. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }

@@ -5,7 +5,7 @@
 // `ssh -F <configFile> ...` — see sshArgs(). The `home` directory exists so that code under test
 // can be pointed at it, but only `-F` makes ssh actually read its config.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -347,6 +347,18 @@ function accepts(port: number): Promise<boolean> {
 }
 
 /** A port nothing listens on (as of now): for sshd, or for a connection that must be refused. */
+/**
+ * Client config text for a second "host": another alias of this sshd under a host name of its own
+ * (`localhost`, IPv4 only), whose host key is added to the known hosts. With the same HostName the
+ * two aliases would share one ControlPath (`%C` hashes host, port and user), and which client became
+ * the master would decide how many connections the server sees.
+ */
+export function secondAlias(sshd: TestSshd, alias: string): string {
+  const known = readFileSync(sshd.knownHostsFile, 'utf8');
+  if (!known.includes('[localhost]')) writeFileSync(sshd.knownHostsFile, known + known.replace('[127.0.0.1]', '[localhost]'));
+  return readFileSync(sshd.configFile, 'utf8').replace(`Host ${sshd.alias}`, `Host ${alias}`).replace('HostName 127.0.0.1', 'HostName localhost\n  AddressFamily inet');
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
